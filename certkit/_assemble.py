@@ -1,0 +1,188 @@
+"""Turn loose certificates and keys (from PEM, DER, PKCS#7 or PKCS#12 bags) into entries.
+
+Keys pair with certificates by local key id first, then by public key; each key's chain
+is linked from the other certificates by issuer name *and* signature, leaf first;
+certificates left over become trusted entries. Aliases come from the friendly name, else
+the subject's common name, made unique.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from certkit._model import (
+    Attributes,
+    Certificate,
+    Chain,
+    Entry,
+    KeyEntry,
+    LockedKey,
+    PrivateKey,
+    SecretKeyEntry,
+    TrustedCertEntry,
+)
+
+__all__ = ["LooseCertificate", "LooseKey", "assemble", "link_chain", "unique_alias"]
+
+_MAX_CHAIN = 16
+
+
+@attrs.frozen
+class LooseCertificate:
+    """A certificate as found in a container, with the attributes it carried."""
+
+    certificate: Certificate
+    attributes: Attributes = Attributes()
+    position: int = 0
+    trusted: bool = True
+    created: _dt.datetime | None = None
+
+
+@attrs.frozen
+class LooseKey:
+    """A private key as found in a container, with the attributes it carried."""
+
+    key: PrivateKey | LockedKey
+    attributes: Attributes = Attributes()
+    position: int = 0
+    created: _dt.datetime | None = None
+
+
+def _spki_fp(key: PrivateKey | LockedKey) -> str | None:
+    return key.public_key_fingerprint
+
+
+class _Index:
+    """Certificates indexed by subject name (DER) so linking is a lookup, not a scan."""
+
+    def __init__(self, certificates: Iterable[Certificate]) -> None:
+        self.by_subject: dict[bytes, list[Certificate]] = {}
+        for cert in certificates:
+            self.by_subject.setdefault(cert.x509.subject.public_bytes(), []).append(cert)
+
+    def issuers_of(self, cert: Certificate) -> list[Certificate]:
+        candidates = self.by_subject.get(cert.x509.issuer.public_bytes(), [])
+        return [c for c in candidates if c.der != cert.der and cert.is_issued_by(c)]
+
+
+def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
+    """Extend ``leaf`` with issuers from ``pool`` until a self-signed certificate or a gap.
+
+    Returns a leaf-first :class:`Chain`; where several issuers verify (cross-signing), the
+    one valid longest is taken so the choice is deterministic.
+    """
+    index = _Index(pool)
+    chain = [leaf]
+    seen = {leaf.der}
+    current = leaf
+    while len(chain) < _MAX_CHAIN and not current.is_self_signed:
+        issuers = [c for c in index.issuers_of(current) if c.der not in seen]
+        if not issuers:
+            break
+        issuers.sort(key=lambda c: (c.is_self_signed, c.not_after, c.der), reverse=True)
+        current = issuers[0]
+        chain.append(current)
+        seen.add(current.der)
+    return Chain(tuple(chain))
+
+
+_ALIAS_CLEAN = re.compile(r"\s+")
+
+
+def unique_alias(wanted: str, taken: set[str]) -> str:
+    """Return ``wanted`` or ``wanted-2``, ``wanted-3``… whichever is not in ``taken``."""
+    base = _ALIAS_CLEAN.sub(" ", wanted).strip() or "entry"
+    alias = base
+    counter = 2
+    while alias in taken:
+        alias = f"{base}-{counter}"
+        counter += 1
+    taken.add(alias)
+    return alias
+
+
+def assemble(
+    certificates: Sequence[LooseCertificate],
+    keys: Sequence[LooseKey] = (),
+    secrets: Sequence[SecretKeyEntry] = (),
+) -> tuple[Entry, ...]:
+    """Pair keys with certificates, link chains, and name everything; entries keep file order.
+
+    A certificate that appears twice is kept once (the first occurrence's attributes win).
+    """
+    unique: dict[bytes, LooseCertificate] = {}
+    for item in certificates:
+        unique.setdefault(item.certificate.der, item)
+    pool = [item.certificate for item in unique.values()]
+    by_key_id: dict[bytes, LooseCertificate] = {}
+    by_spki: dict[str, list[LooseCertificate]] = {}
+    for item in unique.values():
+        if item.attributes.local_key_id is not None:
+            by_key_id.setdefault(item.attributes.local_key_id, item)
+        by_spki.setdefault(item.certificate.public_key_fingerprint, []).append(item)
+
+    used: set[bytes] = set()
+    staged: list[tuple[int, str, Entry]] = []  # (position, wanted alias, entry with placeholder)
+    for loose in keys:
+        leaf_item: LooseCertificate | None = None
+        key_id = loose.attributes.local_key_id
+        if key_id is not None and key_id in by_key_id:
+            leaf_item = by_key_id[key_id]
+        else:
+            fingerprint = _spki_fp(loose.key)
+            candidates = by_spki.get(fingerprint, []) if fingerprint else []
+            fresh = [c for c in candidates if c.certificate.der not in used]
+            if fresh or candidates:
+                leaf_item = (fresh or candidates)[0]
+        chain = Chain()
+        if leaf_item is not None:
+            chain = link_chain(leaf_item.certificate, pool)
+            used.update(cert.der for cert in chain)
+        wanted = (
+            loose.attributes.friendly_name
+            or (leaf_item.attributes.friendly_name if leaf_item else None)
+            or (leaf_item.certificate.common_name if leaf_item else None)
+            or "private-key"
+        )
+        entry = KeyEntry(
+            alias="", key=loose.key, chain=chain, attributes=loose.attributes, created=loose.created
+        )
+        staged.append((loose.position, wanted, entry))
+
+    for item in unique.values():
+        if item.certificate.der in used:
+            continue
+        wanted = item.attributes.friendly_name or item.certificate.common_name or "certificate"
+        trusted = TrustedCertEntry(
+            alias="",
+            certificate=item.certificate,
+            attributes=item.attributes,
+            created=item.created,
+            trusted=item.trusted,
+        )
+        staged.append((item.position, wanted, trusted))
+
+    for secret in secrets:
+        staged.append((1 << 30, secret.alias, secret))
+
+    staged.sort(key=lambda row: row[0])
+    taken: set[str] = set()
+    # Friendly names are real aliases: reserve them first so derived names yield to them.
+    for _, wanted, entry in staged:
+        if entry.attributes.friendly_name:
+            taken.add(entry.attributes.friendly_name)
+    entries: list[Entry] = []
+    explicit_done: set[str] = set()
+    for _, wanted, entry in staged:
+        name = entry.attributes.friendly_name
+        if name and name not in explicit_done:
+            alias = name
+            explicit_done.add(name)
+        else:
+            alias = unique_alias(wanted, taken)
+        entries.append(attrs.evolve(entry, alias=alias))
+    return tuple(entries)

@@ -1,0 +1,75 @@
+"""A minimal, bounded DER walker for the few places that need raw TLV boundaries.
+
+cryptography parses certificates and keys; this module only finds where a structure ends
+(to split a TRUSTED CERTIFICATE from its trailer, to sniff formats, to lift the raw
+SubjectPublicKeyInfo out of a certificate whose key type cryptography does not know).
+"""
+
+from __future__ import annotations
+
+from certkit.errors import DecodeError
+
+MAX_DEPTH = 64
+
+
+def read_tlv(data: bytes, offset: int = 0) -> tuple[int, int, int]:
+    """Return ``(tag, content_start, content_end)`` of the DER element at ``offset``.
+
+    Raises :class:`DecodeError` for truncated data, indefinite lengths or absurd lengths.
+    """
+    end = len(data)
+    if offset + 2 > end:
+        raise DecodeError("DER data is truncated (no room for a tag and length)", offset=offset)
+    tag = data[offset]
+    if tag & 0x1F == 0x1F:
+        raise DecodeError("DER data uses a multi-byte tag, which no supported format needs",
+                          offset=offset)
+    first = data[offset + 1]
+    pos = offset + 2
+    if first < 0x80:
+        length = first
+    elif first == 0x80:
+        raise DecodeError("indefinite length (BER) where DER was expected", offset=offset)
+    else:
+        count = first & 0x7F
+        if count > 4 or pos + count > end:
+            raise DecodeError("DER length field is truncated or too large", offset=offset)
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise DecodeError(
+            f"DER element at offset {offset} claims {length} bytes but only {end - pos} remain",
+            offset=offset,
+        )
+    return tag, pos, pos + length
+
+
+def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """List ``(tag, element_start, content_start, content_end)`` for each element in a range."""
+    out: list[tuple[int, int, int, int]] = []
+    pos = start
+    while pos < end:
+        tag, cstart, cend = read_tlv(data[:end], pos)
+        out.append((tag, pos, cstart, cend))
+        pos = cend
+    return out
+
+
+def element_length(data: bytes, offset: int = 0) -> int:
+    """Return the total encoded length of the element at ``offset`` (header plus content)."""
+    _, _, cend = read_tlv(data, offset)
+    return cend - offset
+
+
+def certificate_spki(der: bytes) -> bytes:
+    """Return the raw SubjectPublicKeyInfo element of a DER certificate or CSR-like TBS."""
+    _, cstart, cend = read_tlv(der)
+    _, tstart, tend = read_tlv(der, cstart)
+    fields = children(der, tstart, tend)
+    if fields and fields[0][0] == 0xA0:  # explicit [0] version
+        fields = fields[1:]
+    # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
+    if len(fields) < 6:
+        raise DecodeError("certificate TBS structure is too short to hold a public key")
+    _, estart, _, ccend = fields[5]
+    return der[estart:ccend]

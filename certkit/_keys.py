@@ -1,0 +1,99 @@
+"""Reading and writing single private keys in PEM and DER, encrypted or not.
+
+cryptography does the parsing; this module turns its exceptions into certkit errors that
+tell a missing password from a wrong one, and falls back to certkit's own PBE code for
+the PKCS#8 encryption schemes cryptography does not implement.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
+from certkit._model import Password, PrivateKey, password_bytes
+from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
+
+_ENCRYPTED_MARKERS = (b"ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")
+
+
+def _is_encrypted_der(data: bytes) -> bool:
+    # EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier SEQUENCE, OCTET STRING }
+    # whereas PrivateKeyInfo starts with INTEGER version.
+    from certkit import _der  # noqa: PLC0415 - only needed on this path
+
+    try:
+        _, start, end = _der.read_tlv(data)
+        kids = _der.children(data, start, end)
+    except DecodeError:
+        return False
+    return len(kids) == 2 and kids[0][0] == 0x30 and kids[1][0] == 0x04
+
+
+def load_private_key(data: bytes, password: Password = None, *, source: str | None = None) -> PrivateKey:
+    """Read one private key from PEM or DER bytes; see :meth:`PrivateKey.load`."""
+    pem = data.lstrip().startswith(b"-----BEGIN")
+    encrypted = any(m in data for m in _ENCRYPTED_MARKERS) if pem else _is_encrypted_der(data)
+    pw = password_bytes(password)
+    if encrypted and pw is None:
+        raise PasswordError(
+            "the private key is encrypted and no password was given; "
+            "pass password=… (--password-file or --password-env on the command line)",
+            source=source,
+            missing=True,
+        )
+    loader = serialization.load_pem_private_key if pem else serialization.load_der_private_key
+    try:
+        key = loader(data, pw if encrypted else None, unsafe_skip_rsa_key_validation=True)
+    except TypeError as err:  # cryptography's way of saying "password needed / not needed"
+        raise PasswordError(f"cannot open the private key: {err}", source=source) from err
+    except UnsupportedAlgorithm as err:
+        raise UnsupportedFormatError(
+            f"the private key uses an algorithm this system's cryptography library lacks: {err}",
+            source=source,
+        ) from err
+    except ValueError as err:
+        message = str(err)
+        if encrypted and "Unknown key encryption algorithm" in message:
+            return _load_with_certkit_pbe(data, pw, pem=pem, source=source)
+        if encrypted and ("password" in message.lower() or "decrypt" in message.lower()):
+            raise PasswordError("wrong password for the private key", source=source) from err
+        raise DecodeError(f"not a readable private key: {message}", source=source) from err
+    return PrivateKey(key)
+
+
+def _load_with_certkit_pbe(data: bytes, password: bytes | None, *, pem: bool, source: str | None) -> PrivateKey:
+    """Decrypt an EncryptedPrivateKeyInfo whose scheme cryptography does not implement."""
+    der = data
+    if pem:
+        from certkit.formats.pem import pem_blocks  # noqa: PLC0415 - avoids an import cycle
+
+        blocks = [b for b in pem_blocks(data) if b.label == "ENCRYPTED PRIVATE KEY"]
+        if not blocks:
+            raise DecodeError("no ENCRYPTED PRIVATE KEY block found", source=source)
+        der = blocks[0].der
+    try:
+        from certkit import _pbe  # noqa: PLC0415 - the PBE module is optional at this layer
+    except ImportError as err:  # pragma: no cover - the PBE module ships with certkit
+        raise UnsupportedFormatError("this key's encryption scheme is not supported", source=source) from err
+    plain = _pbe.decrypt_pkcs8(der, password, source=source)
+    return load_private_key(plain, None, source=source)
+
+
+def dump_private_key(
+    key: PrivateKey, encoding: Literal["pem", "der"], password: Password = None
+) -> bytes:
+    """Write a key as PKCS#8, encrypted with PBES2/AES-256-CBC when a password is given."""
+    pw = password_bytes(password)
+    algorithm: serialization.KeySerializationEncryption
+    if pw is None:
+        if encoding == "der":
+            return key.pkcs8
+        algorithm = serialization.NoEncryption()
+    else:
+        if not pw:
+            raise PasswordError("an empty password cannot protect a private key; give a real one")
+        algorithm = serialization.BestAvailableEncryption(pw)
+    enc = serialization.Encoding.PEM if encoding == "pem" else serialization.Encoding.DER
+    return key.key.private_bytes(enc, serialization.PrivateFormat.PKCS8, algorithm)

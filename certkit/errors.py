@@ -1,0 +1,155 @@
+"""Every error certkit raises: one root, :class:`CertkitError`, and a subclass per kind of problem.
+
+Each subclass also inherits the built-in exception whose meaning it shares, so code that
+already catches ``ValueError`` or ``FileExistsError`` keeps working. Structured data is
+carried as attributes (``source``, ``format``, ``alias``, ``offset``); the message is a
+sentence a system administrator can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AliasError",
+    "CertkitError",
+    "ChainError",
+    "DecodeError",
+    "FileExistsCertkitError",
+    "KeyMismatchError",
+    "PasswordError",
+    "ReadError",
+    "UnrepresentableError",
+    "UnsupportedFormatError",
+]
+
+
+class CertkitError(Exception):
+    """The root of every error certkit raises on purpose."""
+
+
+class DecodeError(CertkitError, ValueError):
+    """Input bytes are not what the format says they should be (garbage, truncated, malformed)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        format: str | None = None,  # noqa: A002 - mirrors the public ``format=`` keyword
+        offset: int | None = None,
+    ) -> None:
+        if source is not None and source not in message:
+            message = f"{source}: {message}"
+        super().__init__(message)
+        self.source = source
+        self.format = format
+        self.offset = offset
+
+
+class PasswordError(CertkitError, ValueError):
+    """A password is missing, or the one given does not open the data.
+
+    ``missing`` is true when no password was given but one is needed; ``alias`` names the
+    entry when the password in question is a per-entry key password.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        alias: str | None = None,
+        missing: bool = False,
+    ) -> None:
+        if source is not None and source not in message:
+            message = f"{source}: {message}"
+        super().__init__(message)
+        self.source = source
+        self.alias = alias
+        self.missing = missing
+
+
+class UnsupportedFormatError(CertkitError, ValueError):
+    """The input's format is not recognised, or the requested output format cannot be written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        format: str | None = None,  # noqa: A002 - mirrors the public ``format=`` keyword
+    ) -> None:
+        if source is not None and source not in message:
+            message = f"{source}: {message}"
+        super().__init__(message)
+        self.source = source
+        self.format = format
+
+
+class UnrepresentableError(CertkitError, ValueError):
+    """The target format cannot hold part of the store; ``lost`` lists what would be dropped."""
+
+    def __init__(self, message: str, *, format: str, lost: Sequence[str]) -> None:  # noqa: A002
+        super().__init__(message)
+        self.format = format
+        self.lost = tuple(lost)
+
+
+class ChainError(CertkitError, ValueError):
+    """Certificates do not form the chain that was asked for; ``strays`` lists the odd ones out."""
+
+    def __init__(self, message: str, *, strays: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.strays = tuple(strays)
+
+
+class KeyMismatchError(CertkitError, ValueError):
+    """A private key does not belong to the certificate it was paired with.
+
+    ``matching_alias`` names the entry that does match, when one is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        alias: str | None = None,
+        matching_alias: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.alias = alias
+        self.matching_alias = matching_alias
+
+
+class AliasError(CertkitError, KeyError):
+    """An alias is unknown, or already taken, in a keystore."""
+
+    def __init__(self, message: str, *, alias: str | None = None) -> None:
+        super().__init__(message)
+        self.alias = alias
+
+    def __str__(self) -> str:  # KeyError would otherwise show the message in quotes
+        return str(self.args[0])
+
+
+class ReadError(CertkitError, OSError):
+    """A file could not be read or written (missing, unreadable, a folder…)."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:  # OSError would otherwise format its own way
+        return str(self.args[0])
+
+
+class FileExistsCertkitError(CertkitError, FileExistsError):
+    """The output file exists and overwriting was not asked for."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} already exists; choose another name or pass overwrite=True "
+            "(--force on the command line) to replace it"
+        )
+        self.path = path

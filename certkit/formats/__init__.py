@@ -1,0 +1,237 @@
+"""The codec registry: which formats exist, how to recognise them, and where their codec lives.
+
+Each format is one codec module exposing a codec object with ``load`` and ``dump``; this
+module only knows its name, extensions and a cheap content sniffer, so detecting a
+format never imports a codec's third-party parser. Adding a format is one line in
+:data:`FORMATS` plus its module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from certkit.errors import DecodeError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from certkit._model import KeyStore, Password
+
+__all__ = [
+    "FORMATS",
+    "Codec",
+    "DumpOptions",
+    "Dumped",
+    "FormatSpec",
+    "LoadOptions",
+    "codec_for",
+    "detect",
+    "format_for_path",
+    "spec",
+]
+
+
+@attrs.frozen
+class LoadOptions:
+    """What every codec's ``load`` receives besides the bytes."""
+
+    password: Password = attrs.field(default=None, repr=False)
+    key_passwords: Mapping[str, Password] = attrs.field(factory=dict, repr=False)
+    source: str | None = None
+
+
+@attrs.frozen
+class DumpOptions:
+    """What every codec's ``dump`` receives: the password, whether loss is allowed, and
+    the format-specific keyword options the caller passed (each codec checks its own)."""
+
+    password: Password = attrs.field(default=None, repr=False)
+    allow_loss: bool = False
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def take(self, allowed: Mapping[str, object], format: str) -> dict[str, Any]:  # noqa: A002
+        """Return ``allowed`` (name → default) filled from ``extra``; reject unknown names."""
+        unknown = sorted(set(self.extra) - set(allowed))
+        if unknown:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise UnsupportedFormatError(
+                f"option(s) {', '.join(unknown)} do not apply to {format}; "
+                f"its options are: {known}",
+                format=format,
+            )
+        return {name: self.extra.get(name, default) for name, default in allowed.items()}
+
+
+@attrs.frozen
+class Dumped:
+    """A codec's output: the bytes, what was dropped (only with ``allow_loss``), and the
+    metadata the format has no place for (aliases, dates, attributes)."""
+
+    data: bytes = attrs.field(repr=False)
+    dropped: tuple[str, ...] = ()
+    not_kept: tuple[str, ...] = ()
+
+
+class Codec(Protocol):
+    """The interface each format module's codec object implements."""
+
+    def load(self, data: bytes, options: LoadOptions) -> KeyStore:
+        """Decode ``data`` into a store; raise only :class:`certkit.errors.CertkitError`."""
+        ...
+
+    def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
+        """Encode ``store``; raise :class:`UnrepresentableError` rather than drop silently."""
+        ...
+
+
+def _strip_bom(data: bytes) -> bytes:
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def _is_pem(data: bytes) -> bool:
+    return b"-----BEGIN " in _strip_bom(data)[:1 << 20]
+
+
+def _is_pem_pkcs7(data: bytes) -> bool:
+    text = _strip_bom(data)
+    labels = [line.strip() for line in text.splitlines() if line.strip().startswith(b"-----BEGIN ")]
+    return bool(labels) and all(label == b"-----BEGIN PKCS7-----" for label in labels)
+
+
+_PKCS7_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
+_PKCS7_DATA = bytes.fromhex("06092a864886f70d010701")
+
+
+def _der_body(data: bytes) -> bytes | None:
+    """Return the bytes after the outer SEQUENCE header (DER or BER), or ``None``."""
+    if len(data) < 4 or data[0] != 0x30:
+        return None
+    first = data[1]
+    if first < 0x80:
+        return data[2:]
+    if first == 0x80:  # BER indefinite length
+        return data[2:]
+    count = first & 0x7F
+    if count > 4:
+        return None
+    return data[2 + count :]
+
+
+def _is_pkcs12(data: bytes) -> bool:
+    body = _der_body(data)
+    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL }
+    return body is not None and body.startswith(b"\x02\x01\x03") and b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07" in body[:24]
+
+
+def _is_pkcs7(data: bytes) -> bool:
+    if _is_pem_pkcs7(data):
+        return True
+    body = _der_body(data)
+    return body is not None and body.startswith(_PKCS7_SIGNED_DATA)
+
+
+def _is_der(data: bytes) -> bool:
+    return len(data) > 2 and data[0] == 0x30
+
+
+def _is_bks(data: bytes) -> bool:
+    # BKS / UBER: a big-endian store version (1 or 2), then a salt length and salt.
+    if len(data) < 12 or data[:4] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x02"):
+        return False
+    salt_len = int.from_bytes(data[4:8], "big")
+    return 0 < salt_len <= 128 and len(data) > 8 + salt_len + 4
+
+
+@attrs.frozen
+class FormatSpec:
+    """One registered format: its name, codec location, extensions and sniffer."""
+
+    name: str
+    description: str
+    module: str
+    codec: str
+    extensions: tuple[str, ...]
+    sniff: Callable[[bytes], bool]
+    writable: bool = True
+    holds_keys: bool = True
+
+
+#: Every format certkit knows, in detection order (most specific magic first).
+FORMATS: tuple[FormatSpec, ...] = (
+    FormatSpec("jks", "Java KeyStore (JKS)", "certkit.formats.jks", "JKS",
+               (".jks", ".keystore", ".truststore", ".ks"),
+               lambda d: d[:4] == b"\xfe\xed\xfe\xed"),
+    FormatSpec("jceks", "Java JCEKS keystore", "certkit.formats.jks", "JCEKS", (".jceks",),
+               lambda d: d[:4] == b"\xce\xce\xce\xce"),
+    FormatSpec("pkcs12", "PKCS#12 / PFX", "certkit.formats.pkcs12", "PKCS12", (".pfx", ".p12"),
+               _is_pkcs12),
+    FormatSpec("pkcs7", "PKCS#7 certificate bundle", "certkit.formats.pkcs7", "PKCS7",
+               (".p7b", ".p7c", ".spc"), _is_pkcs7, holds_keys=False),
+    FormatSpec("pem", "PEM text", "certkit.formats.pem", "PEM",
+               (".pem", ".crt", ".cer", ".key", ".csr", ".req", ".ca-bundle"), _is_pem),
+    FormatSpec("bks", "Bouncy Castle keystore (BKS/UBER)", "certkit.formats.jks", "BKS",
+               (".bks", ".uber"), _is_bks, writable=False),
+    FormatSpec("der", "DER (one certificate, key or request)", "certkit.formats.der", "DER",
+               (".der",), _is_der),
+)
+
+_ALIASES = {"pfx": "pkcs12", "p12": "pkcs12", "p7b": "pkcs7", "p7c": "pkcs7", "uber": "bks",
+            "cer": "pem", "crt": "pem"}
+
+
+def spec(name: str) -> FormatSpec:
+    """Look a format up by name (``pkcs12``, ``pfx``, ``jks`` …), case-insensitively."""
+    key = _ALIASES.get(name.lower(), name.lower())
+    for candidate in FORMATS:
+        if candidate.name == key:
+            return candidate
+    known = ", ".join(f.name for f in FORMATS)
+    raise UnsupportedFormatError(f"unknown format {name!r}; known formats: {known}", format=name)
+
+
+def codec_for(format_spec: FormatSpec) -> Codec:
+    """Import and return the codec object for a format."""
+    module = importlib.import_module(format_spec.module)
+    codec: Codec = getattr(module, format_spec.codec)
+    return codec
+
+
+def detect(data: bytes, *, source: str | None = None) -> FormatSpec:
+    """Recognise a format by content alone; :class:`DecodeError` for empty or unknown data."""
+    if not data.strip():
+        raise DecodeError("the input is empty; expected a certificate, key or keystore",
+                          source=source)
+    for candidate in FORMATS:
+        if candidate.sniff(data):
+            return candidate
+    hint = ""
+    if data[:2] == b"PK":
+        hint = " (it looks like a ZIP archive: unpack it first)"
+    elif data.lstrip()[:1] in (b"<", b"{"):
+        hint = " (it looks like HTML, XML or JSON, not a certificate)"
+    elif all(32 <= b < 127 or b in (9, 10, 13) for b in data[:512]):
+        hint = " (it is text without any -----BEGIN line; was the PEM block cut off?)"
+    raise UnsupportedFormatError(
+        "not a certificate, key or keystore format certkit recognises "
+        f"(PEM, DER, PKCS#7, PKCS#12, JKS, JCEKS, BKS){hint}",
+        source=source,
+    )
+
+
+def format_for_path(path: str, *, format: str | None = None) -> FormatSpec:  # noqa: A002
+    """Choose the output format for ``path``: ``format`` if given, else by extension."""
+    if format is not None:
+        return spec(format)
+    lower = path.lower()
+    for candidate in FORMATS:
+        if any(lower.endswith(ext) for ext in candidate.extensions):
+            if candidate.name == "bks":
+                continue
+            return candidate
+    raise UnsupportedFormatError(
+        f"cannot tell the output format from the name {path!r}; pass format= "
+        "(--to on the command line): pem, der, pkcs7, pkcs12, jks or jceks",
+        source=path,
+    )

@@ -1,0 +1,177 @@
+"""Shared fixtures: a fixed-date CA → intermediate → leaf hierarchy, the interop corpus, tools."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pathlib
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+import attrs
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from certkit import Certificate, PrivateKey
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORPUS = pathlib.Path(os.environ.get("CERTKIT_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+# Fixed far-future validity so tests never expire (trustme's habit).
+NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+NOT_AFTER = dt.datetime(2099, 12, 31, tzinfo=dt.timezone.utc)
+
+
+def corpus_path(*parts: str) -> pathlib.Path:
+    """Return a path inside ../shared/corpus, skipping visibly (or failing in CI) if absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        message = f"interop corpus not found at {path}"
+        if os.environ.get("CERTKIT_REQUIRE_CORPUS") == "1":
+            pytest.fail(message + " (CERTKIT_REQUIRE_CORPUS=1)")
+        pytest.skip(message)
+    return path
+
+
+def require_tool(name: str) -> str:
+    """Return the path of an external tool, skipping visibly (or failing in CI) if absent."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI must install it)")
+        pytest.skip(message)
+    return found
+
+
+def run(args: Sequence[str | os.PathLike[str]], *, input: bytes | None = None,  # noqa: A002
+        check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run an external tool, failing the test with its stderr if it fails."""
+    result = subprocess.run([os.fspath(a) for a in args], input=input, capture_output=True,
+                            timeout=120, check=False)
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, args))} exited {result.returncode}:\n"
+            f"{result.stderr.decode(errors='replace')}\n{result.stdout.decode(errors='replace')}"
+        )
+    return result
+
+
+def openssl(*args: str | os.PathLike[str], input: bytes | None = None,  # noqa: A002
+            check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run the real ``openssl`` binary."""
+    return run([require_tool("openssl"), *args], input=input, check=check)
+
+
+def keytool(*args: str | os.PathLike[str], check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run the real Java ``keytool`` binary (English output)."""
+    return run([require_tool("keytool"), "-J-Duser.language=en", *args], check=check)
+
+
+@attrs.frozen
+class Issued:
+    """A certificate with the cryptography key that owns it."""
+
+    certificate: Certificate
+    key: PrivateKey
+
+
+def make_key(kind: str = "RSA-2048") -> PrivateKey:
+    """Generate a test key: RSA-<bits>, EC-P256, EC-P384 or Ed25519."""
+    if kind.startswith("RSA-"):
+        return PrivateKey(rsa.generate_private_key(65537, int(kind[4:])))
+    if kind == "EC-P256":
+        return PrivateKey(ec.generate_private_key(ec.SECP256R1()))
+    if kind == "EC-P384":
+        return PrivateKey(ec.generate_private_key(ec.SECP384R1()))
+    if kind == "Ed25519":
+        return PrivateKey(ed25519.Ed25519PrivateKey.generate())
+    raise ValueError(kind)
+
+
+def issue(
+    common_name: str,
+    *,
+    issuer: Issued | None = None,
+    key: PrivateKey | None = None,
+    ca: bool = False,
+    sans: Sequence[str] = (),
+    not_before: dt.datetime = NOT_BEFORE,
+    not_after: dt.datetime = NOT_AFTER,
+    serial: int | None = None,
+) -> Issued:
+    """Issue a certificate (self-signed when ``issuer`` is None) with fixed validity dates."""
+    key = key or make_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "certkit tests")])
+    signer = issuer.key.key if issuer else key.key
+    issuer_name = issuer.certificate.x509.subject if issuer else name
+    public = key.key.public_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name)
+        .public_key(public)  # type: ignore[arg-type]
+        .serial_number(serial or x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)  # type: ignore[arg-type]
+    )
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.key.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                          crl_sign=True, encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+    else:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    if sans:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
+    algorithm = None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    cert = builder.sign(signer, algorithm)  # type: ignore[arg-type]
+    return Issued(Certificate.from_x509(cert), key)
+
+
+@attrs.frozen
+class PKI:
+    """A root CA, an intermediate CA and a server leaf (``localhost``), all RSA-2048."""
+
+    root: Issued
+    intermediate: Issued
+    leaf: Issued
+
+    @property
+    def chain(self) -> tuple[Certificate, Certificate, Certificate]:
+        """Leaf first."""
+        return (self.leaf.certificate, self.intermediate.certificate, self.root.certificate)
+
+
+@pytest.fixture(scope="session")
+def pki() -> PKI:
+    """One CA → intermediate → leaf hierarchy per test session."""
+    root = issue("certkit Test Root CA", ca=True)
+    intermediate = issue("certkit Test Intermediate CA", issuer=root, ca=True)
+    leaf = issue("localhost", issuer=intermediate, sans=("localhost", "www.example.test"))
+    return PKI(root, intermediate, leaf)
+
+
+@pytest.fixture(scope="session")
+def other_pki() -> PKI:
+    """A second, unrelated hierarchy (for mismatches and strays)."""
+    root = issue("Other Root CA", ca=True)
+    intermediate = issue("Other Intermediate CA", issuer=root, ca=True)
+    leaf = issue("other.example.test", issuer=intermediate, sans=("other.example.test",))
+    return PKI(root, intermediate, leaf)
