@@ -131,7 +131,7 @@ def _holds_secrets(store: KeyStore) -> bool:
 
 def _write_atomic(path: pathlib.Path, data: bytes, *, mode: int, overwrite: bool) -> None:
     """Write via a temporary file in the same folder, then link or rename it into place."""
-    directory = path.parent if str(path.parent) else pathlib.Path(".")
+    directory = path.parent if str(path.parent) else pathlib.Path()
     if not overwrite and path.exists():
         raise FileExistsCertkitError(str(path))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

@@ -126,7 +126,8 @@ def assemble(
         by_spki.setdefault(item.certificate.public_key_fingerprint, []).append(item)
 
     used: set[bytes] = set()
-    staged: list[tuple[int, str, Entry]] = []  # (position, wanted alias, entry with placeholder)
+    # (position in the file, wanted alias, entry with a placeholder alias)
+    staged: list[tuple[int, str, Entry]] = []
     for loose in keys:
         leaf_item: LooseCertificate | None = None
         key_id = loose.attributes.local_key_id
@@ -148,10 +149,10 @@ def assemble(
             or (leaf_item.certificate.common_name if leaf_item else None)
             or "private-key"
         )
-        entry = KeyEntry(
+        key_entry = KeyEntry(
             alias="", key=loose.key, chain=chain, attributes=loose.attributes, created=loose.created
         )
-        staged.append((loose.position, wanted, entry))
+        staged.append((loose.position, wanted, key_entry))
 
     for item in unique.values():
         if item.certificate.der in used:
@@ -166,23 +167,22 @@ def assemble(
         )
         staged.append((item.position, wanted, trusted))
 
-    for secret in secrets:
-        staged.append((1 << 30, secret.alias, secret))
+    staged.extend((1 << 30, secret.alias, secret) for secret in secrets)
 
     staged.sort(key=lambda row: row[0])
     taken: set[str] = set()
     # Friendly names are real aliases: reserve them first so derived names yield to them.
-    for _, wanted, entry in staged:
-        if entry.attributes.friendly_name:
-            taken.add(entry.attributes.friendly_name)
+    for _, _, staged_entry in staged:
+        if staged_entry.attributes.friendly_name:
+            taken.add(staged_entry.attributes.friendly_name)
     entries: list[Entry] = []
     explicit_done: set[str] = set()
-    for _, wanted, entry in staged:
-        name = entry.attributes.friendly_name
+    for _, wanted, staged_entry in staged:
+        name = staged_entry.attributes.friendly_name
         if name and name not in explicit_done:
             alias = name
             explicit_done.add(name)
         else:
             alias = unique_alias(wanted, taken)
-        entries.append(attrs.evolve(entry, alias=alias))
+        entries.append(attrs.evolve(staged_entry, alias=alias))
     return tuple(entries)

@@ -63,7 +63,7 @@ def element_length(data: bytes, offset: int = 0) -> int:
 
 def certificate_spki(der: bytes) -> bytes:
     """Return the raw SubjectPublicKeyInfo element of a DER certificate or CSR-like TBS."""
-    _, cstart, cend = read_tlv(der)
+    _, cstart, _cend = read_tlv(der)
     _, tstart, tend = read_tlv(der, cstart)
     fields = children(der, tstart, tend)
     if fields and fields[0][0] == 0xA0:  # explicit [0] version

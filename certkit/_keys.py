@@ -31,7 +31,9 @@ def _is_encrypted_der(data: bytes) -> bool:
     return len(kids) == 2 and kids[0][0] == 0x30 and kids[1][0] == 0x04
 
 
-def load_private_key(data: bytes, password: Password = None, *, source: str | None = None) -> PrivateKey:
+def load_private_key(
+    data: bytes, password: Password = None, *, source: str | None = None
+) -> PrivateKey:
     """Read one private key from PEM or DER bytes; see :meth:`PrivateKey.load`."""
     pem = data.lstrip().startswith(b"-----BEGIN")
     encrypted = any(m in data for m in _ENCRYPTED_MARKERS) if pem else _is_encrypted_der(data)
@@ -63,7 +65,9 @@ def load_private_key(data: bytes, password: Password = None, *, source: str | No
     return PrivateKey(key)
 
 
-def _load_with_certkit_pbe(data: bytes, password: bytes | None, *, pem: bool, source: str | None) -> PrivateKey:
+def _load_with_certkit_pbe(
+    data: bytes, password: bytes | None, *, pem: bool, source: str | None
+) -> PrivateKey:
     """Decrypt an EncryptedPrivateKeyInfo whose scheme cryptography does not implement."""
     der = data
     if pem:
@@ -76,7 +80,8 @@ def _load_with_certkit_pbe(data: bytes, password: bytes | None, *, pem: bool, so
     try:
         from certkit import _pbe  # noqa: PLC0415 - the PBE module is optional at this layer
     except ImportError as err:  # pragma: no cover - the PBE module ships with certkit
-        raise UnsupportedFormatError("this key's encryption scheme is not supported", source=source) from err
+        raise UnsupportedFormatError("this key's encryption scheme is not supported",
+                                     source=source) from err
     plain = _pbe.decrypt_pkcs8(der, password, source=source)
     return load_private_key(plain, None, source=source)
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import ipaddress
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Union, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import attrs
-from cryptography import x509
+from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from certkit import _der
@@ -47,7 +49,7 @@ __all__ = [
 
 #: A password as the API accepts it: text (encoded as each format requires), raw bytes,
 #: or ``None`` for "no password", which PKCS#12 keeps apart from the empty password.
-Password = Union[str, bytes, None]
+Password: TypeAlias = str | bytes | None
 
 #: The OID of Java's trusted-usage bag attribute; its value names the permitted key usages.
 JAVA_TRUSTED_USAGE_OID = "2.16.840.1.113894.746875.1.1"
@@ -73,7 +75,7 @@ _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
 
 
 def password_bytes(password: Password) -> bytes | None:
-    """Return a password as the UTF-8 bytes most formats use, keeping ``None`` apart from ``b""``."""
+    """Return a password as UTF-8 bytes, keeping ``None`` apart from ``b""``."""
     if password is None or isinstance(password, bytes):
         return password
     return password.encode("utf-8")
@@ -93,7 +95,7 @@ def _spki_of(public_key: CertificatePublicKeyTypes) -> bytes:
 
 
 def key_algorithm_name(key: object) -> str:
-    """Describe a cryptography key (public or private) as ``RSA-2048``, ``EC-P256``, ``Ed25519``…."""
+    """Describe a key (public or private) as ``RSA-2048``, ``EC-P256``, ``Ed25519``…."""
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return f"RSA-{key.key_size}"
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
@@ -111,14 +113,14 @@ def key_algorithm_name(key: object) -> str:
     return type(key).__name__
 
 
-def _rfc4514(name: x509.Name) -> str:
+def _rfc4514(name: cx509.Name) -> str:
     try:
         return name.rfc4514_string()
     except ValueError:  # names with attribute values cryptography cannot render
         return "<unrenderable name>"
 
 
-def _common_name(name: x509.Name) -> str | None:
+def _common_name(name: cx509.Name) -> str | None:
     try:
         attrs_ = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     except ValueError:
@@ -129,23 +131,29 @@ def _common_name(name: x509.Name) -> str | None:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
-def _general_names(ext_value: x509.SubjectAlternativeName) -> tuple[str, ...]:
+def _general_names(ext_value: cx509.SubjectAlternativeName) -> tuple[str, ...]:
     out: list[str] = []
     for name in ext_value:
-        if isinstance(name, x509.DNSName):
+        if isinstance(name, cx509.DNSName):
             out.append(name.value)
-        elif isinstance(name, x509.IPAddress):
+        elif isinstance(name, cx509.IPAddress):
             out.append(str(name.value))
-        elif isinstance(name, x509.RFC822Name):
+        elif isinstance(name, cx509.RFC822Name):
             out.append(f"email:{name.value}")
-        elif isinstance(name, x509.UniformResourceIdentifier):
+        elif isinstance(name, cx509.UniformResourceIdentifier):
             out.append(f"URI:{name.value}")
     return tuple(out)
 
 
-def _parse_certificate(der: bytes) -> x509.Certificate:
+def _parse_certificate(der: bytes) -> cx509.Certificate:
     try:
-        return x509.load_der_x509_certificate(der)
+        with warnings.catch_warnings():
+            # Real-world certificates with non-positive serials still load (cryptography
+            # only warns); certkit must read what the servers out there hold.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            cert = cx509.load_der_x509_certificate(der)
+            cert.serial_number  # noqa: B018 - parse the serial now, inside the filter
+            return cert
     except ValueError as err:
         raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
 
@@ -155,14 +163,14 @@ class Certificate:
     """An X.509 certificate, kept as its exact DER bytes with a parsed view in ``x509``."""
 
     der: bytes = attrs.field(converter=bytes)
-    x509: x509.Certificate = attrs.field(
+    x509: cx509.Certificate = attrs.field(
         init=False,
         eq=False,
         default=attrs.Factory(lambda self: _parse_certificate(self.der), takes_self=True),
     )
 
     @classmethod
-    def from_x509(cls, certificate: x509.Certificate) -> Certificate:
+    def from_x509(cls, certificate: cx509.Certificate) -> Certificate:
         """Wrap a certificate object from ``cryptography``."""
         return cls(certificate.public_bytes(serialization.Encoding.DER))
 
@@ -171,7 +179,7 @@ class Certificate:
         """Read one certificate from PEM or DER bytes."""
         if data.lstrip().startswith(b"-----BEGIN"):
             try:
-                return cls.from_x509(x509.load_pem_x509_certificate(data))
+                return cls.from_x509(cx509.load_pem_x509_certificate(data))
             except ValueError as err:
                 raise DecodeError(f"not a PEM certificate: {err}", format="pem") from err
         return cls(data)
@@ -199,8 +207,10 @@ class Certificate:
 
     @property
     def serial_number(self) -> int:
-        """The serial number as an integer."""
-        return self.x509.serial_number
+        """The serial number as an integer (non-positive ones, which RFC 5280 forbids, too)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return self.x509.serial_number
 
     @property
     def not_before(self) -> _dt.datetime:
@@ -212,10 +222,12 @@ class Certificate:
         """End of validity, timezone-aware UTC."""
         return self.x509.not_valid_after_utc
 
-    def _extension(self, oid: x509.ObjectIdentifier) -> x509.Extension[x509.ExtensionType] | None:
+    def _extension(
+        self, oid: cx509.ObjectIdentifier
+    ) -> cx509.Extension[cx509.ExtensionType] | None:
         try:
             return self.x509.extensions.get_extension_for_oid(oid)
-        except x509.ExtensionNotFound:
+        except cx509.ExtensionNotFound:
             return None
         except ValueError as err:
             raise DecodeError(
@@ -226,7 +238,7 @@ class Certificate:
     def san(self) -> tuple[str, ...]:
         """Subject alternative names: DNS names and IP addresses bare, e-mail and URI prefixed."""
         ext = self._extension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-        if ext is None or not isinstance(ext.value, x509.SubjectAlternativeName):
+        if ext is None or not isinstance(ext.value, cx509.SubjectAlternativeName):
             return ()
         return _general_names(ext.value)
 
@@ -234,7 +246,7 @@ class Certificate:
     def is_ca(self) -> bool:
         """Whether basicConstraints marks this as a CA certificate."""
         ext = self._extension(ExtensionOID.BASIC_CONSTRAINTS)
-        return ext is not None and isinstance(ext.value, x509.BasicConstraints) and ext.value.ca
+        return ext is not None and isinstance(ext.value, cx509.BasicConstraints) and ext.value.ca
 
     def is_issued_by(self, issuer: Certificate) -> bool:
         """Whether ``issuer``'s name and public key signed this certificate."""
@@ -263,7 +275,7 @@ class Certificate:
 
     @property
     def public_key_fingerprint(self) -> str:
-        """SHA-256 of the SubjectPublicKeyInfo DER, lower-case hex: the same for key and certificate."""
+        """SHA-256 of the SubjectPublicKeyInfo DER, lower-case hex (equal for key and cert)."""
         return hashlib.sha256(self.spki).hexdigest()
 
     @property
@@ -289,9 +301,8 @@ class Certificate:
             pattern = name.lower().rstrip(".")
             if pattern == host:
                 return True
-            if pattern.startswith("*.") and "." in host:
-                if host.split(".", 1)[1] == pattern[2:]:
-                    return True
+            if pattern.startswith("*.") and "." in host and host.split(".", 1)[1] == pattern[2:]:
+                return True
         return False
 
     def to_pem(self) -> bytes:
@@ -329,7 +340,8 @@ class PrivateKey:
         return load_private_key(data, password)
 
     def __repr__(self) -> str:
-        return f"PrivateKey(algorithm={self.algorithm!r}, spki_sha256={self.public_key_fingerprint!r})"
+        return (f"PrivateKey(algorithm={self.algorithm!r}, "
+                f"spki_sha256={self.public_key_fingerprint!r})")
 
     @property
     def algorithm(self) -> str:
@@ -386,9 +398,9 @@ class LockedKey:
         return self.unlocker(password)
 
 
-def _parse_csr(der: bytes) -> x509.CertificateSigningRequest:
+def _parse_csr(der: bytes) -> cx509.CertificateSigningRequest:
     try:
-        return x509.load_der_x509_csr(der)
+        return cx509.load_der_x509_csr(der)
     except ValueError as err:
         raise DecodeError(f"not a valid certificate request: {err}") from err
 
@@ -398,7 +410,7 @@ class CertificateRequest:
     """A PKCS#10 certificate signing request, kept as its DER with a parsed view in ``x509``."""
 
     der: bytes = attrs.field(converter=bytes)
-    x509: x509.CertificateSigningRequest = attrs.field(
+    x509: cx509.CertificateSigningRequest = attrs.field(
         init=False,
         eq=False,
         default=attrs.Factory(lambda self: _parse_csr(self.der), takes_self=True),
@@ -416,8 +428,8 @@ class CertificateRequest:
     def san(self) -> tuple[str, ...]:
         """Requested subject alternative names, in the form :attr:`Certificate.san` uses."""
         try:
-            ext = self.x509.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        except x509.ExtensionNotFound:
+            ext = self.x509.extensions.get_extension_for_class(cx509.SubjectAlternativeName)
+        except cx509.ExtensionNotFound:
             return ()
         except ValueError as err:
             raise DecodeError(f"certificate request has a malformed extension: {err}") from err
@@ -442,6 +454,14 @@ class CertificateRequest:
 
 
 def _to_certificates(value: Iterable[Certificate]) -> tuple[Certificate, ...]:
+    return tuple(value)
+
+
+def _to_bytes_tuple(value: Iterable[bytes]) -> tuple[bytes, ...]:
+    return tuple(value)
+
+
+def _to_str_tuple(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
@@ -509,7 +529,11 @@ class RawAttribute:
     """A container attribute certkit does not interpret: its OID and the DER of each value."""
 
     oid: str
-    values: tuple[bytes, ...] = attrs.field(converter=tuple)
+    values: tuple[bytes, ...] = attrs.field(converter=_to_bytes_tuple)
+
+
+def _to_raw_attributes(value: Iterable[RawAttribute]) -> tuple[RawAttribute, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -524,11 +548,11 @@ class Attributes:
     local_key_id: bytes | None = None
     csp_name: str | None = None
     trusted_usage: tuple[str, ...] | None = None
-    other: tuple[RawAttribute, ...] = attrs.field(default=(), converter=tuple)
+    other: tuple[RawAttribute, ...] = attrs.field(default=(), converter=_to_raw_attributes)
 
-    def evolve(self, **changes: object) -> Attributes:
+    def evolve(self, **changes: Any) -> Attributes:
         """Return a copy with the given fields replaced."""
-        return attrs.evolve(self, **changes)  # type: ignore[misc]
+        return attrs.evolve(self, **changes)
 
     @property
     def is_empty(self) -> bool:
@@ -612,10 +636,11 @@ class SecretKeyEntry:
     created: _dt.datetime | None = None
 
     def __repr__(self) -> str:
-        return f"SecretKeyEntry(alias={self.alias!r}, algorithm={self.algorithm!r}, bits={len(self.key) * 8})"
+        return (f"SecretKeyEntry(alias={self.alias!r}, algorithm={self.algorithm!r}, "
+                f"bits={len(self.key) * 8})")
 
 
-Entry = Union[KeyEntry, TrustedCertEntry, SecretKeyEntry]
+Entry: TypeAlias = KeyEntry | TrustedCertEntry | SecretKeyEntry
 
 
 @attrs.frozen
@@ -632,11 +657,20 @@ def _check_aliases(_: object, __: object, entries: tuple[Entry, ...]) -> None:
     seen: set[str] = set()
     for entry in entries:
         if entry.alias in seen:
-            raise AliasError(f"alias {entry.alias!r} is used by more than one entry", alias=entry.alias)
+            raise AliasError(f"alias {entry.alias!r} is used by more than one entry",
+                             alias=entry.alias)
         seen.add(entry.alias)
 
 
 def _to_entries(value: Iterable[Entry]) -> tuple[Entry, ...]:
+    return tuple(value)
+
+
+def _to_requests(value: Iterable[CertificateRequest]) -> tuple[CertificateRequest, ...]:
+    return tuple(value)
+
+
+def _to_protection(value: Iterable[Protection]) -> tuple[Protection, ...]:
     return tuple(value)
 
 
@@ -651,10 +685,10 @@ class KeyStore:
     entries: tuple[Entry, ...] = attrs.field(
         default=(), converter=_to_entries, validator=_check_aliases
     )
-    requests: tuple[CertificateRequest, ...] = attrs.field(default=(), converter=tuple)
+    requests: tuple[CertificateRequest, ...] = attrs.field(default=(), converter=_to_requests)
     format: str | None = attrs.field(default=None, eq=False)
-    protection: tuple[Protection, ...] = attrs.field(default=(), eq=False, converter=tuple)
-    notes: tuple[str, ...] = attrs.field(default=(), eq=False, converter=tuple)
+    protection: tuple[Protection, ...] = attrs.field(default=(), eq=False, converter=_to_protection)
+    notes: tuple[str, ...] = attrs.field(default=(), eq=False, converter=_to_str_tuple)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -670,7 +704,8 @@ class KeyStore:
             if entry.alias == alias:
                 return entry
         known = ", ".join(repr(a) for a in self.aliases) or "none"
-        raise AliasError(f"no entry with alias {alias!r}; aliases in this store: {known}", alias=alias)
+        raise AliasError(f"no entry with alias {alias!r}; aliases in this store: {known}",
+                         alias=alias)
 
     def get(self, alias: str) -> Entry | None:
         """The entry under ``alias``, or ``None``."""
@@ -711,9 +746,8 @@ class KeyStore:
     def add(self, entry: Entry) -> KeyStore:
         """Return a store with ``entry`` appended; :class:`AliasError` if its alias is taken."""
         if entry.alias in self:
-            raise AliasError(
-                f"alias {entry.alias!r} already exists; remove or rename it first", alias=entry.alias
-            )
+            raise AliasError(f"alias {entry.alias!r} already exists; remove or rename it first",
+                             alias=entry.alias)
         return attrs.evolve(self, entries=(*self.entries, entry))
 
     def replace(self, entry: Entry) -> KeyStore:

@@ -101,7 +101,7 @@ def _is_pem_pkcs7(data: bytes) -> bool:
 
 
 _PKCS7_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
-_PKCS7_DATA = bytes.fromhex("06092a864886f70d010701")
+_PKCS7_CONTENT_TYPE_PREFIX = bytes.fromhex("06092a864886f70d0107")
 
 
 def _der_body(data: bytes) -> bytes | None:
@@ -122,7 +122,8 @@ def _der_body(data: bytes) -> bytes | None:
 def _is_pkcs12(data: bytes) -> bool:
     body = _der_body(data)
     # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL }
-    return body is not None and body.startswith(b"\x02\x01\x03") and b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07" in body[:24]
+    return (body is not None and body.startswith(b"\x02\x01\x03")
+            and _PKCS7_CONTENT_TYPE_PREFIX in body[:24])
 
 
 def _is_pkcs7(data: bytes) -> bool:

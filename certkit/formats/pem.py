@@ -1,0 +1,347 @@
+"""PEM: any number of certificates, keys, PKCS#7 bundles and requests in one text file.
+
+Reading tolerates what people paste: a byte-order mark, CRLF line ends, text before,
+between and after blocks, indentation, and OpenSSL's "Bag Attributes" headers (which
+carry the friendly name and local key id a PKCS#12 had). Unknown block types are noted
+on the store, not silently lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+
+import attrs
+
+from certkit._assemble import LooseCertificate, LooseKey, assemble
+from certkit._keys import dump_private_key, load_private_key
+from certkit._model import (
+    ANY_EXTENDED_KEY_USAGE,
+    JAVA_TRUSTED_USAGE_OID,
+    Attributes,
+    Certificate,
+    CertificateRequest,
+    KeyEntry,
+    KeyStore,
+    LockedKey,
+    RawAttribute,
+    SecretKeyEntry,
+    TrustedCertEntry,
+)
+from certkit.errors import CertkitError, DecodeError, PasswordError, UnrepresentableError
+from certkit.formats import Dumped, DumpOptions, LoadOptions
+
+__all__ = ["PEM", "PEMBlock", "pem_blocks"]
+
+_CERT_LABELS = {"CERTIFICATE", "X509 CERTIFICATE"}
+_KEY_LABELS = {
+    "PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "DSA PRIVATE KEY",
+}
+_REQUEST_LABELS = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
+_BEGIN = re.compile(r"^[ \t>]*-----BEGIN ([A-Z0-9 ]+)-----[ \t]*$", re.MULTILINE)
+_MAX_BLOCKS = 100_000
+_CSP_OID = "1.3.6.1.4.1.311.17.1"
+
+
+@attrs.frozen
+class PEMBlock:
+    """One ``-----BEGIN X-----`` … ``-----END X-----`` block and the text before it."""
+
+    label: str
+    der: bytes = attrs.field(repr=False)
+    headers: tuple[tuple[str, str], ...]
+    preamble: str
+    line: int
+    text: str = attrs.field(repr=False)
+
+
+def _decode_text(data: bytes, source: str | None) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise DecodeError("UTF-16 text with invalid characters", source=source) from err
+    # PEM is ASCII; undecodable bytes in surrounding comments must not stop the read.
+    text = data.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def pem_blocks(data: bytes, *, source: str | None = None) -> Iterator[PEMBlock]:
+    """Yield every PEM block in ``data`` with its headers and the text that precedes it."""
+    text = _decode_text(data, source)
+    position = 0
+    count = 0
+    while True:
+        begin = _BEGIN.search(text, position)
+        if begin is None:
+            return
+        count += 1
+        if count > _MAX_BLOCKS:
+            raise DecodeError(f"more than {_MAX_BLOCKS} PEM blocks; refusing to read further",
+                              source=source)
+        label = begin.group(1)
+        line = text.count("\n", 0, begin.start()) + 1
+        end_re = re.compile(r"^[ \t>]*-----END " + re.escape(label) + r"-----[ \t]*$", re.MULTILINE)
+        end = end_re.search(text, begin.end())
+        if end is None:
+            raise DecodeError(
+                f"the {label} block that starts on line {line} has no "
+                f"'-----END {label}-----' line; the text was probably cut off when copied",
+                source=source,
+                format="pem",
+            )
+        body = text[begin.end() : end.start()]
+        headers: list[tuple[str, str]] = []
+        lines = [ln.strip().lstrip(">").strip() for ln in body.split("\n")]
+        payload: list[str] = []
+        in_headers = True
+        for ln in lines:
+            if in_headers and ":" in ln:
+                name, _, value = ln.partition(":")
+                headers.append((name.strip(), value.strip()))
+                continue
+            if ln:
+                in_headers = False
+                payload.append(ln)
+        joined = "".join(payload)
+        try:
+            der = base64.b64decode(joined + "=" * (-len(joined) % 4), validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise DecodeError(
+                f"the {label} block on line {line} is not valid base64 ({err}); "
+                "check for characters added by an e-mail client or editor",
+                source=source,
+                format="pem",
+            ) from err
+        if not der:
+            raise DecodeError(f"the {label} block on line {line} is empty", source=source,
+                              format="pem")
+        yield PEMBlock(
+            label=label,
+            der=der,
+            headers=tuple(headers),
+            preamble=text[position : begin.start()],
+            line=line,
+            text=text[begin.start() : end.end()] + "\n",
+        )
+        position = end.end()
+
+
+def _hex_bytes(value: str) -> bytes | None:
+    cleaned = value.replace(" ", "").replace(":", "")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        return None
+
+
+def _bag_attributes(preamble: str) -> Attributes:
+    """Read OpenSSL's ``Bag Attributes`` lines (as ``openssl pkcs12`` prints them)."""
+    if "Bag Attributes" not in preamble:
+        return Attributes()
+    section = preamble[preamble.rindex("Bag Attributes") :]
+    friendly: str | None = None
+    key_id: bytes | None = None
+    csp: str | None = None
+    trusted: tuple[str, ...] | None = None
+    other: list[RawAttribute] = []
+    for raw in section.split("\n")[1:]:
+        if not raw.startswith((" ", "\t")):
+            break  # "Key Attributes:", "subject=", "issuer=" end the bag attributes
+        name, sep, value = raw.strip().partition(": ")
+        if not sep:
+            name, value = raw.strip().rstrip(":"), ""
+        if name == "friendlyName":
+            friendly = value
+        elif name == "localKeyID":
+            key_id = _hex_bytes(value)
+        elif name == "Microsoft CSP Name":
+            csp = value
+        elif name == JAVA_TRUSTED_USAGE_OID:
+            oids = tuple(v.strip() for v in value.split(",") if re.fullmatch(r"[0-9.]+", v.strip()))
+            trusted = oids or (ANY_EXTENDED_KEY_USAGE,)
+        elif re.fullmatch(r"[0-9]+(\.[0-9]+)+", name) and value.startswith("der:"):
+            values = tuple(v for v in (_hex_bytes(h) for h in value[4:].split(",")) if v)
+            other.append(RawAttribute(name, values))
+    return Attributes(friendly_name=friendly, local_key_id=key_id, csp_name=csp,
+                      trusted_usage=trusted, other=tuple(other))
+
+
+def _format_bag_attributes(attributes: Attributes, alias: str | None) -> str:
+    lines = ["Bag Attributes"]
+    name = attributes.friendly_name or alias
+    if name:
+        lines.append(f"    friendlyName: {name}")
+    if attributes.local_key_id is not None:
+        lines.append("    localKeyID: " + " ".join(f"{b:02X}" for b in attributes.local_key_id))
+    if attributes.csp_name is not None:
+        lines.append(f"    Microsoft CSP Name: {attributes.csp_name}")
+    if attributes.trusted_usage is not None:
+        lines.append(f"    {JAVA_TRUSTED_USAGE_OID}: {', '.join(attributes.trusted_usage)}")
+    lines.extend(f"    {raw.oid}: der:" + ",".join(v.hex() for v in raw.values)
+                 for raw in attributes.other)
+    if len(lines) == 1:
+        lines.append("    <No Attributes>")
+    return "\n".join(lines) + "\n"
+
+
+def _trusted_certificate(block: PEMBlock, source: str | None) -> tuple[Certificate, Attributes]:
+    """Split OpenSSL's TRUSTED CERTIFICATE (a certificate followed by X509_CERT_AUX)."""
+    from certkit import _der  # noqa: PLC0415 - only this block type needs raw DER walking
+
+    length = _der.element_length(block.der)
+    cert = Certificate(block.der[:length])
+    aux = block.der[length:]
+    if not aux:
+        return cert, Attributes()
+    trust: list[str] = []
+    alias: str | None = None
+    key_id: bytes | None = None
+    try:
+        _, start, end = _der.read_tlv(aux)
+        for tag, _, cstart, cend in _der.children(aux, start, end):
+            if tag == 0x30:  # trust: SEQUENCE OF OBJECT IDENTIFIER
+                for otag, _, ostart, oend in _der.children(aux, cstart, cend):
+                    if otag == 0x06:
+                        trust.append(_oid_text(aux[ostart:oend]))
+            elif tag == 0x0C:  # alias UTF8String
+                alias = aux[cstart:cend].decode("utf-8", "replace")
+            elif tag == 0x04:  # keyid OCTET STRING
+                key_id = aux[cstart:cend]
+    except DecodeError as err:
+        raise DecodeError(f"the TRUSTED CERTIFICATE block on line {block.line} has a malformed "
+                          f"trust trailer: {err}", source=source) from err
+    return cert, Attributes(friendly_name=alias, local_key_id=key_id,
+                            trusted_usage=tuple(trust) or None)
+
+
+def _oid_text(content: bytes) -> str:
+    if not content:
+        return ""
+    first = content[0]
+    parts = [str(min(first // 40, 2)), str(first - 40 * min(first // 40, 2))]
+    value = 0
+    for byte in content[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(str(value))
+            value = 0
+    return ".".join(parts)
+
+
+class PEMCodec:
+    """Reads and writes PEM text."""
+
+    def load(self, data: bytes, options: LoadOptions) -> KeyStore:
+        """Decode every block; keys pair with their certificates into key entries."""
+        source = options.source
+        certs: list[LooseCertificate] = []
+        keys: list[LooseKey] = []
+        requests: list[CertificateRequest] = []
+        notes: list[str] = []
+        position = 0
+        found = False
+        for block in pem_blocks(data, source=source):
+            found = True
+            position += 1
+            where = f"line {block.line}"
+            try:
+                if block.label in _CERT_LABELS:
+                    certs.append(LooseCertificate(Certificate(block.der),
+                                                  _bag_attributes(block.preamble), position))
+                elif block.label == "TRUSTED CERTIFICATE":
+                    cert, aux = _trusted_certificate(block, source)
+                    bag = _bag_attributes(block.preamble)
+                    certs.append(LooseCertificate(cert, aux if bag.is_empty else bag, position))
+                elif block.label in _KEY_LABELS:
+                    key = load_private_key(block.text.encode("ascii", "replace"),
+                                           options.password, source=source)
+                    keys.append(LooseKey(key, _bag_attributes(block.preamble), position))
+                elif block.label == "PKCS7":
+                    from certkit.formats.pkcs7 import certificates_from_pkcs7  # noqa: PLC0415
+
+                    for cert in certificates_from_pkcs7(block.der, source=source):
+                        position += 1
+                        certs.append(LooseCertificate(cert, Attributes(), position))
+                elif block.label in _REQUEST_LABELS:
+                    requests.append(CertificateRequest(block.der))
+                else:
+                    notes.append(f"ignored a {block.label} block at {where} "
+                                 "(not a certificate, key or request)")
+            except PasswordError:
+                raise
+            except CertkitError as err:
+                raise DecodeError(f"the {block.label} block at {where}: {err}",
+                                  source=source, format="pem") from err
+        if not found:
+            raise DecodeError("no -----BEGIN …----- block found; expected PEM text",
+                              source=source, format="pem")
+        entries = assemble(certs, keys)
+        if not entries and not requests:
+            raise DecodeError("the PEM text holds no certificate, key or request "
+                              f"({'; '.join(notes)})", source=source, format="pem")
+        return KeyStore(entries=entries, requests=tuple(requests), format="pem",
+                        notes=tuple(notes))
+
+    def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
+        """Write keys (PKCS#8, encrypted when a password is given), chains and certificates."""
+        opts = options.take({"bag_attributes": False, "chain": True}, "pem")
+        with_bags = bool(opts["bag_attributes"])
+        parts: list[str] = []
+        dropped: list[str] = []
+        not_kept: set[str] = set()
+        for entry in store.entries:
+            if isinstance(entry, SecretKeyEntry):
+                dropped.append(f"secret key {entry.alias!r} ({entry.algorithm})")
+                continue
+            if isinstance(entry, KeyEntry):
+                if isinstance(entry.key, LockedKey):
+                    raise PasswordError(
+                        f"the key of entry {entry.alias!r} is still locked; load the store "
+                        "with key_passwords={alias: password} to write it as PEM",
+                        alias=entry.alias, missing=True)
+                pem = dump_private_key(entry.key, "pem", options.password).decode("ascii")
+                parts.append(_format_bag_attributes(entry.attributes, entry.alias) + pem
+                             if with_bags else pem)
+                chain = entry.chain.certificates if opts["chain"] else entry.chain.certificates[:1]
+                if len(chain) < len(entry.chain):
+                    dropped.append(f"{len(entry.chain) - len(chain)} chain certificate(s) of "
+                                   f"{entry.alias!r}")
+                for index, cert in enumerate(chain):
+                    attributes = entry.attributes if index == 0 else Attributes()
+                    alias = entry.alias if index == 0 else None
+                    parts.append(self._cert_text(cert, attributes, alias, with_bags))
+            elif isinstance(entry, TrustedCertEntry):
+                parts.append(self._cert_text(entry.certificate, entry.attributes, entry.alias,
+                                             with_bags))
+            if entry.created is not None:
+                not_kept.add("entry creation dates")
+            if not with_bags and (entry.attributes != Attributes() or entry.alias):
+                not_kept.add("aliases and bag attributes (pass bag_attributes=True to keep them)")
+        parts.extend(req.to_pem().decode("ascii") for req in store.requests)
+        if dropped and not options.allow_loss:
+            raise UnrepresentableError(
+                "PEM cannot hold: " + "; ".join(dropped)
+                + " (use PKCS#12 or JCEKS, or allow loss explicitly)",
+                format="pem", lost=dropped)
+        return Dumped("".join(parts).encode("utf-8"), tuple(dropped), tuple(sorted(not_kept)))
+
+    @staticmethod
+    def _cert_text(cert: Certificate, attributes: Attributes, alias: str | None,
+                   with_bags: bool) -> str:
+        pem = cert.to_pem().decode("ascii")
+        if not with_bags:
+            return pem
+        return (_format_bag_attributes(attributes, alias)
+                + f"subject={cert.subject}\nissuer={cert.issuer}\n" + pem)
+
+
+PEM = PEMCodec()

@@ -1,0 +1,113 @@
+"""PKCS#7 / CMS certificate bundles (.p7b, .p7c): DER or PEM, certificates only.
+
+Read with asn1crypto so BER (as Windows writes it) and out-of-order SETs load, and the
+order of certificates in the file is kept; written leaf first, as ``openssl crl2pkcs7``
+does, in DER or PEM.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from asn1crypto import cms  # untyped; this module and the PKCS#12 codec are its users
+
+from certkit._assemble import LooseCertificate, assemble
+from certkit._model import Certificate, KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
+from certkit.errors import CertkitError, DecodeError, UnrepresentableError
+from certkit.formats import Dumped, DumpOptions, LoadOptions
+
+__all__ = ["PKCS7", "certificates_from_pkcs7"]
+
+_MAX_CERTIFICATES = 100_000
+
+
+def certificates_from_pkcs7(der: bytes, *, source: str | None = None) -> list[Certificate]:
+    """Return the certificates of a DER/BER PKCS#7 SignedData, in file order."""
+    try:
+        info = cms.ContentInfo.load(der)
+        content_type = info["content_type"].native
+        if content_type != "signed_data":
+            raise DecodeError(
+                f"this PKCS#7 holds {content_type!r}, not a certificate bundle (signed data)",
+                source=source, format="pkcs7")
+        signed = info["content"]
+        certificates = signed["certificates"]
+        if certificates.native is None:
+            return []
+        out: list[Certificate] = []
+        for index, choice in enumerate(certificates):
+            if index >= _MAX_CERTIFICATES:
+                raise DecodeError(f"more than {_MAX_CERTIFICATES} certificates in one PKCS#7",
+                                  source=source, format="pkcs7")
+            if choice.name != "certificate":
+                continue  # attribute certificates and other choices carry no X.509 certificate
+            out.append(Certificate(choice.chosen.dump()))
+        return out
+    except CertkitError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
+        raise DecodeError(f"not a valid PKCS#7 certificate bundle: {err}", source=source,
+                          format="pkcs7") from err
+
+
+def _pem_payload(data: bytes, source: str | None) -> bytes:
+    from certkit.formats.pem import pem_blocks  # noqa: PLC0415 - PEM only when needed
+
+    blocks = [b for b in pem_blocks(data, source=source) if b.label == "PKCS7"]
+    if not blocks:
+        raise DecodeError("no -----BEGIN PKCS7----- block found", source=source, format="pkcs7")
+    if len(blocks) > 1:
+        raise DecodeError("more than one PKCS7 block; load it as PEM instead", source=source,
+                          format="pkcs7")
+    return blocks[0].der
+
+
+class PKCS7Codec:
+    """Reads and writes PKCS#7 certificate bundles."""
+
+    def load(self, data: bytes, options: LoadOptions) -> KeyStore:
+        """Every certificate becomes a trusted entry, in file order."""
+        der = data if data[:1] == b"\x30" else _pem_payload(data, options.source)
+        certs = certificates_from_pkcs7(der, source=options.source)
+        loose = [LooseCertificate(cert, position=i) for i, cert in enumerate(certs)]
+        notes = () if certs else ("the PKCS#7 bundle holds no certificates",)
+        return KeyStore(entries=assemble(loose), format="pkcs7", notes=notes)
+
+    def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
+        """Write every certificate (chains leaf first, then trusted ones), DER unless asked."""
+        opts = options.take({"encoding": "der"}, "pkcs7")
+        if opts["encoding"] not in ("der", "pem"):
+            raise DecodeError(f"encoding must be 'der' or 'pem', not {opts['encoding']!r}")
+        dropped: list[str] = []
+        for entry in store.entries:
+            if isinstance(entry, KeyEntry):
+                dropped.append(f"private key of {entry.alias!r}")
+            elif isinstance(entry, SecretKeyEntry):
+                dropped.append(f"secret key {entry.alias!r} ({entry.algorithm})")
+        dropped.extend(f"certificate request {r.subject}" for r in store.requests)
+        if dropped and not options.allow_loss:
+            raise UnrepresentableError(
+                "PKCS#7 holds certificates only and cannot hold: " + "; ".join(dropped)
+                + " (use PKCS#12 to keep keys, or allow loss explicitly)",
+                format="pkcs7", lost=dropped)
+        certs = store.certificates
+        signed = cms.SignedData({
+            "version": "v1",
+            "digest_algorithms": [],
+            "encap_content_info": {"content_type": "data"},
+            "certificates": [cms.CertificateChoices.load(c.der) for c in certs],
+            "signer_infos": [],
+        })
+        der = cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+        not_kept = tuple(sorted({"aliases and attributes"} if any(
+            isinstance(e, TrustedCertEntry) and not e.attributes.is_empty
+            for e in store.entries) else set()))
+        if opts["encoding"] == "pem":
+            body = base64.encodebytes(der).decode("ascii").replace("\n", "")
+            lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+            text = "-----BEGIN PKCS7-----\n" + "\n".join(lines) + "\n-----END PKCS7-----\n"
+            return Dumped(text.encode("ascii"), tuple(dropped), not_kept)
+        return Dumped(der, tuple(dropped), not_kept)
+
+
+PKCS7 = PKCS7Codec()
