@@ -73,3 +73,14 @@ def certificate_spki(der: bytes) -> bytes:
         raise DecodeError("certificate TBS structure is too short to hold a public key")
     _, estart, _, ccend = fields[5]
     return der[estart:ccend]
+
+
+def encode(tag: int, content: bytes) -> bytes:
+    """Encode one DER element from its tag byte and content."""
+    length = len(content)
+    if length < 0x80:
+        header = bytes((tag, length))
+    else:
+        size = (length.bit_length() + 7) // 8
+        header = bytes((tag, 0x80 | size)) + length.to_bytes(size, "big")
+    return header + content

@@ -11,6 +11,7 @@ import base64
 
 from asn1crypto import cms  # untyped; this module and the PKCS#12 codec are its users
 
+from certkit import _der
 from certkit._assemble import LooseCertificate, assemble
 from certkit._model import Certificate, KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
 from certkit.errors import CertkitError, DecodeError, UnrepresentableError
@@ -19,6 +20,8 @@ from certkit.formats import Dumped, DumpOptions, LoadOptions
 __all__ = ["PKCS7", "certificates_from_pkcs7"]
 
 _MAX_CERTIFICATES = 100_000
+_OID_DATA = bytes.fromhex("2a864886f70d010701")
+_OID_SIGNED_DATA = bytes.fromhex("2a864886f70d010702")
 
 
 def certificates_from_pkcs7(der: bytes, *, source: str | None = None) -> list[Certificate]:
@@ -62,6 +65,23 @@ def _pem_payload(data: bytes, source: str | None) -> bytes:
     return blocks[0].der
 
 
+def _signed_data(certificates: tuple[Certificate, ...]) -> bytes:
+    """A degenerate SignedData with the certificates in the given order.
+
+    Built by hand because asn1crypto sorts a SET OF on output (as DER says), which
+    would put the root before the leaf; every reader, OpenSSL and Windows included,
+    accepts the order ``openssl crl2pkcs7`` writes.
+    """
+    signed = _der.encode(0x30, b"".join((
+        _der.encode(0x02, b"\x01"),  # version 1
+        _der.encode(0x31, b""),  # digestAlgorithms: none
+        _der.encode(0x30, _der.encode(0x06, _OID_DATA)),  # encapContentInfo: data, absent
+        _der.encode(0xA0, b"".join(c.der for c in certificates)),  # [0] IMPLICIT certificates
+        _der.encode(0x31, b""),  # signerInfos: none
+    )))
+    return _der.encode(0x30, _der.encode(0x06, _OID_SIGNED_DATA) + _der.encode(0xA0, signed))
+
+
 class PKCS7Codec:
     """Reads and writes PKCS#7 certificate bundles."""
 
@@ -90,15 +110,7 @@ class PKCS7Codec:
                 "PKCS#7 holds certificates only and cannot hold: " + "; ".join(dropped)
                 + " (use PKCS#12 to keep keys, or allow loss explicitly)",
                 format="pkcs7", lost=dropped)
-        certs = store.certificates
-        signed = cms.SignedData({
-            "version": "v1",
-            "digest_algorithms": [],
-            "encap_content_info": {"content_type": "data"},
-            "certificates": [cms.CertificateChoices.load(c.der) for c in certs],
-            "signer_infos": [],
-        })
-        der = cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+        der = _signed_data(store.certificates)
         not_kept = tuple(sorted({"aliases and attributes"} if any(
             isinstance(e, TrustedCertEntry) and not e.attributes.is_empty
             for e in store.entries) else set()))

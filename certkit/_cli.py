@@ -1,0 +1,252 @@
+"""The ``certkit`` command: parse arguments, read, make one library call, write.
+
+Every command maps to one library call; :func:`main` is the one place that turns a
+:class:`~certkit.errors.CertkitError` into ``certkit: error: …`` and an exit code
+(0 ok, 1 problem found, 2 usage or input error). Passwords never come from argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import pathlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO, TypeVar
+
+from certkit.errors import CertkitError, PasswordError
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_ERROR = 2
+
+T = TypeVar("T")
+
+
+class UsageError(CertkitError):
+    """A command-line argument is wrong (exit code 2)."""
+
+
+def _read_password(file: str | None, env: str | None, what: str) -> str | None:
+    if file and env:
+        raise UsageError(f"give the {what} with only one of --…-file and --…-env")
+    if file:
+        try:
+            text = pathlib.Path(file).read_text(encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"cannot read the {what} file {file}: {err.strerror}") from err
+        return text.rstrip("\r\n")
+    if env:
+        if env not in os.environ:
+            raise UsageError(f"environment variable {env} (the {what}) is not set")
+        return os.environ[env]
+    return None
+
+
+def _with_prompt(action: Callable[[str | None], T], password: str | None, label: str) -> T:
+    """Run ``action``; if it needs a password and a terminal is attached, ask and retry once."""
+    try:
+        return action(password)
+    except PasswordError as err:
+        if password is not None or not err.missing or not sys.stdin.isatty():
+            raise
+        return action(getpass.getpass(f"Password for {label}: "))
+
+
+def _add_password_options(parser: argparse.ArgumentParser, prefix: str = "", what: str = "") -> None:
+    name = f"{prefix}password"
+    parser.add_argument(f"--{name}-file", metavar="FILE",
+                        help=f"read the {what}password from FILE (first line)")
+    parser.add_argument(f"--{name}-env", metavar="VAR",
+                        help=f"read the {what}password from environment variable VAR")
+
+
+def _print_json(data: object, out: TextIO) -> None:
+    json.dump(data, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
+    from certkit import formats  # noqa: PLC0415 - only for the description
+
+    fmt = info["format"]
+    description = formats.spec(fmt).description if fmt else "unknown"
+    count = len(info["entries"])
+    out.write(f"{path}: {description}, {count} entr{'y' if count == 1 else 'ies'}\n")
+    for part in info["protection"]:
+        iterations = f", {part['iterations']} iterations" if part["iterations"] else ""
+        weak = f"  [WEAK: {part['weak']}]" if part["weak"] else ""
+        out.write(f"  protection  {part['part']}: {part['algorithm']}{iterations}{weak}\n")
+    for entry in info["entries"]:
+        kind = entry["type"]
+        head = f"  [{kind}] {entry['alias']}"
+        if kind == "key":
+            lock = " (locked: key password needed)" if entry.get("locked") else ""
+            status = "complete" if entry["chain_complete"] else "incomplete"
+            head += f"  {entry['key_algorithm']}{lock}, chain of {entry['chain_length']} ({status})"
+            if entry.get("key_matches_certificate") is False:
+                head += "  KEY DOES NOT MATCH CERTIFICATE"
+        elif kind == "secret-key":
+            head += f"  {entry['algorithm']} {entry['bits']} bits"
+        if entry.get("created"):
+            head += f"  created {entry['created']}"
+        out.write(head + "\n")
+        for index, cert in enumerate(entry.get("certificates", [])):
+            marker = "expired" if cert["expired"] else ("not yet valid" if cert["not_yet_valid"]
+                                                         else "valid")
+            out.write(f"      {index}: {cert['subject']}\n")
+            out.write(f"         issuer   {cert['issuer']}\n")
+            out.write(f"         valid    {cert['not_before']} → {cert['not_after']} ({marker})\n")
+            out.write(f"         sha256   {cert['sha256']}\n")
+            if cert["san"]:
+                out.write(f"         san      {', '.join(cert['san'])}\n")
+        if kind == "key" and entry.get("missing_issuer"):
+            out.write(f"      missing issuer: {entry['missing_issuer']}\n")
+    for request in info["requests"]:
+        out.write(f"  [request] {request['subject']}\n")
+    for note in info["notes"]:
+        out.write(f"  note: {note}\n")
+
+
+def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit inspect FILE…``: what each file holds."""
+    import certkit  # noqa: PLC0415 - keep `certkit --help` fast
+    from certkit._inspect import describe  # noqa: PLC0415
+
+    password = _read_password(args.password_file, args.password_env, "password")
+    results = []
+    for path in args.files:
+        store = _with_prompt(lambda pw, p=path: certkit.load(p, password=pw), password, path)
+        info = describe(store)
+        results.append({"path": path, **info})
+        if not args.json:
+            _human_inspect(path, info, out)
+    if args.json:
+        _print_json({"files": results}, out)
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit convert IN OUT``: load one file and save it in another format."""
+    import certkit  # noqa: PLC0415
+
+    password = _read_password(args.password_file, args.password_env, "password")
+    new_password = _read_password(args.new_password_file, args.new_password_env, "new password")
+    options: dict[str, Any] = {}
+    if args.profile:
+        options["profile"] = args.profile
+    if args.bag_attributes:
+        options["bag_attributes"] = True
+    report = _with_prompt(
+        lambda pw: certkit.convert(
+            args.input, args.output, password=pw, new_password=new_password, format=args.to,
+            overwrite=args.force, allow_loss=args.allow_loss, **options),
+        password, args.input)
+    if args.json:
+        _print_json({
+            "source": report.source, "destination": str(report.destination),
+            "source_format": report.source_format, "format": report.format,
+            "entries": report.entries, "dropped": list(report.dropped),
+            "not_kept": list(report.not_kept)}, out)
+        return EXIT_OK
+    out.write(f"wrote {report.destination} ({report.format}, {report.entries} "
+              f"entr{'y' if report.entries == 1 else 'ies'} from {report.source_format})\n")
+    for item in report.dropped:
+        out.write(f"  dropped: {item}\n")
+    for item in report.not_kept:
+        out.write(f"  not kept by {report.format}: {item}\n")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit demo``: a walk-through on throw-away files."""
+    from certkit._demo import run_demo  # noqa: PLC0415
+
+    return EXIT_OK if run_demo(out, directory=args.out) else EXIT_PROBLEM
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="certkit",
+        description="Inspect and convert certificates, keys and keystores "
+                    "(PEM, DER, PKCS#7, PKCS#12/PFX, JKS, JCEKS).",
+        epilog="examples:\n  certkit demo\n  certkit inspect site.pfx --password-env PFX_PASS\n"
+               "  certkit convert site.pfx site.pem --password-file pass.txt",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from certkit import __version__  # noqa: PLC0415
+
+    parser.add_argument("--version", action="version", version=f"certkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    inspect = sub.add_parser(
+        "inspect", help="show what files hold (format, entries, chains, dates, fingerprints)",
+        description="Show what each file holds; the format is detected from the content.",
+        epilog="examples:\n  certkit inspect server.cer chain.p7b\n"
+               "  certkit inspect keystore.jks --password-env STOREPASS --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    inspect.add_argument("files", nargs="+", metavar="FILE")
+    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(inspect)
+    inspect.set_defaults(func=cmd_inspect)
+
+    convert = sub.add_parser(
+        "convert", help="convert between PEM, DER, PKCS#7, PKCS#12 and Java keystores",
+        description="Load IN and write OUT; the output format comes from OUT's extension "
+                    "(.pem .crt .cer .key .der .p7b .p7c .pfx .p12 .jks .jceks) or --to. "
+                    "Nothing is dropped silently and nothing is overwritten without --force.",
+        epilog="examples:\n  certkit convert server.cer server.pem\n"
+               "  certkit convert chain.p7b chain.pem\n"
+               "  certkit convert site.pfx apache.pem --password-env PFX_PASS\n"
+               "  certkit convert apache.pem site.pfx --new-password-file pass.txt "
+               "--profile legacy",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    convert.add_argument("input", metavar="IN")
+    convert.add_argument("output", metavar="OUT")
+    convert.add_argument("--to", metavar="FORMAT",
+                         help="output format: pem, der, pkcs7, pkcs12, jks, jceks")
+    convert.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    convert.add_argument("--allow-loss", action="store_true",
+                         help="write even if the output format cannot hold everything "
+                              "(what was dropped is listed)")
+    convert.add_argument("--profile", choices=("modern", "legacy", "pbmac1"),
+                         help="PKCS#12 encryption profile (default modern; legacy for "
+                              "Windows Server 2016 and older, Java 8 before 8u301)")
+    convert.add_argument("--bag-attributes", action="store_true",
+                         help="PEM output: keep aliases and attributes as 'Bag Attributes'")
+    convert.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(convert, what="input ")
+    _add_password_options(convert, "new-", "output ")
+    convert.set_defaults(func=cmd_convert)
+
+    demo = sub.add_parser(
+        "demo", help="walk through certkit on a throw-away CA, intermediate and server certificate",
+        description="Create a throw-away CA, intermediate and server certificate in a temporary "
+                    "folder and show, with the real files, what certkit does. Nothing is "
+                    "written elsewhere unless --out is given; no network is used.")
+    demo.add_argument("--out", metavar="DIR", help="keep the files in DIR (must be empty or new)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; return the exit code."""
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args, out)
+    except CertkitError as err:
+        sys.stderr.write(f"certkit: error: {err}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("certkit: interrupted\n")
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Describe a store as plain data: what ``certkit inspect`` prints and ``--json`` emits."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from certkit._model import (
+    Certificate,
+    CertificateRequest,
+    KeyEntry,
+    KeyStore,
+    LockedKey,
+    SecretKeyEntry,
+    TrustedCertEntry,
+)
+from certkit.errors import CertkitError
+
+__all__ = ["describe", "describe_certificate"]
+
+
+def _iso(moment: _dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def describe_certificate(cert: Certificate, *, now: _dt.datetime | None = None) -> dict[str, Any]:
+    """Plain-data facts about one certificate (names, validity, fingerprints, SANs)."""
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    info: dict[str, Any] = {
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "serial_number": format(cert.serial_number, "x"),
+        "not_before": _iso(cert.not_before),
+        "not_after": _iso(cert.not_after),
+        "expired": cert.not_after < now,
+        "not_yet_valid": cert.not_before > now,
+        "sha256": cert.fingerprint("sha256"),
+        "sha1": cert.fingerprint("sha1"),
+        "public_key_sha256": cert.public_key_fingerprint,
+        "key_algorithm": cert.key_algorithm,
+        "self_signed": cert.is_self_signed,
+    }
+    try:
+        info["san"] = list(cert.san)
+        info["is_ca"] = cert.is_ca
+    except CertkitError as err:
+        info["san"] = []
+        info["is_ca"] = None
+        info["problem"] = str(err)
+    return info
+
+
+def _describe_request(request: CertificateRequest) -> dict[str, Any]:
+    return {
+        "subject": request.subject,
+        "san": list(request.san),
+        "public_key_sha256": request.public_key_fingerprint,
+        "signature_valid": request.x509.is_signature_valid,
+    }
+
+
+def describe(store: KeyStore, *, now: _dt.datetime | None = None) -> dict[str, Any]:
+    """Describe every entry of ``store`` as JSON-ready data (never any key material).
+
+    Each entry has its alias, type, dates and certificates; key entries add the key
+    algorithm, chain length and completeness (and the missing issuer, if any).
+    """
+    entries: list[dict[str, Any]] = []
+    for entry in store.entries:
+        row: dict[str, Any] = {"alias": entry.alias, "created": _iso(entry.created)}
+        if entry.attributes.friendly_name is not None:
+            row["friendly_name"] = entry.attributes.friendly_name
+        if isinstance(entry, KeyEntry):
+            row["type"] = "key"
+            if isinstance(entry.key, LockedKey):
+                row["key_algorithm"] = entry.chain.leaf.key_algorithm if entry.chain else None
+                row["locked"] = True
+            else:
+                row["key_algorithm"] = entry.key.algorithm
+                row["locked"] = False
+                if entry.chain:
+                    row["key_matches_certificate"] = entry.key.matches(entry.chain[0])
+            row["chain_length"] = len(entry.chain)
+            row["chain_complete"] = entry.chain.is_complete
+            row["missing_issuer"] = entry.chain.missing_issuer
+            row["certificates"] = [describe_certificate(c, now=now) for c in entry.chain]
+        elif isinstance(entry, TrustedCertEntry):
+            row["type"] = "trusted-certificate"
+            row["java_trusted"] = entry.trusted
+            row["certificates"] = [describe_certificate(entry.certificate, now=now)]
+        elif isinstance(entry, SecretKeyEntry):
+            row["type"] = "secret-key"
+            row["algorithm"] = entry.algorithm
+            row["bits"] = len(entry.key) * 8
+        entries.append(row)
+    return {
+        "format": store.format,
+        "entries": entries,
+        "requests": [_describe_request(r) for r in store.requests],
+        "protection": [
+            {"part": p.part, "algorithm": p.algorithm, "iterations": p.iterations, "weak": p.weak}
+            for p in store.protection
+        ],
+        "notes": list(store.notes),
+    }

@@ -1,0 +1,48 @@
+"""User code that ``mypy --strict`` must accept: the public API is typed end to end.
+
+Checked by ``nox -s typecheck``; never imported by the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+
+import certkit
+from certkit.errors import CertkitError, PasswordError
+
+
+def expiring_aliases(path: pathlib.Path, password: str | None) -> list[tuple[str, dt.datetime]]:
+    """List key entries and when their certificate expires."""
+    store: certkit.KeyStore = certkit.load(path, password=password)
+    out: list[tuple[str, dt.datetime]] = []
+    for entry in store.key_entries:
+        leaf: certkit.Certificate | None = entry.chain.leaf
+        if leaf is not None:
+            out.append((entry.alias, leaf.not_after))
+    return out
+
+
+def to_pem(src: str, dst: str) -> certkit.ConversionReport | None:
+    """Convert a file to PEM, reporting instead of raising."""
+    try:
+        return certkit.convert(src, dst, allow_loss=False)
+    except PasswordError as err:
+        print(err.missing, err.alias)
+        return None
+    except CertkitError:
+        return None
+
+
+def fingerprints(data: bytes) -> dict[str, str]:
+    """Map subjects to SHA-256 fingerprints."""
+    store = certkit.load(data)
+    chain: certkit.Chain = certkit.Chain(store.certificates)
+    result = {cert.subject: cert.fingerprint("sha256") for cert in chain}
+    key: certkit.PrivateKey | certkit.LockedKey = store.key_entries[0].key
+    if isinstance(key, certkit.PrivateKey) and chain.leaf is not None:
+        result["matches"] = str(key.matches(chain.leaf))
+    out: bytes = certkit.dump(store, "pem", bag_attributes=True)
+    saved: pathlib.Path = certkit.save(store, "x.pem", overwrite=True)
+    print(len(out), saved)
+    return result
