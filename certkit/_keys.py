@@ -31,6 +31,21 @@ def _is_encrypted_der(data: bytes) -> bool:
     return len(kids) == 2 and kids[0][0] == 0x30 and kids[1][0] == 0x04
 
 
+def _wrapper_intact(data: bytes, *, pem: bool) -> bool:
+    """Whether an encrypted key's outer structure is sound, so a failure lies in what decrypted."""
+    if not pem:
+        return _is_encrypted_der(data)
+    if b"Proc-Type: 4,ENCRYPTED" in data:
+        return True  # legacy PEM: headers and base64 only; cryptography got as far as decrypting
+    from certkit.formats.pem import pem_blocks  # noqa: PLC0415 - avoids an import cycle
+
+    try:
+        blocks = [b for b in pem_blocks(data) if b.label == "ENCRYPTED PRIVATE KEY"]
+    except DecodeError:
+        return False
+    return len(blocks) == 1 and _is_encrypted_der(blocks[0].der)
+
+
 def load_private_key(
     data: bytes, password: Password = None, *, source: str | None = None
 ) -> PrivateKey:
@@ -61,6 +76,11 @@ def load_private_key(
             return _load_with_certkit_pbe(data, pw, pem=pem, source=source)
         if encrypted and ("password" in message.lower() or "decrypt" in message.lower()):
             raise PasswordError("wrong password for the private key", source=source) from err
+        if encrypted and _wrapper_intact(data, pem=pem):
+            # A wrong password passes the CBC padding check about once in 256 tries and
+            # "decrypts" to bytes that are no key; that is still a wrong password.
+            raise PasswordError("wrong password for the private key (or the encrypted key "
+                                "data is damaged)", source=source) from err
         raise DecodeError(f"not a readable private key: {message}", source=source) from err
     return PrivateKey(key)
 
@@ -83,7 +103,11 @@ def _load_with_certkit_pbe(
         raise UnsupportedFormatError("this key's encryption scheme is not supported",
                                      source=source) from err
     plain = _pbe.decrypt_pkcs8(der, password, source=source)
-    return load_private_key(plain, None, source=source)
+    try:
+        return load_private_key(plain, None, source=source)
+    except DecodeError as err:  # see load_private_key: garbage out of CBC is a wrong password
+        raise PasswordError("wrong password for the private key (or the encrypted key "
+                            "data is damaged)", source=source) from err
 
 
 def dump_private_key(

@@ -113,14 +113,34 @@ def key_algorithm_name(key: object) -> str:
     return type(key).__name__
 
 
-def _rfc4514(name: cx509.Name) -> str:
+def _name(owner: object, which: str) -> cx509.Name | None:
+    """``owner.subject`` or ``owner.issuer``, or ``None`` when cryptography cannot parse it.
+
+    cryptography parses names lazily, so a malformed name only fails here (ValueError, or
+    KeyError for an unknown string type), and it warns about out-of-range attribute
+    lengths (a four-letter country) that real certificates do have.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            name: cx509.Name = getattr(owner, which)
+            return name
+    except (ValueError, KeyError):
+        return None
+
+
+def _rfc4514(name: cx509.Name | None) -> str:
+    if name is None:
+        return "<unrenderable name>"
     try:
         return name.rfc4514_string()
     except ValueError:  # names with attribute values cryptography cannot render
         return "<unrenderable name>"
 
 
-def _common_name(name: cx509.Name) -> str | None:
+def _common_name(name: cx509.Name | None) -> str | None:
+    if name is None:
+        return None
     try:
         attrs_ = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     except ValueError:
@@ -154,7 +174,7 @@ def _parse_certificate(der: bytes) -> cx509.Certificate:
             cert = cx509.load_der_x509_certificate(der)
             cert.serial_number  # noqa: B018 - parse the serial now, inside the filter
             return cert
-    except ValueError as err:
+    except (ValueError, cx509.InvalidVersion) as err:
         raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
 
 
@@ -193,17 +213,17 @@ class Certificate:
     @property
     def subject(self) -> str:
         """The subject name as an RFC 4514 string (most specific attribute first)."""
-        return _rfc4514(self.x509.subject)
+        return _rfc4514(_name(self.x509, "subject"))
 
     @property
     def issuer(self) -> str:
         """The issuer name as an RFC 4514 string."""
-        return _rfc4514(self.x509.issuer)
+        return _rfc4514(_name(self.x509, "issuer"))
 
     @property
     def common_name(self) -> str | None:
         """The subject's first commonName, if it has one."""
-        return _common_name(self.x509.subject)
+        return _common_name(_name(self.x509, "subject"))
 
     @property
     def serial_number(self) -> int:
@@ -226,10 +246,13 @@ class Certificate:
         self, oid: cx509.ObjectIdentifier
     ) -> cx509.Extension[cx509.ExtensionType] | None:
         try:
-            return self.x509.extensions.get_extension_for_oid(oid)
+            with warnings.catch_warnings():
+                # An authorityCertSerialNumber may be non-positive too (see _parse_certificate).
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                return self.x509.extensions.get_extension_for_oid(oid)
         except cx509.ExtensionNotFound:
             return None
-        except ValueError as err:
+        except (ValueError, cx509.DuplicateExtension) as err:
             raise DecodeError(
                 f"certificate {self.subject} has a malformed extension: {err}"
             ) from err
@@ -259,7 +282,9 @@ class Certificate:
     @property
     def is_self_signed(self) -> bool:
         """Whether the certificate names itself as issuer and its own key verifies its signature."""
-        return self.x509.issuer == self.x509.subject and self.is_issued_by(self)
+        subject = _name(self.x509, "subject")
+        return (subject is not None and _name(self.x509, "issuer") == subject
+                and self.is_issued_by(self))
 
     def fingerprint(self, algorithm: str = "sha256") -> str:
         """The digest of the DER certificate, lower-case hex without colons."""
@@ -401,7 +426,7 @@ class LockedKey:
 def _parse_csr(der: bytes) -> cx509.CertificateSigningRequest:
     try:
         return cx509.load_der_x509_csr(der)
-    except ValueError as err:
+    except (ValueError, cx509.InvalidVersion) as err:
         raise DecodeError(f"not a valid certificate request: {err}") from err
 
 
@@ -422,7 +447,7 @@ class CertificateRequest:
     @property
     def subject(self) -> str:
         """The requested subject as an RFC 4514 string."""
-        return _rfc4514(self.x509.subject)
+        return _rfc4514(_name(self.x509, "subject"))
 
     @property
     def san(self) -> tuple[str, ...]:
@@ -431,7 +456,7 @@ class CertificateRequest:
             ext = self.x509.extensions.get_extension_for_class(cx509.SubjectAlternativeName)
         except cx509.ExtensionNotFound:
             return ()
-        except ValueError as err:
+        except (ValueError, cx509.DuplicateExtension) as err:
             raise DecodeError(f"certificate request has a malformed extension: {err}") from err
         return _general_names(ext.value)
 

@@ -32,7 +32,7 @@ def _try_certificate(data: bytes) -> Certificate | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             x509.load_der_x509_certificate(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return None
     return Certificate(data)
 
@@ -40,7 +40,7 @@ def _try_certificate(data: bytes) -> Certificate | None:
 def _try_request(data: bytes) -> CertificateRequest | None:
     try:
         x509.load_der_x509_csr(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return None
     return CertificateRequest(data)
 
