@@ -1,0 +1,748 @@
+"""Java keystores: JKS and JCEKS (read and write), Bouncy Castle BKS v1/v2 and UBER (read only).
+
+This is the only module that imports pyjks. pyjks parses the Java-serialized objects of
+JCEKS secret keys and the Bouncy Castle formats; certkit reads and writes the JKS/JCEKS
+container itself (bounded, with Java's modified UTF-8 aliases) and does all JKS/JCEKS key
+cryptography in :mod:`certkit._javakeys`, because pyjks cannot write JCEKS or secret keys,
+crashes on keys written by JDK 21 and derives JCEKS keys slowly.
+
+Behaviour worth knowing:
+
+* Listing needs no key passwords: a key whose password differs from the store password
+  (and is not given in ``key_passwords``) loads as a :class:`~certkit.LockedKey`.
+* ``password=None`` lists a JKS or JCEKS without checking its integrity, as ``keytool``
+  does; the store's ``notes`` say so.
+* Aliases are written lower-case, as ``keytool`` does; two aliases that differ only in case
+  are an :class:`~certkit.errors.AliasError`, never a silent overwrite.
+* A locked key can be written back only into the format it was read from, unchanged and
+  still under its own key password; to convert it, load with its password.
+* Entry dates (``created``) are read and written to the millisecond; a missing date is
+  written as the current time, as ``keytool`` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from certkit import _javakeys
+from certkit._keys import load_private_key
+from certkit._model import (
+    Certificate,
+    Chain,
+    Entry,
+    KeyEntry,
+    KeyStore,
+    LockedKey,
+    Password,
+    PrivateKey,
+    Protection,
+    SecretKeyEntry,
+    TrustedCertEntry,
+)
+from certkit.errors import (
+    AliasError,
+    CertkitError,
+    DecodeError,
+    PasswordError,
+    UnrepresentableError,
+    UnsupportedFormatError,
+)
+from certkit.formats import Dumped, DumpOptions, LoadOptions
+
+with warnings.catch_warnings():
+    # pyjks and its dependencies are old; whatever they warn about at import time is
+    # theirs, not the caller's (the test suite turns warnings into errors).
+    warnings.simplefilter("ignore")
+    import jks as _pyjks
+
+__all__ = ["BKS", "JCEKS", "JKS", "BKSCodec", "JavaKeyStoreCodec"]
+
+_MAGIC = {"jks": b"\xfe\xed\xfe\xed", "jceks": b"\xce\xce\xce\xce"}
+_TAG_KEY, _TAG_TRUSTED, _TAG_SECRET = 1, 2, 3
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MS = dt.timedelta(milliseconds=1)
+#: Bouncy Castle writes 1024 to 2047 iterations; more than this is a damaged or hostile file.
+_MAX_BKS_ITERATIONS = 100_000
+_NAMES = {"jks": "JKS", "jceks": "JCEKS", "bks": "BKS", "uber": "UBER"}
+
+
+def _ms_to_datetime(ms: int) -> dt.datetime | None:
+    try:
+        return _EPOCH + ms * _MS
+    except OverflowError:
+        return None  # a date Python cannot hold; the entry is still usable
+
+
+def _datetime_to_ms(value: dt.datetime | None) -> int:
+    if value is None:
+        value = dt.datetime.now(dt.timezone.utc)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)  # naive dates are taken as UTC
+    return (value - _EPOCH) // _MS
+
+
+def _label(alias: str) -> str:
+    return repr(alias)
+
+
+# --- reading the JKS / JCEKS container ------------------------------------------------
+
+
+class _Reader:
+    """A bounded cursor over the big-endian structures of a JKS or JCEKS file."""
+
+    def __init__(self, data: bytes, fmt: str, source: str | None) -> None:
+        self.data = data
+        self.pos = 0
+        self.fmt = fmt
+        self.source = source
+
+    def fail(self, what: str) -> DecodeError:
+        return DecodeError(
+            f"not a valid {_NAMES[self.fmt]} keystore: {what} (at byte {self.pos})",
+            source=self.source, format=self.fmt, offset=self.pos,
+        )
+
+    def take(self, size: int, what: str) -> bytes:
+        if size < 0 or self.pos + size > len(self.data):
+            raise self.fail(f"the file ends inside {what}; it is truncated")
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+    def uint(self, size: int, what: str) -> int:
+        return int.from_bytes(self.take(size, what), "big")
+
+    def utf(self, what: str) -> str:
+        return _javakeys.modified_utf8_decode(self.take(self.uint(2, what), what))
+
+    def blob(self, what: str) -> bytes:
+        size = self.uint(4, what)
+        if size > len(self.data) - self.pos:
+            left = len(self.data) - self.pos
+            raise self.fail(f"{what} claims {size} bytes but only {left} remain")
+        return self.take(size, what)
+
+
+@attrs.frozen
+class _RawEntry:
+    tag: int
+    alias: str
+    timestamp: int
+    blob: bytes = b""
+    certificates: tuple[bytes, ...] = ()
+    sealed: Any = None
+
+
+def _certificate(reader: _Reader, version: int, alias: str) -> bytes:
+    if version == 2:
+        kind = reader.utf("a certificate type")
+        if kind != "X.509":
+            raise UnsupportedFormatError(
+                f"entry {alias!r} holds a {kind!r} certificate; certkit reads only X.509",
+                source=reader.source, format=reader.fmt,
+            )
+    return reader.blob("a certificate")
+
+
+def _read_sealed(reader: _Reader, alias: str) -> Any:
+    """Read the serialized ``SealedObject`` of a JCEKS secret key with pyjks (javaobj)."""
+    start = reader.pos
+    try:
+        # pyjks (through javaobj) parses Java serialization; it reports where the object ends.
+        sealed, end = _pyjks.KeyStore._read_java_obj(reader.data, start,
+                                                     ignore_remaining_data=True)
+        is_sealed = _pyjks.KeyStore._java_is_subclass(sealed, "javax.crypto.SealedObject")
+    except Exception as err:  # javaobj raises anything on damaged input
+        raise reader.fail(
+            f"the secret key entry {alias!r} is not a readable Java object ({err})") from err
+    if not is_sealed:
+        name = getattr(getattr(sealed, "get_class", lambda: None)(), "name", type(sealed).__name__)
+        raise DecodeError(
+            f"entry {alias!r} should hold a sealed secret key but holds a Java {name}; "
+            "keytool cannot read it either (\"Invalid secret key format\")",
+            source=reader.source, format=reader.fmt,
+        )
+    if end <= start or end > len(reader.data):
+        raise reader.fail(f"the secret key entry {alias!r} has no end")
+    reader.pos = end
+    return sealed
+
+
+def _read_container(data: bytes, fmt: str, password: str | None, source: str | None,
+                    ) -> tuple[list[_RawEntry], int]:
+    reader = _Reader(data, fmt, source)
+    if reader.take(4, "the magic number") != _MAGIC[fmt]:
+        raise reader.fail("wrong magic number")
+    version = reader.uint(4, "the version")
+    if version not in (1, 2):
+        raise UnsupportedFormatError(
+            f"{_NAMES[fmt]} keystore version {version} is unknown (only 1 and 2 exist)",
+            source=source, format=fmt,
+        )
+    count = reader.uint(4, "the entry count")
+    if count > len(data) // 16:  # every entry takes far more than 16 bytes
+        raise reader.fail(f"it claims {count} entries, more than the file could hold")
+    entries: list[_RawEntry] = []
+    for _ in range(count):
+        tag = reader.uint(4, "an entry tag")
+        alias = reader.utf("an alias")
+        timestamp = reader.uint(8, "an entry date")
+        if tag == _TAG_KEY:
+            blob = reader.blob("an encrypted key")
+            chain_length = reader.uint(4, "a chain length")
+            if chain_length > len(data) // 4:
+                raise reader.fail(f"entry {alias!r} claims {chain_length} certificates")
+            chain = tuple(_certificate(reader, version, alias) for _ in range(chain_length))
+            entries.append(_RawEntry(tag, alias, timestamp, blob, chain))
+        elif tag == _TAG_TRUSTED:
+            entries.append(_RawEntry(tag, alias, timestamp,
+                                     certificates=(_certificate(reader, version, alias),)))
+        elif tag == _TAG_SECRET and fmt == "jceks":
+            entries.append(_RawEntry(tag, alias, timestamp, sealed=_read_sealed(reader, alias)))
+        else:
+            raise reader.fail(f"entry {alias!r} has unknown type tag {tag}")
+    end = reader.pos
+    if password is not None:
+        found = data[end : end + 20]
+        if len(found) != 20:
+            raise reader.fail("the integrity digest at the end is missing or truncated")
+        if found != _javakeys.store_digest(password, data[:end]):
+            raise PasswordError(
+                f"wrong store password for this {_NAMES[fmt]} keystore (or the file is damaged: "
+                "its integrity digest does not match)",
+                source=source,
+            )
+    return entries, end
+
+
+# --- turning raw entries into model entries -------------------------------------------
+
+
+def _parse_certificates(ders: tuple[bytes, ...], alias: str, source: str | None,
+                        fmt: str) -> tuple[Certificate, ...]:
+    try:
+        certs = tuple(Certificate(der) for der in ders)
+        for cert in certs:
+            cert.x509.public_key  # noqa: B018 - parse the key now so damage shows here
+    except DecodeError as err:
+        raise DecodeError(f"entry {alias!r} holds a damaged certificate: {err}",
+                          source=source, format=fmt) from err
+    return certs
+
+
+def _decrypt_private_key(blob: bytes, password: str, alias: str,
+                         source: str | None) -> bytes | None:
+    oid, parameters, encrypted = _javakeys.parse_encrypted_key(blob)
+    if oid == _javakeys.JKS_PROTECTOR_OID:
+        return _javakeys.recover_jks(encrypted, password)
+    if oid == _javakeys.JCE_PBE_OID:
+        return _javakeys.recover_jce(parameters, encrypted, password)
+    raise UnsupportedFormatError(
+        f"the key of entry {alias!r} is protected with algorithm {oid}, which is neither the "
+        "JKS key protector nor PBEWithMD5AndTripleDES",
+        source=source,
+    )
+
+
+def _private_key(pkcs8: bytes, alias: str, source: str | None) -> PrivateKey:
+    try:
+        return load_private_key(pkcs8, source=source)
+    except CertkitError as err:
+        raise type(err)(f"the key of entry {alias!r} decrypts but cannot be read: {err}") from err
+
+
+def _jks_unlocker(blob: bytes, alias: str, source: str | None) -> Callable[[Password], PrivateKey]:
+    def unlock(password: Password) -> PrivateKey:
+        if password is None:
+            raise PasswordError(f"the key of entry {alias!r} needs its key password",
+                                alias=alias, missing=True, source=source)
+        try:
+            plain = _decrypt_private_key(blob, _javakeys.java_password(password), alias, source)
+        except DecodeError as err:
+            raise DecodeError(f"the key of entry {alias!r} is damaged: {err}",
+                              source=source) from err
+        if plain is None:
+            raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias,
+                                source=source)
+        return _private_key(plain, alias, source)
+
+    return unlock
+
+
+def _key_password(alias: str, options: LoadOptions) -> tuple[Password, bool]:
+    """The password to try on an entry, and whether the caller gave it for this entry."""
+    if alias in options.key_passwords:
+        return options.key_passwords[alias], True
+    return options.password, False
+
+
+def _leaf_fingerprint(chain: tuple[Certificate, ...]) -> str | None:
+    return chain[0].public_key_fingerprint if chain else None
+
+
+def _load_key_entry(raw: _RawEntry, fmt: str, options: LoadOptions) -> KeyEntry:
+    chain = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
+    unlock = _jks_unlocker(raw.blob, raw.alias, options.source)
+    password, explicit = _key_password(raw.alias, options)
+    key: PrivateKey | LockedKey
+    try:
+        key = unlock(password)
+    except PasswordError:
+        if explicit:
+            raise
+        key = LockedKey(fmt, raw.blob, unlock, _leaf_fingerprint(chain))
+    return KeyEntry(raw.alias, key, Chain(chain), created=_ms_to_datetime(raw.timestamp))
+
+
+def _java_bytes(value: Any) -> bytes:
+    if value is None:
+        return b""
+    return bytes(b & 0xFF for b in value)
+
+
+def _unseal(raw: _RawEntry, password: str, source: str | None) -> tuple[str, bytes] | None:
+    """Decrypt a JCEKS sealed secret key: ``(algorithm, key)``, or ``None`` for a wrong password."""
+    sealed = raw.sealed
+    seal_alg = getattr(sealed, "sealAlg", None)
+    if seal_alg != "PBEWithMD5AndTripleDES" or getattr(sealed, "paramsAlg", None) != seal_alg:
+        raise UnsupportedFormatError(
+            f"the secret key {raw.alias!r} is sealed with {seal_alg!r}; JCEKS uses only "
+            "PBEWithMD5AndTripleDES (keytool cannot read it either)",
+            source=source, format="jceks",
+        )
+    salt, iterations = _javakeys.parse_pbe_parameters(_java_bytes(sealed.encodedParams))
+    try:
+        secret = _javakeys.jce_password_bytes(password)
+    except PasswordError:
+        return None
+    plain = _javakeys.jce_decrypt(_java_bytes(sealed.encryptedContent), secret, salt, iterations)
+    if plain is None:
+        return None
+    try:
+        obj, _ = _pyjks.KeyStore._read_java_obj(plain, 0)  # pyjks's Java object parser
+        name = obj.get_class().name
+        if name == "javax.crypto.spec.SecretKeySpec":
+            return str(obj.algorithm), _java_bytes(obj.key)
+        if name == "java.security.KeyRep" and obj.type.constant == "SECRET" and obj.format == "RAW":
+            return str(obj.algorithm), _java_bytes(obj.encoded)
+    except Exception as err:  # javaobj raises anything on damaged input
+        raise DecodeError(
+            f"the secret key {raw.alias!r} decrypts to something that is not a Java object ({err})",
+            source=source, format="jceks",
+        ) from err
+    raise UnsupportedFormatError(
+        f"the secret key {raw.alias!r} holds a Java {name}, not a SecretKeySpec or raw KeyRep; "
+        "certkit cannot read it",
+        source=source, format="jceks",
+    )
+
+
+def _load_secret_entry(raw: _RawEntry, options: LoadOptions) -> SecretKeyEntry:
+    password, _ = _key_password(raw.alias, options)
+    result = None
+    if password is not None:
+        result = _unseal(raw, _javakeys.java_password(password), options.source)
+    if result is None:
+        raise PasswordError(
+            f"the secret key {raw.alias!r} has a key password different from the store password; "
+            f"pass key_passwords={{{raw.alias!r}: …}}",
+            alias=raw.alias, missing=raw.alias not in options.key_passwords, source=options.source,
+        )
+    algorithm, key = result
+    return SecretKeyEntry(raw.alias, algorithm, key, created=_ms_to_datetime(raw.timestamp))
+
+
+def _protection(fmt: str, entries: list[_RawEntry]) -> tuple[Protection, ...]:
+    out = [Protection("store integrity", "SHA-1 keyed digest",
+                      weak="a single unsalted SHA-1 over the password and the data")]
+    for raw in entries:
+        if raw.tag == _TAG_KEY:
+            try:
+                oid, parameters, _ = _javakeys.parse_encrypted_key(raw.blob)
+            except DecodeError:
+                continue
+            if oid == _javakeys.JKS_PROTECTOR_OID:
+                out.append(Protection(f"key {raw.alias!r}", "JKS key protector (SHA-1 keystream)",
+                                      weak="proprietary, unsalted SHA-1 with no iterations"))
+            elif oid == _javakeys.JCE_PBE_OID and parameters is not None:
+                _, iterations = _javakeys.parse_pbe_parameters(parameters)
+                out.append(Protection(f"key {raw.alias!r}", "PBEWithMD5AndTripleDES", iterations,
+                                      weak="MD5 and 3DES" if iterations >= 10_000 else
+                                      f"MD5 and 3DES with only {iterations} iterations"))
+        elif raw.tag == _TAG_SECRET:
+            out.append(Protection(f"secret key {raw.alias!r}", "PBEWithMD5AndTripleDES",
+                                  weak="MD5 and 3DES"))
+    return tuple(out)
+
+
+def _load_java(data: bytes, fmt: str, options: LoadOptions) -> KeyStore:
+    store_password = (None if options.password is None
+                      else _javakeys.java_password(options.password, what="store password"))
+    raw_entries, _ = _read_container(data, fmt, store_password, options.source)
+    seen: dict[str, str] = {}
+    for raw in raw_entries:
+        if raw.alias in seen:
+            raise AliasError(
+                f"the keystore holds two entries under alias {raw.alias!r} (Java would silently "
+                "keep only the last); the file was not written by keytool",
+                alias=raw.alias,
+            )
+        seen[raw.alias] = raw.alias
+    entries: list[Entry] = []
+    for raw in raw_entries:
+        if raw.tag == _TAG_KEY:
+            entries.append(_load_key_entry(raw, fmt, options))
+        elif raw.tag == _TAG_TRUSTED:
+            (cert,) = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
+            created = _ms_to_datetime(raw.timestamp)
+            entries.append(TrustedCertEntry(raw.alias, cert, created=created))
+        else:
+            entries.append(_load_secret_entry(raw, options))
+    notes: list[str] = []
+    if store_password is None:
+        notes.append(f"{_NAMES[fmt]} integrity not verified: no store password was given "
+                     "(as keytool -list without a password)")
+    locked = [e.alias for e in entries if isinstance(e, KeyEntry) and e.is_locked]
+    if locked:
+        notes.append("locked (key password differs from the store password): "
+                     + ", ".join(map(_label, locked)))
+    return KeyStore(entries, format=fmt, protection=_protection(fmt, raw_entries), notes=notes)
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def _write_certificate(der: bytes) -> bytes:
+    return _javakeys.modified_utf8_encode("X.509") + len(der).to_bytes(4, "big") + der
+
+
+def _check_aliases(store: KeyStore) -> dict[str, str]:
+    lowered: dict[str, str] = {}
+    for entry in store.entries:
+        key = entry.alias.lower()
+        if key in lowered:
+            raise AliasError(
+                f"aliases {lowered[key]!r} and {entry.alias!r} differ only in case; Java keystores "
+                "ignore case, so one would overwrite the other: rename one of them first",
+                alias=entry.alias,
+            )
+        lowered[key] = entry.alias
+    return lowered
+
+
+def _not_kept(entry: Entry, fmt: str) -> list[str]:
+    out: list[str] = []
+    if not entry.attributes.is_empty:
+        out.append(f"entry {entry.alias!r}: container attributes (friendly name, local key id…); "
+                   f"{_NAMES[fmt]} keeps only the alias")
+    if entry.alias != entry.alias.lower():
+        out.append(f"entry {entry.alias!r}: written as {entry.alias.lower()!r} "
+                   "(Java keystore aliases are lower-case)")
+    if isinstance(entry, TrustedCertEntry) and not entry.trusted:
+        out.append(f"entry {entry.alias!r}: written as a trusted certificate "
+                   f"({_NAMES[fmt]} has no untrusted certificate entries)")
+    return out
+
+
+def _dump_key(entry: KeyEntry, fmt: str, key_password: Password, iterations: int) -> bytes:
+    if isinstance(entry.key, LockedKey):
+        if entry.key.format != fmt:
+            raise PasswordError(
+                f"the key of entry {entry.alias!r} is still locked under its own password (read "
+                f"from {entry.key.format.upper()}); it can be written back only to "
+                f"{entry.key.format.upper()}. Pass key_passwords={{{entry.alias!r}: …}} when "
+                "loading to convert it",
+                alias=entry.alias, missing=True,
+            )
+        return entry.key.data
+    if key_password is None:
+        raise PasswordError(f"no key password for entry {entry.alias!r}; {_NAMES[fmt]} "
+                            "encrypts every private key", alias=entry.alias, missing=True)
+    text = _javakeys.java_password(key_password, what="key password")
+    if fmt == "jks":
+        return _javakeys.protect_jks(entry.key.pkcs8, text)
+    try:
+        return _javakeys.protect_jce(entry.key.pkcs8, text, iterations)
+    except PasswordError as err:
+        raise PasswordError(f"entry {entry.alias!r}: {err}", alias=entry.alias) from err
+
+
+def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
+    allowed: dict[str, object] = {"key_password": None, "key_passwords": {}}
+    if fmt == "jceks":
+        allowed["iterations"] = _javakeys.DEFAULT_JCEKS_ITERATIONS
+    extra = options.take(allowed, fmt)
+    iterations = int(extra.get("iterations", _javakeys.DEFAULT_JCEKS_ITERATIONS))
+    if not 1 <= iterations <= _javakeys.MAX_JCEKS_ITERATIONS:
+        raise UnsupportedFormatError(
+            f"iterations={iterations} is outside 1…{_javakeys.MAX_JCEKS_ITERATIONS}, "
+            "the range Java accepts for JCEKS keys", format=fmt)
+    if options.password is None:
+        raise PasswordError(f"a {_NAMES[fmt]} keystore needs a store password (pass password=…)",
+                            missing=True)
+    store_password = _javakeys.java_password(options.password, what="store password")
+    default_key_password: Password = extra["key_password"]
+    if default_key_password is None:
+        default_key_password = options.password  # what Tomcat and keytool expect
+    key_passwords: Mapping[str, Password] = extra["key_passwords"] or {}
+    unknown = sorted(set(key_passwords) - set(store.aliases))
+    if unknown:
+        raise AliasError(f"key_passwords names no entry of this store: {', '.join(unknown)}",
+                         alias=unknown[0])
+    _check_aliases(store)
+
+    lost: list[str] = [f"certificate request for {r.subject}" for r in store.requests]
+    not_kept: list[str] = []
+    body: list[bytes] = []
+    for entry in store.entries:
+        alias = _javakeys.modified_utf8_encode(entry.alias.lower())
+        created = _datetime_to_ms(entry.created).to_bytes(8, "big", signed=True)
+        if isinstance(entry, KeyEntry):
+            if not entry.chain:
+                lost.append(f"entry {entry.alias!r}: a private key without a certificate "
+                            f"({_NAMES[fmt]} requires a certificate chain for every key)")
+                continue
+            blob = _dump_key(entry, fmt, key_passwords.get(entry.alias, default_key_password),
+                             iterations)
+            chain = b"".join(_write_certificate(c.der) for c in entry.chain)
+            body.append(_TAG_KEY.to_bytes(4, "big") + alias + created
+                        + len(blob).to_bytes(4, "big") + blob
+                        + len(entry.chain).to_bytes(4, "big") + chain)
+        elif isinstance(entry, TrustedCertEntry):
+            body.append(_TAG_TRUSTED.to_bytes(4, "big") + alias + created
+                        + _write_certificate(entry.certificate.der))
+        else:
+            if fmt == "jks":
+                lost.append(f"entry {entry.alias!r}: a {entry.algorithm} secret key "
+                            "(JKS cannot hold secret keys: use JCEKS or PKCS#12)")
+                continue
+            password = key_passwords.get(entry.alias, default_key_password)
+            if password is None:
+                raise PasswordError(f"no key password for secret key {entry.alias!r}",
+                                    alias=entry.alias, missing=True)
+            try:
+                sealed = _javakeys.seal_secret_key(
+                    entry.algorithm, entry.key, _javakeys.java_password(password), iterations)
+            except PasswordError as err:
+                raise PasswordError(f"entry {entry.alias!r}: {err}", alias=entry.alias) from err
+            body.append(_TAG_SECRET.to_bytes(4, "big") + alias + created + sealed)
+        not_kept.extend(_not_kept(entry, fmt))
+    if lost and not options.allow_loss:
+        raise UnrepresentableError(
+            f"{_NAMES[fmt]} cannot hold: {'; '.join(lost)}. Choose another format or pass "
+            "allow_loss=True to leave these out",
+            format=fmt, lost=lost,
+        )
+    data = (_MAGIC[fmt] + (2).to_bytes(4, "big") + len(body).to_bytes(4, "big") + b"".join(body))
+    return Dumped(data + _javakeys.store_digest(store_password, data), tuple(lost), tuple(not_kept))
+
+
+@attrs.frozen
+class JavaKeyStoreCodec:
+    """The JKS or JCEKS codec: ``load`` reads, ``dump`` writes (options ``key_password``,
+    ``key_passwords`` and, for JCEKS, ``iterations``)."""
+
+    name: str
+
+    def load(self, data: bytes, options: LoadOptions) -> KeyStore:
+        """Read a JKS or JCEKS keystore; see the module docstring for locked keys and aliases."""
+        return _load_java(data, self.name, options)
+
+    def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
+        """Write ``store``; keys are encrypted under ``key_password`` (default: store password)."""
+        return _dump_java(store, options, self.name)
+
+
+# --- Bouncy Castle BKS / UBER -------------------------------------------------------------
+
+
+def _bks_header(data: bytes, source: str | None) -> tuple[int, int, int]:
+    """Return (version, iteration count, offset of the entries) of a BKS or UBER file."""
+    if len(data) < 12:
+        raise DecodeError("not a BKS/UBER keystore: the file is too short", source=source,
+                          format="bks")
+    version = int.from_bytes(data[:4], "big")
+    salt_length = int.from_bytes(data[4:8], "big")
+    if version not in (1, 2) or salt_length > 1024 or len(data) < 12 + salt_length:
+        raise DecodeError("not a BKS/UBER keystore: unknown version or damaged header",
+                          source=source, format="bks")
+    iterations = int.from_bytes(data[8 + salt_length : 12 + salt_length], "big")
+    if not 1 <= iterations <= _MAX_BKS_ITERATIONS:
+        raise DecodeError(
+            f"BKS/UBER iteration count {iterations} is outside 1…{_MAX_BKS_ITERATIONS}; "
+            "the file is damaged or hostile", source=source, format="bks")
+    return version, iterations, 12 + salt_length
+
+
+def _pyjks_error(err: Exception, what: str, source: str | None) -> CertkitError:
+    name = type(err).__name__
+    if name in ("KeystoreSignatureException", "DecryptionFailureException"):
+        return PasswordError(f"wrong store password for this {what} keystore (or the file is "
+                             "damaged)", source=source)
+    if name == "DuplicateAliasException":
+        return AliasError(f"the {what} keystore holds two entries under one alias ({err})")
+    return DecodeError(f"not a valid {what} keystore: {err or name}", source=source, format="bks")
+
+
+def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[Any, str]:
+    version, _, offset = _bks_header(data, source)
+    bks_error: Exception | None = None
+    try:
+        if password is None:
+            # Listing without the HMAC, as keytool -list does without a password.
+            entries, _ = _pyjks.bks.BksKeyStore._load_bks_entries(data[offset:], "bks", None)
+            return _pyjks.bks.BksKeyStore("bks", entries, version=version), "bks"
+        return _pyjks.bks.BksKeyStore.loads(data, password, try_decrypt_keys=False), "bks"
+    except Exception as err:  # noqa: BLE001 - pyjks raises anything on damaged input
+        bks_error = err
+    # An UBER store shares BKS v1's header; if the BKS reading fails structurally, try UBER.
+    if version == 1 and type(bks_error).__name__ not in ("KeystoreSignatureException",
+                                                         "DuplicateAliasException"):
+        if password is None:
+            raise PasswordError("an UBER keystore is encrypted as a whole; it needs the store "
+                                "password even to list it", source=source, missing=True)
+        try:
+            return _pyjks.bks.UberKeyStore.loads(data, password, try_decrypt_keys=False), "uber"
+        except Exception as err:  # pyjks raises anything on damaged input
+            raise _pyjks_error(err, "BKS/UBER", source) from err
+    raise _pyjks_error(bks_error, "BKS", source) from bks_error
+
+
+def _bks_sealed_iterations(entry: Any) -> int:
+    blob = entry._encrypted  # the sealed bytes pyjks has not decrypted yet
+    salt_length = int.from_bytes(blob[:4], "big")
+    return int.from_bytes(blob[4 + salt_length : 8 + salt_length], "big")
+
+
+def _bks_decrypt(entry: Any, password: Password, alias: str) -> bool:
+    """Decrypt a sealed BKS entry in place; ``False`` if the password is wrong."""
+    if entry.is_decrypted():
+        return True
+    if password is None:
+        return False
+    if not 1 <= _bks_sealed_iterations(entry) <= _MAX_BKS_ITERATIONS:
+        raise DecodeError(f"the sealed entry {alias!r} has an absurd iteration count",
+                          format="bks")
+    try:
+        entry.decrypt(_javakeys.java_password(password))
+    except Exception as err:  # pyjks raises anything on damaged input
+        if type(err).__name__ == "DecryptionFailureException":
+            return False
+        raise DecodeError(f"the sealed entry {alias!r} is damaged: {err}", format="bks") from err
+    return True
+
+
+def _bks_key_entry(entry: Any, alias: str, chain: tuple[Certificate, ...], *,
+                   created: dt.datetime | None, notes: list[str],
+                   source: str | None) -> Entry | None:
+    kind = entry.type
+    if kind == _pyjks.bks.KEY_TYPE_PRIVATE:
+        key = _private_key(bytes(entry.pkey_pkcs8), alias, source)
+        return KeyEntry(alias, key, Chain(chain), created=created)
+    if kind == _pyjks.bks.KEY_TYPE_SECRET:
+        return SecretKeyEntry(alias, str(entry.algorithm), bytes(entry.key), created=created)
+    notes.append(f"entry {alias!r} ({entry.algorithm} public key) not loaded: certkit's model "
+                 "holds public keys only inside certificates")
+    return None
+
+
+def _bks_locked_unlocker(entry: Any, alias: str, source: str | None,
+                         ) -> Callable[[Password], PrivateKey]:
+    def unlock(password: Password) -> PrivateKey:
+        if password is None:
+            raise PasswordError(f"the key of entry {alias!r} needs its key password",
+                                alias=alias, missing=True)
+        if not _bks_decrypt(entry, password, alias):
+            raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
+        if entry.type != _pyjks.bks.KEY_TYPE_PRIVATE:
+            raise UnsupportedFormatError(f"entry {alias!r} holds no private key", source=source)
+        return _private_key(bytes(entry.pkey_pkcs8), alias, source)
+
+    return unlock
+
+
+def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
+    source = options.source
+    password = (None if options.password is None
+                else _javakeys.java_password(options.password, what="store password"))
+    pystore, fmt = _bks_store(data, password, source)
+    entries: list[Entry] = []
+    notes: list[str] = []
+    if password is None:
+        notes.append("BKS integrity not verified: no store password was given")
+    for name, item in pystore.entries.items():
+        alias = str(name)
+        created = _ms_to_datetime(int(item.timestamp))
+        chain = _parse_certificates(tuple(bytes(c.cert) for c in item.cert_chain), alias,
+                                    source, fmt)
+        kind = type(item).__name__
+        if kind == "BksTrustedCertEntry":
+            (cert,) = _parse_certificates((bytes(item.cert),), alias, source, fmt)
+            entries.append(TrustedCertEntry(alias, cert, created=created))
+        elif kind == "BksSecretKeyEntry":  # an opaque value stored as-is
+            entries.append(SecretKeyEntry(alias, "RAW", bytes(item.key), created=created))
+            notes.append(f"entry {alias!r} is an opaque BKS stored value, loaded as a RAW secret")
+        elif kind == "BksKeyEntry":
+            loaded = _bks_key_entry(item, alias, chain, created=created, notes=notes,
+                                    source=source)
+            if loaded is not None:
+                entries.append(loaded)
+        else:  # BksSealedKeyEntry
+            key_password, explicit = _key_password(alias, attrs.evolve(options, password=password))
+            if _bks_decrypt(item, key_password, alias):
+                loaded = _bks_key_entry(item._nested, alias, chain, created=created,
+                                        notes=notes, source=source)
+                if loaded is not None:
+                    entries.append(loaded)
+            elif explicit:
+                raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias,
+                                    source=source)
+            elif chain:  # a sealed entry with a chain is listed like a locked private key
+                notes.append(f"entry {alias!r} is sealed under its own key password; its kind "
+                             "(private, public or secret key) shows only once unlocked")
+                unlock = _bks_locked_unlocker(item, alias, source)
+                blob = item._encrypted  # the sealed bytes, kept for equality
+                entries.append(KeyEntry(alias, LockedKey(fmt, bytes(blob), unlock,
+                                                         _leaf_fingerprint(chain)),
+                                        Chain(chain), created=created))
+            else:
+                raise PasswordError(
+                    f"the sealed entry {alias!r} has a key password different from the store "
+                    f"password; pass key_passwords={{{alias!r}: …}}",
+                    alias=alias, missing=True, source=source)
+    protection = (Protection("store integrity", "HMAC-SHA1" if fmt == "bks" else
+                             "PBEWithSHAAndTwofish-CBC", None),)
+    return KeyStore(entries, format=fmt, protection=protection, notes=notes)
+
+
+@attrs.frozen
+class BKSCodec:
+    """Bouncy Castle BKS (v1, v2) and UBER keystores: read through pyjks, never written."""
+
+    name: str = "bks"
+
+    def load(self, data: bytes, options: LoadOptions) -> KeyStore:
+        """Read a BKS or UBER keystore; ``store.format`` says which it was."""
+        return _load_bks(data, options)
+
+    def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
+        """Always raise: certkit reads Bouncy Castle keystores but cannot write them."""
+        raise UnsupportedFormatError(
+            "certkit reads BKS and UBER keystores but cannot write them; write PKCS#12 "
+            "(readable by Bouncy Castle and Java alike) or JCEKS instead",
+            format="bks",
+        )
+
+
+#: The JKS codec (``certkit.dump(store, "jks", password=…)``).
+JKS = JavaKeyStoreCodec("jks")
+#: The JCEKS codec (adds secret keys and the ``iterations`` option).
+JCEKS = JavaKeyStoreCodec("jceks")
+#: The read-only Bouncy Castle codec for BKS v1/v2 and UBER.
+BKS = BKSCodec()
