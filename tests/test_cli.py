@@ -1,0 +1,262 @@
+"""The command line: one library call per command, one error line, stable exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from conftest import PKI, openssl
+
+import certkit
+from certkit import KeyEntry, KeyStore, TrustedCertEntry
+from certkit._cli import main
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    """Run ``certkit`` in-process; return the exit code and stdout."""
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def files(tmp_path: pathlib.Path, pki: PKI) -> pathlib.Path:
+    """A folder with a DER leaf, a PEM chain bundle and an Apache key bundle."""
+    certkit.save(KeyStore([TrustedCertEntry("leaf", pki.leaf.certificate)]),
+                 tmp_path / "leaf.cer", format="der")
+    certkit.save(KeyStore([TrustedCertEntry(c.common_name or "x", c) for c in pki.chain]),
+                 tmp_path / "chain.pem")
+    certkit.save(KeyStore([KeyEntry("site", pki.leaf.key, pki.chain[:2])]),
+                 tmp_path / "bundle.pem")
+    return tmp_path
+
+
+class TestInspect:
+    """``certkit inspect``."""
+
+    def test_human_output_names_format_subject_and_fingerprint(
+            self, files: pathlib.Path, pki: PKI) -> None:
+        """The table shows the detected format, the subject and the SHA-256 fingerprint."""
+        code, out = run_cli("inspect", str(files / "leaf.cer"))
+        assert code == 0
+        assert "DER" in out
+        assert pki.leaf.certificate.subject in out
+        assert pki.leaf.certificate.fingerprint() in out
+
+    def test_json_output_describes_entries(self, files: pathlib.Path, pki: PKI) -> None:
+        """``--json`` gives format, aliases, chain length and fingerprints for scripts."""
+        code, out = run_cli("inspect", "--json", str(files / "bundle.pem"),
+                            str(files / "chain.pem"))
+        assert code == 0
+        data = json.loads(out)
+        bundle, chain = data["files"]
+        assert bundle["format"] == "pem"
+        (entry,) = bundle["entries"]
+        assert entry["type"] == "key"
+        assert entry["chain_length"] == 2
+        assert entry["key_algorithm"] == "RSA-2048"
+        assert entry["key_matches_certificate"] is True
+        assert entry["missing_issuer"] == pki.root.certificate.subject
+        assert [e["certificates"][0]["sha256"] for e in chain["entries"]] == [
+            c.fingerprint() for c in pki.chain]
+        assert "BEGIN" not in out  # never any key material
+
+    def test_missing_file_is_one_error_line_and_exit_2(
+            self, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A missing file gives ``certkit: error: …`` and exit code 2, no traceback."""
+        code, _ = run_cli("inspect", str(tmp_path / "nope.pem"))
+        err = capsys.readouterr().err
+        assert code == 2
+        assert err.startswith("certkit: error: cannot read")
+        assert err.count("\n") == 1
+
+    def test_garbage_is_rejected_with_the_file_name(
+            self, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A file that is no certificate format names itself in the error."""
+        junk = tmp_path / "junk.crt"
+        junk.write_bytes(b"\x00\x01garbage" * 10)
+        code, _ = run_cli("inspect", str(junk))
+        assert code == 2
+        assert str(junk) in capsys.readouterr().err
+
+
+class TestConvert:
+    """``certkit convert``."""
+
+    def test_der_to_pem_is_read_by_openssl(self, files: pathlib.Path, pki: PKI) -> None:
+        """DER .cer → PEM, and openssl reads the result with the same fingerprint."""
+        code, out = run_cli("convert", str(files / "leaf.cer"), str(files / "leaf.pem"))
+        assert code == 0
+        assert "wrote" in out
+        printed = openssl("x509", "-in", str(files / "leaf.pem"), "-noout", "-fingerprint",
+                          "-sha256").stdout.decode()
+        assert printed.split("=")[1].strip().replace(":", "").lower() == \
+            pki.leaf.certificate.fingerprint()
+
+    def test_existing_output_is_not_replaced_without_force(
+            self, files: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without --force the existing file keeps its bytes and the exit code is 2."""
+        target = files / "chain.pem"
+        before = target.read_bytes()
+        code, _ = run_cli("convert", str(files / "leaf.cer"), str(target))
+        assert code == 2
+        assert "already exists" in capsys.readouterr().err
+        assert target.read_bytes() == before
+        code, _ = run_cli("convert", str(files / "leaf.cer"), str(target), "--force")
+        assert code == 0
+        assert target.read_bytes() != before
+
+    def test_lossy_conversion_needs_allow_loss(
+            self, files: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A key bundle → .p7b is refused, then written with --allow-loss listing the key."""
+        target = files / "out.p7b"
+        code, _ = run_cli("convert", str(files / "bundle.pem"), str(target))
+        assert code == 2
+        assert "private key" in capsys.readouterr().err
+        assert not target.exists()
+        code, out = run_cli("convert", str(files / "bundle.pem"), str(target), "--allow-loss")
+        assert code == 0
+        assert "dropped: private key of 'localhost'" in out  # alias from the CN
+
+    def test_json_report(self, files: pathlib.Path) -> None:
+        """``--json`` reports source and target formats and the entry count."""
+        code, out = run_cli("convert", "--json", str(files / "chain.pem"),
+                            str(files / "chain.p7b"))
+        assert code == 0
+        report = json.loads(out)
+        assert (report["source_format"], report["format"], report["entries"]) == (
+            "pem", "pkcs7", 3)
+
+
+class TestPasswords:
+    """Passwords come from a file, an environment variable or a prompt — never argv."""
+
+    @pytest.fixture
+    def encrypted(self, tmp_path: pathlib.Path, pki: PKI) -> pathlib.Path:
+        """An AES-256 PKCS#8 key made by openssl, bundled with its certificate."""
+        plain = tmp_path / "plain.key"
+        plain.write_bytes(pki.leaf.key.to_pem())
+        enc = tmp_path / "enc.key"
+        openssl("pkcs8", "-topk8", "-in", str(plain), "-v2", "aes-256-cbc",
+                "-passout", "pass:s3cret", "-out", str(enc))
+        bundle = tmp_path / "enc-bundle.pem"
+        bundle.write_bytes(enc.read_bytes() + pki.leaf.certificate.to_pem())
+        return bundle
+
+    def test_password_from_environment(self, encrypted: pathlib.Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+        """``--password-env`` opens an encrypted key."""
+        monkeypatch.setenv("KEYPASS", "s3cret")
+        code, out = run_cli("inspect", "--json", "--password-env", "KEYPASS", str(encrypted))
+        assert code == 0
+        assert json.loads(out)["files"][0]["entries"][0]["type"] == "key"
+
+    def test_password_from_file(self, encrypted: pathlib.Path, tmp_path: pathlib.Path) -> None:
+        """``--password-file`` reads the first line (trailing newline stripped)."""
+        secret = tmp_path / "pw.txt"
+        secret.write_text("s3cret\n")
+        code, _ = run_cli("inspect", "--password-file", str(secret), str(encrypted))
+        assert code == 0
+
+    def test_missing_password_without_terminal_is_an_error(
+            self, encrypted: pathlib.Path, capsys: pytest.CaptureFixture[str],
+            monkeypatch: pytest.MonkeyPatch) -> None:
+        """With no terminal to prompt on, a needed password is a clear error, exit 2."""
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+        code, _ = run_cli("inspect", str(encrypted))
+        assert code == 2
+        assert "no password was given" in capsys.readouterr().err
+
+    def test_prompt_when_a_terminal_is_attached(
+            self, encrypted: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """On a terminal, a needed password is asked for once and the command succeeds."""
+        asked: list[str] = []
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+        monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or "s3cret")
+        code, _ = run_cli("inspect", str(encrypted))
+        assert code == 0
+        assert len(asked) == 1
+
+    def test_wrong_password(self, encrypted: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+        """A wrong password says so (and does not show the password)."""
+        monkeypatch.setenv("KEYPASS", "not-it")
+        code, _ = run_cli("inspect", "--password-env", "KEYPASS", str(encrypted))
+        err = capsys.readouterr().err
+        assert code == 2
+        assert "wrong password" in err
+        assert "not-it" not in err
+
+    def test_unset_environment_variable(self, encrypted: pathlib.Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+        """Naming an unset variable is a usage error that names it."""
+        code, _ = run_cli("inspect", "--password-env", "CERTKIT_NO_SUCH_VAR", str(encrypted))
+        assert code == 2
+        assert "CERTKIT_NO_SUCH_VAR" in capsys.readouterr().err
+
+
+class TestDemo:
+    """``certkit demo``."""
+
+    def test_demo_passes_in_a_fresh_process(self) -> None:
+        """``python -m certkit demo`` exits 0 and reports that every check passed."""
+        result = subprocess.run([sys.executable, "-m", "certkit", "demo"], capture_output=True,
+                                text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Every check passed." in result.stdout
+        assert "FAILED" not in result.stdout
+
+    def test_out_keeps_the_files(self, tmp_path: pathlib.Path) -> None:
+        """``--out DIR`` keeps the files, and they are what the demo says they are."""
+        code, out = run_cli("demo", "--out", str(tmp_path / "demo"))
+        assert code == 0, out
+        assert certkit.load(tmp_path / "demo" / "server.cer").format == "der"
+        assert certkit.load(tmp_path / "demo" / "chain.p7b").format == "pkcs7"
+        assert (tmp_path / "demo" / "server.key").stat().st_mode & 0o777 == 0o600
+
+    def test_out_refuses_a_folder_with_files(self, tmp_path: pathlib.Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+        """The demo never writes into a folder that already has files."""
+        (tmp_path / "precious.txt").write_text("keep me")
+        code, _ = run_cli("demo", "--out", str(tmp_path))
+        assert code == 2
+        assert "not empty" in capsys.readouterr().err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.txt"]
+
+
+def test_help_lists_commands_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    """``certkit --help`` lists the commands and shows examples."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("inspect", "convert", "demo"):
+        assert command in text
+    assert "examples:" in text
+
+
+def test_documented_options_exist() -> None:
+    """Every ``--option`` docs/cli.md lists under a command is accepted by that command."""
+    import argparse
+    import re
+
+    from conftest import ROOT
+
+    from certkit._cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## `certkit ([a-z-]+)", text, flags=re.MULTILINE)
+    checked = 0
+    for name, body in zip(sections[1::2], sections[2::2]):
+        assert name in sub.choices, f"docs/cli.md documents unknown command {name!r}"
+        accepted = {opt for action in sub.choices[name]._actions for opt in action.option_strings}
+        for option in set(re.findall(r"`(--[a-z-]+)", body)):
+            assert option in accepted, f"certkit {name} does not accept {option}"
+            checked += 1
+    assert checked > 5
