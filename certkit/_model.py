@@ -252,7 +252,7 @@ class Certificate:
                 return self.x509.extensions.get_extension_for_oid(oid)
         except cx509.ExtensionNotFound:
             return None
-        except (ValueError, cx509.DuplicateExtension) as err:
+        except (ValueError, cx509.DuplicateExtension, cx509.UnsupportedGeneralNameType) as err:
             raise DecodeError(
                 f"certificate {self.subject} has a malformed extension: {err}"
             ) from err
@@ -456,7 +456,7 @@ class CertificateRequest:
             ext = self.x509.extensions.get_extension_for_class(cx509.SubjectAlternativeName)
         except cx509.ExtensionNotFound:
             return ()
-        except (ValueError, cx509.DuplicateExtension) as err:
+        except (ValueError, cx509.DuplicateExtension, cx509.UnsupportedGeneralNameType) as err:
             raise DecodeError(f"certificate request has a malformed extension: {err}") from err
         return _general_names(ext.value)
 

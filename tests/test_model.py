@@ -1,0 +1,387 @@
+"""The object model: value semantics, fingerprints, names, chains, keystore edits, reprs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import pathlib
+import re
+
+import attrs
+import pytest
+from conftest import NOT_AFTER, NOT_BEFORE, PKI, issue, make_key
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from certkit import (
+    Attributes,
+    Certificate,
+    CertificateRequest,
+    Chain,
+    KeyEntry,
+    KeyStore,
+    LockedKey,
+    PrivateKey,
+    SecretKeyEntry,
+    TrustedCertEntry,
+)
+from certkit.errors import AliasError, CertkitError, DecodeError, PasswordError
+from certkit.formats import DumpOptions, LoadOptions
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def vector(*parts: str) -> pathlib.Path:
+    """A file from the installed ``cryptography-vectors`` package."""
+    vectors = pytest.importorskip("cryptography_vectors")
+    return pathlib.Path(vectors.__file__).parent.joinpath(*parts)
+
+
+def pem_der(path: pathlib.Path) -> bytes:
+    """The DER inside a one-block PEM file."""
+    lines = path.read_text().splitlines()
+    return base64.b64decode("".join(ln for ln in lines if not ln.startswith("-----")))
+
+
+class TestCertificateValue:
+    def test_equal_by_der(self, pki: PKI) -> None:
+        """Two Certificate objects built from the same DER are equal and hash alike."""
+        cert = pki.leaf.certificate
+        again = Certificate(bytes(cert.der))
+        assert again == cert
+        assert hash(again) == hash(cert)
+        assert len({cert, again, Certificate.from_x509(cert.x509)}) == 1
+
+    def test_different_certificates_differ(self, pki: PKI) -> None:
+        """Certificates with different DER are unequal."""
+        assert pki.leaf.certificate != pki.intermediate.certificate
+        assert len(set(pki.chain)) == 3
+
+    def test_load_pem_and_der(self, pki: PKI) -> None:
+        """Certificate.load reads PEM and DER into the same value."""
+        cert = pki.root.certificate
+        assert Certificate.load(cert.to_pem()) == cert
+        assert Certificate.load(cert.der) == cert
+
+    def test_garbage_is_decode_error(self) -> None:
+        """Bytes that are no certificate raise DecodeError, which is also a ValueError."""
+        with pytest.raises(DecodeError, match=r"not a valid X\.509 certificate") as info:
+            Certificate(b"\x30\x03\x02\x01\x01")
+        assert isinstance(info.value, ValueError)
+
+    def test_invalid_version_is_decode_error(self) -> None:
+        """A certificate with version 7 (a cryptography-vectors file) raises DecodeError."""
+        with pytest.raises(DecodeError):
+            Certificate(pem_der(vector("x509", "custom", "invalid_version.pem")))
+
+
+class TestFingerprints:
+    def test_sha256_lower_hex_without_colons(self, pki: PKI) -> None:
+        """fingerprint() is the SHA-256 of the DER as 64 lower-case hex digits."""
+        cert = pki.leaf.certificate
+        assert HEX64.fullmatch(cert.fingerprint())
+        assert cert.fingerprint() == hashlib.sha256(cert.der).hexdigest()
+
+    def test_other_algorithms(self, pki: PKI) -> None:
+        """fingerprint('sha1') and ('SHA-512') digest the DER with that algorithm."""
+        cert = pki.leaf.certificate
+        assert cert.fingerprint("sha1") == hashlib.sha1(cert.der).hexdigest()  # noqa: S324
+        assert cert.fingerprint("SHA-512") == hashlib.sha512(cert.der).hexdigest()
+
+    def test_unknown_algorithm(self, pki: PKI) -> None:
+        """An unknown digest name raises ValueError naming the choices."""
+        with pytest.raises(ValueError, match="unknown digest"):
+            pki.leaf.certificate.fingerprint("crc32")
+
+    def test_public_key_fingerprint_is_spki_sha256(self, pki: PKI) -> None:
+        """Key and certificate public-key fingerprints are the SHA-256 of the same SPKI."""
+        spki = pki.leaf.key.key.public_key().public_bytes(
+            Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        expected = hashlib.sha256(spki).hexdigest()
+        assert pki.leaf.certificate.public_key_fingerprint == expected
+        assert pki.leaf.key.public_key_fingerprint == expected
+
+
+class TestCertificateFields:
+    def test_subject_is_rfc4514(self, pki: PKI) -> None:
+        """subject and issuer are RFC 4514 strings, most specific attribute last-in-first-out."""
+        assert pki.leaf.certificate.subject == "O=certkit tests,CN=localhost"
+        assert pki.leaf.certificate.issuer == "O=certkit tests,CN=certkit Test Intermediate CA"
+
+    def test_subject_escapes_special_characters(self) -> None:
+        """RFC 4514 special characters in a name are backslash-escaped."""
+        cert = issue("a,b+c", key=make_key("EC-P256")).certificate
+        assert cert.subject == r"O=certkit tests,CN=a\,b\+c"
+        assert cert.common_name == "a,b+c"
+
+    def test_fixed_dates_serial_san_ca(self, pki: PKI) -> None:
+        """Validity, SANs and the CA flag come straight from the certificate."""
+        leaf = pki.leaf.certificate
+        assert leaf.not_before == NOT_BEFORE
+        assert leaf.not_after == NOT_AFTER
+        assert leaf.san == ("localhost", "www.example.test")
+        assert not leaf.is_ca
+        assert pki.intermediate.certificate.is_ca
+        assert leaf.serial_number == leaf.x509.serial_number
+
+    def test_self_signed(self, pki: PKI) -> None:
+        """Only the root is self-signed."""
+        assert pki.root.certificate.is_self_signed
+        assert not pki.intermediate.certificate.is_self_signed
+        assert not pki.leaf.certificate.is_self_signed
+
+    def test_overlong_country_renders_without_warning(self) -> None:
+        """A subject with an 8-letter country (bad_country.pem) renders with no warning raised."""
+        cert = Certificate(pem_der(vector("x509", "custom", "bad_country.pem")))
+        assert "C=too long" in cert.subject
+        assert cert.common_name is None
+        assert "bad_country" not in repr(cert)
+
+    def test_unparseable_extension_is_certkit_error(self) -> None:
+        """A SAN with an x400Address raises DecodeError from san, not cryptography's error."""
+        data = vector("x509", "san_x400address.der").read_bytes()
+        cert = Certificate(data)
+        with pytest.raises(DecodeError, match="extension"):
+            _ = cert.san
+
+    def test_duplicate_extension_is_certkit_error(self) -> None:
+        """A certificate with two basicConstraints raises DecodeError from is_ca."""
+        cert = Certificate(pem_der(vector("x509", "custom", "two_basic_constraints.pem")))
+        with pytest.raises(DecodeError, match="extension"):
+            _ = cert.is_ca
+
+
+class TestPrivateKey:
+    def test_equal_by_pkcs8(self, pki: PKI) -> None:
+        """A key re-read from its PKCS#8 equals the original; different keys differ."""
+        key = pki.leaf.key
+        assert PrivateKey.load(key.pkcs8) == key
+        assert hash(PrivateKey.load(key.pkcs8)) == hash(key)
+        assert key != pki.root.key
+
+    @pytest.mark.parametrize(("kind", "name"), [
+        ("RSA-1024", "RSA-1024"), ("EC-P256", "EC-P256"), ("EC-P384", "EC-P384"),
+        ("Ed25519", "Ed25519"),
+    ])
+    def test_algorithm(self, kind: str, name: str) -> None:
+        """algorithm names the key type and size."""
+        assert make_key(kind).algorithm == name
+
+    def test_matches(self, pki: PKI, other_pki: PKI) -> None:
+        """matches() compares public keys: true for its own certificate only."""
+        assert pki.leaf.key.matches(pki.leaf.certificate)
+        assert not pki.leaf.key.matches(pki.intermediate.certificate)
+        assert not pki.leaf.key.matches(other_pki.leaf.certificate)
+
+    def test_validate_rejects_inconsistent_rsa(self) -> None:
+        """An RSA key whose CRT values are wrong loads fast but fails validate()."""
+        good = rsa.generate_private_key(65537, 1024).private_numbers()  # noqa: S505 - speed
+        bad = rsa.RSAPrivateNumbers(
+            good.p, good.q, good.d, good.dmp1, good.dmq1, (good.iqmp + 1) % good.p,
+            good.public_numbers)
+        key = PrivateKey(bad.private_key(unsafe_skip_rsa_key_validation=True))
+        with pytest.raises(DecodeError, match="inconsistent"):
+            key.validate()
+
+
+class TestNoSecretsInRepr:
+    def test_private_key_repr(self, pki: PKI) -> None:
+        """repr of a key, a key entry and a store shows no key bytes or private numbers."""
+        key = pki.leaf.key
+        entry = KeyEntry("k", key, pki.chain)
+        text = repr(KeyStore([entry])) + repr(entry) + repr(key) + str(key)
+        numbers = key.key.private_numbers()  # type: ignore[union-attr]
+        assert str(numbers.d) not in text
+        assert f"{numbers.d:x}" not in text
+        assert f"{numbers.p:x}" not in text
+        assert key.pkcs8.hex() not in text
+        assert base64.b64encode(key.pkcs8)[20:60].decode() not in text
+        assert key.public_key_fingerprint in text
+
+    def test_secret_key_repr(self) -> None:
+        """A secret key entry's repr gives its size, never its bytes."""
+        secret = bytes(range(16))
+        entry = SecretKeyEntry("aes", "AES", secret)
+        assert secret.hex() not in repr(entry)
+        assert repr(secret) not in repr(entry)
+        assert "bits=128" in repr(entry)
+
+    def test_locked_key_repr(self) -> None:
+        """A locked key's repr shows neither its encrypted bytes nor anything of the unlocker."""
+        locked = LockedKey("jks", b"\x8a\x01secret-bytes", lambda _pw: make_key("EC-P256"))
+        assert "secret-bytes" not in repr(locked)
+
+    def test_options_repr_hides_passwords(self) -> None:
+        """LoadOptions and DumpOptions never show passwords."""
+        text = repr(LoadOptions(password="hunter2", key_passwords={"a": "swordfish"}))
+        text += repr(DumpOptions(password=b"hunter2"))
+        assert "hunter2" not in text
+        assert "swordfish" not in text
+
+    def test_password_error_does_not_echo_password(self, pki: PKI) -> None:
+        """A wrong password never appears in the error message."""
+        encrypted = pki.leaf.key.to_pem(password="right-one")
+        with pytest.raises(PasswordError) as info:
+            PrivateKey.load(encrypted, password="Tr0ub4dor&3")
+        assert "Tr0ub4dor" not in str(info.value)
+        assert "right-one" not in str(info.value)
+
+
+class TestChain:
+    def test_complete(self, pki: PKI) -> None:
+        """leaf → intermediate → root is complete, with a root and nothing missing."""
+        chain = Chain(pki.chain)
+        assert chain.is_complete
+        assert chain.leaf == pki.leaf.certificate
+        assert chain.root == pki.root.certificate
+        assert chain.missing_issuer is None
+        assert chain.broken_link() is None
+        assert len(chain) == 3
+        assert list(chain) == list(pki.chain)
+
+    def test_incomplete(self, pki: PKI) -> None:
+        """Without the root the chain is incomplete and names the root as missing."""
+        chain = Chain(pki.chain[:2])
+        assert not chain.is_complete
+        assert chain.root is None
+        assert chain.missing_issuer == pki.root.certificate.subject
+        assert chain.broken_link() is None
+
+    def test_broken(self, pki: PKI, other_pki: PKI) -> None:
+        """A leaf followed by a foreign intermediate is broken at 0 and names the leaf's issuer."""
+        chain = Chain((pki.leaf.certificate, other_pki.intermediate.certificate,
+                       other_pki.root.certificate))
+        assert chain.broken_link() == 0
+        assert not chain.is_complete
+        assert chain.missing_issuer == pki.leaf.certificate.issuer
+
+    def test_same_name_wrong_key_is_broken(self, pki: PKI) -> None:
+        """An issuer with the right name but another key does not complete the chain."""
+        impostor = issue("certkit Test Intermediate CA", issuer=pki.root, ca=True,
+                         key=make_key("EC-P256"))
+        chain = Chain((pki.leaf.certificate, impostor.certificate, pki.root.certificate))
+        assert chain.broken_link() == 0
+        assert not chain.is_complete
+
+    def test_empty_and_single_root(self, pki: PKI) -> None:
+        """An empty chain has no leaf, root or missing issuer; a lone root is complete."""
+        empty = Chain()
+        assert not empty
+        assert empty.leaf is None
+        assert empty.root is None
+        assert empty.missing_issuer is None
+        assert not empty.is_complete
+        assert Chain([pki.root.certificate]).is_complete
+
+    def test_chain_is_immutable_tuple(self, pki: PKI) -> None:
+        """A chain built from a list stores a tuple and cannot be assigned to."""
+        chain = Chain(list(pki.chain))
+        assert isinstance(chain.certificates, tuple)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            chain.certificates = ()  # type: ignore[misc]
+
+
+class TestKeyStore:
+    @pytest.fixture
+    def store(self, pki: PKI) -> KeyStore:
+        """A store with a key entry and a trusted root."""
+        return KeyStore([
+            KeyEntry("server", pki.leaf.key, pki.chain[:2]),
+            TrustedCertEntry("root", pki.root.certificate),
+        ])
+
+    def test_lookup(self, store: KeyStore, pki: PKI) -> None:
+        """Entries are found by alias, listed in order, and grouped by kind."""
+        assert store.aliases == ("server", "root")
+        assert len(store) == 2
+        assert "server" in store
+        assert "nobody" not in store
+        assert store.get("nobody") is None
+        assert store.key_entries == (store["server"],)
+        assert store.trusted_entries == (store["root"],)
+        assert store.certificates == pki.chain
+
+    def test_unknown_alias(self, store: KeyStore) -> None:
+        """An unknown alias raises AliasError (a KeyError) listing the known ones."""
+        with pytest.raises(AliasError, match="'server', 'root'") as info:
+            store["nobody"]
+        assert isinstance(info.value, KeyError)
+        assert info.value.alias == "nobody"
+
+    def test_add_returns_new_store(self, store: KeyStore, pki: PKI) -> None:
+        """add() returns a new store and leaves the original as it was."""
+        bigger = store.add(TrustedCertEntry("int", pki.intermediate.certificate))
+        assert bigger.aliases == ("server", "root", "int")
+        assert store.aliases == ("server", "root")
+
+    def test_add_duplicate_alias(self, store: KeyStore, pki: PKI) -> None:
+        """Adding an entry under a taken alias raises AliasError."""
+        with pytest.raises(AliasError, match="already exists"):
+            store.add(TrustedCertEntry("root", pki.intermediate.certificate))
+
+    def test_constructor_rejects_duplicate_aliases(self, pki: PKI) -> None:
+        """A store cannot be built with two entries under one alias."""
+        with pytest.raises(AliasError, match="more than one entry"):
+            KeyStore([TrustedCertEntry("x", pki.root.certificate),
+                      TrustedCertEntry("x", pki.intermediate.certificate)])
+
+    def test_remove_replace(self, store: KeyStore, pki: PKI) -> None:
+        """remove() and replace() return new stores; unknown aliases raise AliasError."""
+        assert store.remove("root").aliases == ("server",)
+        replaced = store.replace(TrustedCertEntry("root", pki.intermediate.certificate))
+        assert replaced["root"].certificate == pki.intermediate.certificate  # type: ignore[union-attr]
+        assert store["root"].certificate == pki.root.certificate  # type: ignore[union-attr]
+        with pytest.raises(AliasError):
+            store.remove("nobody")
+        with pytest.raises(AliasError):
+            store.replace(TrustedCertEntry("nobody", pki.root.certificate))
+
+    def test_rename(self, pki: PKI) -> None:
+        """rename() moves the entry to the new alias, its friendly name following."""
+        store = KeyStore([TrustedCertEntry("a", pki.root.certificate,
+                                           Attributes(friendly_name="a")),
+                          TrustedCertEntry("b", pki.intermediate.certificate)])
+        renamed = store.rename("a", "c")
+        assert renamed.aliases == ("c", "b")
+        assert renamed["c"].attributes.friendly_name == "c"
+        with pytest.raises(AliasError):
+            store.rename("a", "b")
+
+    def test_equality_ignores_provenance(self, store: KeyStore) -> None:
+        """Stores with the same entries are equal whatever format and notes they carry."""
+        assert attrs.evolve(store, format="pem", notes=("x",)) == store
+        assert store.with_entries(store.entries[:1]) != store
+
+    def test_locked_entry(self, pki: PKI) -> None:
+        """A locked key entry raises PasswordError naming the alias until unlocked."""
+        key = pki.leaf.key
+
+        def unlocker(password: object) -> PrivateKey:
+            if password != "pw":
+                raise PasswordError("wrong")
+            return key
+
+        store = KeyStore([KeyEntry("srv", LockedKey("jks", b"x", unlocker))])
+        with pytest.raises(PasswordError) as info:
+            _ = store["srv"].private_key  # type: ignore[union-attr]
+        assert info.value.alias == "srv"
+        assert info.value.missing
+        with pytest.raises(PasswordError, match="srv"):
+            store.unlock({"srv": "nope"})
+        assert store.unlock({"srv": "pw"})["srv"].key == key  # type: ignore[union-attr]
+
+
+class TestCertificateRequest:
+    def test_request_value(self) -> None:
+        """A request from cryptography-vectors has its subject and compares by DER."""
+        der = pem_der(vector("x509", "requests", "rsa_sha256.pem"))
+        request = CertificateRequest(der)
+        assert request == CertificateRequest(bytes(der))
+        assert request.subject.startswith("CN=cryptography.io")
+        assert HEX64.fullmatch(request.public_key_fingerprint)
+        assert request.subject in repr(request)
+
+    def test_bad_version_is_decode_error(self) -> None:
+        """A request with version 1 (bad-version.pem) raises DecodeError, a CertkitError."""
+        with pytest.raises(CertkitError):
+            CertificateRequest(pem_der(vector("x509", "requests", "bad-version.pem")))
