@@ -1,0 +1,833 @@
+"""Password-based encryption and MACs for PKCS#12 and PKCS#8, plus a bounded BER reader.
+
+Implements what ``cryptography`` lacks: the RFC 7292 appendix B key derivation, PKCS#12 PBE
+(SHA-1 with 3DES, 2-key 3DES, RC2-128, RC2-40, RC4), PKCS#5 PBES1, RFC 9579 PBMAC1 and
+RC2 with any effective key length (RFC 2268). PBKDF2, HMAC, AES and 3DES come from
+``cryptography``. Every parameter is checked against hard limits before any work, so a
+hostile file cannot make certkit spin for minutes.
+
+Passwords: the PKCS#12 KDF takes the password as a BMPString with two trailing zero bytes
+(``None`` is the empty byte string, ``""`` just the two zero bytes); PBES2 and PBMAC1 take
+its UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Iterator
+
+import attrs
+from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, TripleDES
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
+
+__all__ = [
+    "MAX_ITERATIONS",
+    "Node",
+    "PasswordForm",
+    "Scheme",
+    "decrypt",
+    "decrypt_pkcs8",
+    "der",
+    "describe",
+    "encrypt",
+    "password_forms",
+    "pbmac1",
+    "pkcs12_kdf",
+    "pkcs12_mac",
+    "rc2_cbc",
+]
+
+#: Iteration counts above this are refused before any work (real files use 1-600,000).
+MAX_ITERATIONS = 10_000_000
+MAX_SALT = 1024
+MAX_NESTING = 64
+#: Constructed strings may nest this deep (OpenSSL's ASN1_MAX_STRING_NEST).
+MAX_STRING_NESTING = 5
+
+_HASH_NAMES = {
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.2.4": "sha224",
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+    "1.2.840.113549.2.5": "md5",
+}
+HASH_OIDS = {name: oid for oid, name in _HASH_NAMES.items()}
+_HMAC_PRFS = {
+    "1.2.840.113549.2.7": "sha1",
+    "1.2.840.113549.2.8": "sha224",
+    "1.2.840.113549.2.9": "sha256",
+    "1.2.840.113549.2.10": "sha384",
+    "1.2.840.113549.2.11": "sha512",
+}
+HMAC_OIDS = {name: oid for oid, name in _HMAC_PRFS.items()}
+_CRYPTO_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+_BLOCK_SIZES = {"sha1": 64, "sha224": 64, "sha256": 64, "sha384": 128, "sha512": 128, "md5": 64}
+
+PBES2 = "1.2.840.113549.1.5.13"
+PBKDF2 = "1.2.840.113549.1.5.12"
+PBMAC1 = "1.2.840.113549.1.5.14"
+# PKCS#12 PBE: OID -> (description, cipher, key length, weakness)
+_PKCS12_PBE = {
+    "1.2.840.113549.1.12.1.1": ("PKCS#12 PBE SHA-1 RC4-128", "rc4", 16, "RC4 is broken"),
+    "1.2.840.113549.1.12.1.2": ("PKCS#12 PBE SHA-1 RC4-40", "rc4", 5, "RC4-40 is breakable"),
+    "1.2.840.113549.1.12.1.3": ("PKCS#12 PBE SHA-1 3DES", "3des", 24, None),
+    "1.2.840.113549.1.12.1.4": ("PKCS#12 PBE SHA-1 2-key 3DES", "3des", 16, "two-key 3DES is weak"),
+    "1.2.840.113549.1.12.1.5": ("PKCS#12 PBE SHA-1 RC2-128", "rc2", 16, None),
+    "1.2.840.113549.1.12.1.6": ("PKCS#12 PBE SHA-1 RC2-40", "rc2", 5, "RC2-40 is breakable"),
+}
+# PKCS#5 PBES1: OID -> (hash, cipher)
+_PBES1 = {
+    "1.2.840.113549.1.5.1": ("md2", "des"),
+    "1.2.840.113549.1.5.3": ("md5", "des"),
+    "1.2.840.113549.1.5.4": ("md2", "rc2"),
+    "1.2.840.113549.1.5.6": ("md5", "rc2"),
+    "1.2.840.113549.1.5.10": ("sha1", "des"),
+    "1.2.840.113549.1.5.11": ("sha1", "rc2"),
+}
+# PBES2 ciphers: OID -> (name, key length, block size)
+_PBES2_CIPHERS = {
+    "2.16.840.1.101.3.4.1.2": ("AES-128-CBC", 16),
+    "2.16.840.1.101.3.4.1.22": ("AES-192-CBC", 24),
+    "2.16.840.1.101.3.4.1.42": ("AES-256-CBC", 32),
+    "1.2.840.113549.3.7": ("DES-EDE3-CBC", 24),
+    "1.3.14.3.2.7": ("DES-CBC", 8),
+    "1.2.840.113549.3.2": ("RC2-CBC", 0),
+}
+_PBES2_BY_NAME = {name: oid for oid, (name, _) in _PBES2_CIPHERS.items()}
+PKCS12_PBE_BY_NAME = {
+    "3des": "1.2.840.113549.1.12.1.3",
+    "2des": "1.2.840.113549.1.12.1.4",
+    "rc2-128": "1.2.840.113549.1.12.1.5",
+    "rc2-40": "1.2.840.113549.1.12.1.6",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# A small, bounded BER reader: indefinite lengths, constructed strings, one-byte tags.
+
+
+class Node:
+    """One BER element: its identifier octet and content, with children parsed on demand."""
+
+    __slots__ = ("_kids", "data", "depth", "end", "start", "tag")
+
+    def __init__(  # noqa: PLR0917 - internal constructor
+        self, data: bytes, tag: int, start: int, end: int, depth: int, kids: list[Node] | None
+    ) -> None:
+        self.data = data
+        self.tag = tag
+        self.start = start
+        self.end = end
+        self.depth = depth
+        self._kids = kids
+
+    @classmethod
+    def parse(cls, data: bytes, *, what: str = "data", whole: bool = True) -> Node:
+        """Parse one element from ``data`` (which it must fill exactly when ``whole``)."""
+        node, end = _read(data, 0, len(data), 0)
+        if whole and end != len(data):
+            raise DecodeError(f"{what} has {len(data) - end} unexpected bytes after its end")
+        return node
+
+    @property
+    def constructed(self) -> bool:
+        """Whether the element is constructed (holds other elements)."""
+        return bool(self.tag & 0x20)
+
+    @property
+    def content(self) -> bytes:
+        """The raw content octets (for a definite-length element)."""
+        return self.data[self.start : self.end]
+
+    def children(self) -> list[Node]:
+        """The elements inside a constructed element."""
+        if self._kids is None:
+            if not self.constructed:
+                raise DecodeError(
+                    f"expected a constructed ASN.1 element, found tag {self.tag:#04x}")
+            kids: list[Node] = []
+            pos = self.start
+            while pos < self.end:
+                kid, pos = _read(self.data, pos, self.end, self.depth + 1)
+                kids.append(kid)
+            self._kids = kids
+        return self._kids
+
+    def expect(self, tag: int, what: str) -> Node:
+        """Return ``self`` if its tag (ignoring the constructed bit for strings) is ``tag``."""
+        if self.tag != tag and not (tag in _STRING_TAGS and self.tag == tag | 0x20):
+            raise DecodeError(f"{what}: expected ASN.1 tag {tag:#04x}, found {self.tag:#04x}")
+        return self
+
+    def seq(self, what: str, minimum: int = 0, maximum: int = 1 << 20) -> list[Node]:
+        """The children of a SEQUENCE, checking how many there are."""
+        kids = self.expect(0x30, what).children()
+        if not minimum <= len(kids) <= maximum:
+            raise DecodeError(f"{what} has {len(kids)} fields; expected {minimum} to {maximum}")
+        return kids
+
+    def octets(self, what: str = "OCTET STRING", _level: int = 0) -> bytes:
+        """The value of a (possibly constructed) OCTET STRING or implicitly tagged string."""
+        if not self.constructed:
+            return self.content
+        if _level >= MAX_STRING_NESTING:
+            raise DecodeError(f"{what} is a constructed string nested too deeply")
+        return b"".join(kid.octets(what, _level + 1) for kid in self.children())
+
+    def integer(self, what: str) -> int:
+        """The value of an INTEGER."""
+        body = self.expect(0x02, what).content
+        if not body or len(body) > 64:
+            raise DecodeError(f"{what}: an INTEGER of {len(body)} bytes is not acceptable")
+        return int.from_bytes(body, "big", signed=True)
+
+    def oid(self, what: str) -> str:
+        """The dotted text of an OBJECT IDENTIFIER."""
+        return decode_oid(self.expect(0x06, what).content, what)
+
+    def encoded(self) -> bytes:
+        """The element's encoding (DER-normalised for BER input)."""
+        return der(self)
+
+
+_STRING_TAGS = frozenset({0x03, 0x04, 0x0C, 0x13, 0x14, 0x16, 0x1E, 0x80})
+
+
+def decode_oid(body: bytes, what: str = "OBJECT IDENTIFIER") -> str:
+    """Decode the content octets of an OBJECT IDENTIFIER to dotted text."""
+    if not body or len(body) > 128 or body[-1] & 0x80:
+        raise DecodeError(f"{what}: malformed OBJECT IDENTIFIER")
+    arcs: list[int] = []
+    value = 0
+    for byte in body:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(a) for a in [first, arcs[0] - 40 * first, *arcs[1:]])
+
+
+def encode_oid(dotted: str) -> bytes:
+    """Encode dotted text as a DER OBJECT IDENTIFIER element."""
+    arcs = [int(part) for part in dotted.split(".")]
+    body = bytearray()
+    for arc in [40 * arcs[0] + arcs[1], *arcs[2:]]:
+        rest = arc
+        chunk = [rest & 0x7F]
+        rest >>= 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        body.extend(reversed(chunk))
+    return tlv(0x06, bytes(body))
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    """Encode one DER element."""
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big") + content
+
+
+def der_int(value: int) -> bytes:
+    """Encode a DER INTEGER."""
+    size = value.bit_length() // 8 + 1
+    return tlv(0x02, value.to_bytes(size, "big", signed=True))
+
+
+def der(node: Node) -> bytes:
+    """Re-encode a parsed element as DER-style definite lengths (constructed strings joined)."""
+    if not node.constructed:
+        return tlv(node.tag, node.content)
+    if node.tag & 0xC0 == 0 and node.tag & 0x1F in {0x03, 0x04, 0x0C, 0x13, 0x14, 0x16, 0x1E}:
+        return tlv(node.tag & ~0x20, node.octets())
+    return tlv(node.tag, b"".join(der(kid) for kid in node.children()))
+
+
+def _read(data: bytes, pos: int, limit: int, depth: int) -> tuple[Node, int]:
+    if depth > MAX_NESTING:
+        raise DecodeError("ASN.1 structure is nested too deeply")
+    if pos + 2 > limit:
+        raise DecodeError("ASN.1 data is truncated", offset=pos)
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise DecodeError("ASN.1 data uses a multi-byte tag, which PKCS#12 never needs", offset=pos)
+    first = data[pos + 1]
+    pos += 2
+    if first == 0x80:
+        if not tag & 0x20:
+            raise DecodeError("indefinite length on a primitive ASN.1 element", offset=pos)
+        kids: list[Node] = []
+        start = pos
+        while True:
+            if pos + 2 > limit:
+                raise DecodeError("ASN.1 data is truncated (missing end-of-contents)", offset=pos)
+            if data[pos] == 0 and data[pos + 1] == 0:
+                node = Node(data, tag, start, pos, depth, kids)
+                return node, pos + 2
+            kid, pos = _read(data, pos, limit, depth + 1)
+            kids.append(kid)
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count > 4 or pos + count > limit:
+            raise DecodeError("ASN.1 length field is truncated or too large", offset=pos)
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > limit:
+        raise DecodeError(
+            f"ASN.1 element claims {length} bytes but only {limit - pos} remain", offset=pos
+        )
+    return Node(data, tag, pos, pos + length, depth, None), pos + length
+
+
+# ---------------------------------------------------------------------------------------
+# Passwords
+
+
+@attrs.frozen
+class PasswordForm:
+    """One way of turning the caller's password into bytes: for the PKCS#12 KDF and for PBKDF2."""
+
+    kdf: bytes = attrs.field(repr=False)
+    raw: bytes = attrs.field(repr=False)
+    label: str
+
+
+def _bmp(text: str) -> bytes:
+    return text.encode("utf-16-be") + b"\x00\x00"
+
+
+def password_forms(password: str | bytes | None) -> list[PasswordForm]:
+    """The password as the standard says first, then the forms other tools have used by mistake.
+
+    ``None`` and ``""`` are tried as each other (tools confuse "no password" with "empty
+    password"), and a non-ASCII password is also tried byte-by-byte, as OpenSSL 1.0 did.
+    """
+    if password is None:
+        return [PasswordForm(b"", b"", "no password"),
+                PasswordForm(b"\x00\x00", b"", "empty password")]
+    if isinstance(password, bytes):
+        try:
+            text = password.decode("utf-8")
+        except UnicodeDecodeError:
+            latin = b"".join(b"\x00" + bytes((b,)) for b in password) + b"\x00\x00"
+            return [PasswordForm(latin, password, "bytes")]
+    else:
+        text = password
+    raw = text.encode("utf-8", "surrogatepass")
+    forms = [PasswordForm(_bmp(text), raw, "password")]
+    if text == "":
+        forms.append(PasswordForm(b"", b"", "no password"))
+    elif not text.isascii():
+        forms.append(PasswordForm(b"".join(b"\x00" + bytes((b,)) for b in raw) + b"\x00\x00",
+                                  raw, "password as single bytes"))
+    return forms
+
+
+# ---------------------------------------------------------------------------------------
+# Key derivation
+
+
+def _check_iterations(iterations: int, what: str) -> None:
+    if iterations < 1:
+        raise DecodeError(f"{what}: iteration count {iterations} is not valid (must be at least 1)")
+    if iterations > MAX_ITERATIONS:
+        raise DecodeError(
+            f"{what}: iteration count {iterations} is absurd (certkit refuses more than "
+            f"{MAX_ITERATIONS:,}); the file is damaged or hostile"
+        )
+
+
+def _check_salt(salt: bytes, what: str) -> None:
+    if len(salt) > MAX_SALT:
+        raise DecodeError(f"{what}: a salt of {len(salt)} bytes is absurd")
+
+
+def pkcs12_kdf(  # noqa: PLR0917 - RFC 7292's own parameter list
+    hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int,
+               length: int) -> bytes:
+    """RFC 7292 appendix B.2: derive ``length`` bytes (``purpose`` 1 key, 2 IV, 3 MAC key).
+
+    ``password`` is already in BMPString form (see :func:`password_forms`).
+    """
+    _check_iterations(iterations, "PKCS#12 key derivation")
+    _check_salt(salt, "PKCS#12 key derivation")
+    if not 0 < length <= 256 or len(password) > 4096:
+        raise DecodeError(f"PKCS#12 key derivation: a length of {length} bytes is absurd")
+    ctor = getattr(hashlib, hash_name)
+    u = ctor().digest_size
+    v = _BLOCK_SIZES[hash_name]
+
+    def stretch(value: bytes) -> bytes:
+        if not value:
+            return b""
+        count = -(-len(value) // v) * v
+        return (value * (count // len(value) + 1))[:count]
+
+    block_i = bytearray(stretch(salt) + stretch(password))
+    diversifier = bytes((purpose,)) * v
+    out = bytearray()
+    while True:
+        a = ctor(diversifier + bytes(block_i)).digest()
+        for _ in range(iterations - 1):
+            a = ctor(a).digest()
+        out.extend(a)
+        if len(out) >= length:
+            return bytes(out[:length])
+        b = int.from_bytes((a * (v // u + 1))[:v], "big") + 1
+        mask = (1 << (8 * v)) - 1
+        for j in range(0, len(block_i), v):
+            total = (int.from_bytes(block_i[j : j + v], "big") + b) & mask
+            block_i[j : j + v] = total.to_bytes(v, "big")
+
+
+def _pbkdf2(password: bytes, salt: bytes, iterations: int, length: int, prf: str) -> bytes:
+    _check_iterations(iterations, "PBKDF2")
+    _check_salt(salt, "PBKDF2")
+    if not 0 < length <= 128:
+        raise DecodeError(f"PBKDF2: a key length of {length} bytes is absurd")
+    return PBKDF2HMAC(_CRYPTO_HASHES[prf](), length, salt, iterations).derive(password)
+
+
+# ---------------------------------------------------------------------------------------
+# RC2 (RFC 2268), pure Python because cryptography only offers 128-bit RC2.
+
+_PITABLE = bytes.fromhex(
+    "d978f9c419ddb5ed28e9fd794aa0d89dc67e37832b76538e624c6488448bfba2"
+    "179a59f587b34f1361456d8d09817d32bd8f40eb86b77b0bf09521225c6b4e82"
+    "54d66593ce60b21c7356c014a78cf1dc1275ca1f3bbee4d1423dd430a33cb626"
+    "6fbf0eda4669075727f21d9bbc944303f811c7f690ef3ee706c3d52fc8661ed7"
+    "08e8eade8052eef784aa72ac354d6a2a961ad2715a1549744b9fd05e0418a4ec"
+    "c2e0416e0f51cbcc2491af50a1f47039997c3a8523b8b47afc02365b25559731"
+    "2d5dfa98e38a92ae05df2910676cbac9d300e6cfe19ea82c6316013f58e289a9"
+    "0d38341bab33ffb0bb480c5fb9b1cd2ec5f3db47e5a59c770aa62068fe7fc1ad"
+)
+
+
+def _rc2_schedule(key: bytes, effective_bits: int) -> list[int]:
+    t = len(key)
+    if not 1 <= t <= 128 or not 1 <= effective_bits <= 1024:
+        raise DecodeError(f"RC2: a {t}-byte key with {effective_bits} effective bits is not valid")
+    buf = bytearray(128)
+    buf[:t] = key
+    for i in range(t, 128):
+        buf[i] = _PITABLE[(buf[i - 1] + buf[i - t]) & 0xFF]
+    t8 = (effective_bits + 7) // 8
+    tm = 0xFF % (1 << (8 + effective_bits - 8 * t8))
+    buf[128 - t8] = _PITABLE[buf[128 - t8] & tm]
+    for i in range(127 - t8, -1, -1):
+        buf[i] = _PITABLE[buf[i + 1] ^ buf[i + t8]]
+    return [buf[2 * i] | (buf[2 * i + 1] << 8) for i in range(64)]
+
+
+def _rol(x: int, s: int) -> int:
+    return ((x << s) | (x >> (16 - s))) & 0xFFFF
+
+
+def _ror(x: int, s: int) -> int:
+    return ((x >> s) | (x << (16 - s))) & 0xFFFF
+
+
+def _rc2_encrypt_block(k: list[int], block: bytes) -> bytes:
+    r = [block[0] | block[1] << 8, block[2] | block[3] << 8, block[4] | block[5] << 8,
+         block[6] | block[7] << 8]
+    j = 0
+    for rnd in range(16):
+        for i, s in ((0, 1), (1, 2), (2, 3), (3, 5)):
+            r[i] = _rol((r[i] + k[j] + (r[i - 1] & r[i - 2]) + (~r[i - 1] & r[i - 3])) & 0xFFFF, s)
+            j += 1
+        if rnd in (4, 10):
+            for i in range(4):
+                r[i] = (r[i] + k[r[i - 1] & 63]) & 0xFFFF
+    return b"".join(x.to_bytes(2, "little") for x in r)
+
+
+def _rc2_decrypt_block(k: list[int], block: bytes) -> bytes:
+    r = [block[0] | block[1] << 8, block[2] | block[3] << 8, block[4] | block[5] << 8,
+         block[6] | block[7] << 8]
+    j = 63
+    for rnd in range(15, -1, -1):
+        for i, s in ((3, 5), (2, 3), (1, 2), (0, 1)):
+            r[i] = (_ror(r[i], s) - k[j] - (r[i - 1] & r[i - 2]) - (~r[i - 1] & r[i - 3])) & 0xFFFF
+            j -= 1
+        if rnd in (5, 11):
+            for i in (3, 2, 1, 0):
+                r[i] = (r[i] - k[r[i - 1] & 63]) & 0xFFFF
+    return b"".join(x.to_bytes(2, "little") for x in r)
+
+
+def rc2_cbc(key: bytes, iv: bytes, data: bytes, *, effective_bits: int, encrypt: bool) -> bytes:
+    """RC2 in CBC mode without padding, with any key length and effective key bits."""
+    if len(iv) != 8 or len(data) % 8:
+        raise DecodeError("RC2: the data is not a whole number of 8-byte blocks")
+    k = _rc2_schedule(key, effective_bits)
+    out = bytearray()
+    prev = iv
+    for pos in range(0, len(data), 8):
+        block = data[pos : pos + 8]
+        if encrypt:
+            prev = _rc2_encrypt_block(k, bytes(a ^ b for a, b in zip(block, prev, strict=True)))
+            out.extend(prev)
+        else:
+            plain = _rc2_decrypt_block(k, block)
+            out.extend(a ^ b for a, b in zip(plain, prev, strict=True))
+            prev = block
+    return bytes(out)
+
+
+def _rc2_bits(version: int) -> int:
+    # RFC 8018 B.2.3: the parameter version encodes the effective key bits.
+    return {160: 40, 120: 64, 58: 128}.get(version, version if version >= 256 else 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Ciphers
+
+
+class _BadPadding(Exception):  # noqa: N818 - internal signal, never escapes this module
+    """Decryption produced invalid padding: almost always a wrong password."""
+
+
+def _unpad(data: bytes, block: int) -> bytes:
+    if not data or len(data) % block:
+        raise _BadPadding
+    pad = data[-1]
+    if not 1 <= pad <= block or data[-pad:] != bytes((pad,)) * pad:
+        raise _BadPadding
+    return data[:-pad]
+
+
+def _pad(data: bytes, block: int) -> bytes:
+    pad = block - len(data) % block
+    return data + bytes((pad,)) * pad
+
+
+def _cipher(name: str, key: bytes, iv: bytes, data: bytes, *, encrypt: bool,
+            rc2_bits: int = 0) -> bytes:
+    if name == "rc4":
+        stream = Cipher(ARC4(key), None)
+        op = stream.encryptor() if encrypt else stream.decryptor()
+        return op.update(data) + op.finalize()
+    block = 16 if name == "aes" else 8
+    if len(iv) != block:
+        raise DecodeError(f"the initialisation vector is {len(iv)} bytes; {block} expected")
+    if name == "rc2":
+        body = _pad(data, 8) if encrypt else data
+        out = rc2_cbc(key, iv, body, effective_bits=rc2_bits or 8 * len(key), encrypt=encrypt)
+        return out if encrypt else _unpad(out, 8)
+    algorithm: algorithms.AES | TripleDES
+    if name == "aes":
+        algorithm = algorithms.AES(key)
+    elif name == "des":
+        algorithm = TripleDES(key * 3)  # K1 = K2 = K3 is single DES
+    else:
+        algorithm = TripleDES(key + key[:8] if len(key) == 16 else key)
+    if not encrypt and (not data or len(data) % block):
+        raise _BadPadding
+    ctx = Cipher(algorithm, modes.CBC(iv))
+    if encrypt:
+        enc = ctx.encryptor()
+        return enc.update(_pad(data, block)) + enc.finalize()
+    dec = ctx.decryptor()
+    return _unpad(dec.update(data) + dec.finalize(), block)
+
+
+# ---------------------------------------------------------------------------------------
+# Algorithm identifiers
+
+
+@attrs.frozen
+class Scheme:
+    """How something is encrypted or MACed, in words: "PBES2 PBKDF2-HMAC-SHA256 AES-256-CBC"."""
+
+    algorithm: str
+    iterations: int | None
+    weak: str | None
+
+
+def _weak_iterations(iterations: int) -> str | None:
+    if iterations == 1:
+        return "only 1 iteration"
+    if iterations < 1000:
+        return f"only {iterations} iterations"
+    return None
+
+
+def _salt_iter(params: Node, what: str) -> tuple[bytes, int]:
+    kids = params.seq(what, 2, 2)
+    salt = kids[0].expect(0x04, f"{what} salt").octets()
+    iterations = kids[1].integer(f"{what} iteration count")
+    _check_iterations(iterations, what)
+    _check_salt(salt, what)
+    return salt, iterations
+
+
+@attrs.frozen
+class _Pbkdf2:
+    salt: bytes
+    iterations: int
+    key_length: int | None
+    prf: str
+
+
+def _parse_pbkdf2(alg: Node, what: str) -> _Pbkdf2:
+    kids = alg.seq(what, 1, 2)
+    oid = kids[0].oid(what)
+    if oid != PBKDF2:
+        raise UnsupportedFormatError(f"{what}: key derivation {oid} is not supported (only PBKDF2)")
+    if len(kids) < 2:
+        raise DecodeError(f"{what}: PBKDF2 parameters are missing")
+    params = kids[1].seq(f"{what} PBKDF2 parameters", 2, 4)
+    if params[0].tag != 0x04:
+        raise UnsupportedFormatError(f"{what}: PBKDF2 salt must be an OCTET STRING (otherSource "
+                                     "salts are not supported)")
+    salt = params[0].octets()
+    if not salt:
+        raise DecodeError(f"{what}: the PBKDF2 salt is empty")
+    iterations = params[1].integer(f"{what} iteration count")
+    _check_iterations(iterations, what)
+    _check_salt(salt, what)
+    key_length: int | None = None
+    prf = "sha1"
+    for extra in params[2:]:
+        if extra.tag == 0x02:
+            key_length = extra.integer(f"{what} key length")
+            if not 0 < key_length <= 128:
+                raise DecodeError(f"{what}: a PBKDF2 key length of {key_length} is absurd")
+        else:
+            prf_kids = extra.seq(f"{what} PRF", 1, 2)
+            prf_oid = prf_kids[0].oid(f"{what} PRF")
+            if prf_oid not in _HMAC_PRFS:
+                raise UnsupportedFormatError(f"{what}: PBKDF2 PRF {prf_oid} is not supported")
+            prf = _HMAC_PRFS[prf_oid]
+    return _Pbkdf2(salt, iterations, key_length, prf)
+
+
+def _alg(node: Node, what: str) -> tuple[str, Node | None]:
+    kids = node.seq(what, 1, 2)
+    oid = kids[0].oid(what)
+    params = kids[1] if len(kids) == 2 and kids[1].tag != 0x05 else None
+    return oid, params
+
+
+def describe(algorithm: Node) -> Scheme:
+    """Describe an encryption AlgorithmIdentifier for :class:`~certkit.Protection`."""
+    oid, params = _alg(algorithm, "encryption algorithm")
+    if oid in _PKCS12_PBE and params is not None:
+        name, _, _, weak = _PKCS12_PBE[oid]
+        _, iterations = _salt_iter(params, name)
+        return Scheme(name, iterations, weak or _weak_iterations(iterations))
+    if oid in _PBES1 and params is not None:
+        digest, cipher = _PBES1[oid]
+        _, iterations = _salt_iter(params, "PBES1")
+        return Scheme(f"PBES1 {digest.upper()} {cipher.upper()}", iterations,
+                      "single DES and PBES1 are broken" if cipher == "des" else "PBES1 is obsolete")
+    if oid == PBES2 and params is not None:
+        kdf_node, enc_node = params.seq("PBES2 parameters", 2, 2)
+        kdf = _parse_pbkdf2(kdf_node, "PBES2")
+        enc_oid, _ = _alg(enc_node, "PBES2 cipher")
+        cipher = _PBES2_CIPHERS.get(enc_oid, (enc_oid, 0))[0]
+        weak = "single DES is broken" if cipher == "DES-CBC" else _weak_iterations(kdf.iterations)
+        return Scheme(f"PBES2 PBKDF2-HMAC-{kdf.prf.upper()} {cipher}", kdf.iterations, weak)
+    return Scheme(oid, None, None)
+
+
+def decrypt(algorithm: Node, data: bytes, form: PasswordForm, *, what: str) -> bytes:
+    """Decrypt ``data`` under an encryption AlgorithmIdentifier; :class:`PasswordError` if the
+    padding shows the password is wrong."""
+    try:
+        return _decrypt(algorithm, data, form, what)
+    except _BadPadding as err:
+        raise PasswordError(f"wrong password: {what} does not decrypt") from err
+
+
+def _decrypt(algorithm: Node, data: bytes, form: PasswordForm, what: str) -> bytes:
+    oid, params = _alg(algorithm, f"{what} algorithm")
+    if oid in _PKCS12_PBE:
+        if params is None:
+            raise DecodeError(f"{what}: PKCS#12 PBE parameters are missing")
+        name, cipher, key_len, _ = _PKCS12_PBE[oid]
+        salt, iterations = _salt_iter(params, name)
+        key = pkcs12_kdf("sha1", form.kdf, salt, 1, iterations, key_len)
+        iv = b"" if cipher == "rc4" else pkcs12_kdf("sha1", form.kdf, salt, 2, iterations, 8)
+        return _cipher(cipher, key, iv, data, encrypt=False, rc2_bits=8 * key_len)
+    if oid in _PBES1:
+        if params is None:
+            raise DecodeError(f"{what}: PBES1 parameters are missing")
+        digest, cipher = _PBES1[oid]
+        if digest == "md2":
+            raise UnsupportedFormatError(f"{what}: PBES1 with MD2 is not supported")
+        salt, iterations = _salt_iter(params, "PBES1")
+        ctor = getattr(hashlib, digest)
+        t = ctor(form.raw + salt).digest()
+        for _ in range(iterations - 1):
+            t = ctor(t).digest()
+        return _cipher(cipher, t[:8], t[8:16], data, encrypt=False, rc2_bits=64)
+    if oid == PBES2:
+        if params is None:
+            raise DecodeError(f"{what}: PBES2 parameters are missing")
+        kdf_node, enc_node = params.seq("PBES2 parameters", 2, 2)
+        kdf = _parse_pbkdf2(kdf_node, what)
+        enc_oid, enc_params = _alg(enc_node, f"{what} PBES2 cipher")
+        if enc_oid not in _PBES2_CIPHERS or enc_params is None:
+            raise UnsupportedFormatError(f"{what}: PBES2 cipher {enc_oid} is not supported "
+                                         "(AES-CBC, DES-EDE3-CBC, DES-CBC, RC2-CBC are)")
+        name, key_len = _PBES2_CIPHERS[enc_oid]
+        rc2_bits = 0
+        if name == "RC2-CBC":
+            rc2 = enc_params.seq("RC2 parameters", 1, 2)
+            iv = rc2[-1].expect(0x04, "RC2 IV").octets()
+            rc2_bits = _rc2_bits(rc2[0].integer("RC2 version")) if len(rc2) == 2 else 32
+            key_len = kdf.key_length or 16
+        else:
+            iv = enc_params.expect(0x04, f"{what} IV").octets()
+        if kdf.key_length is not None and kdf.key_length != key_len:
+            raise DecodeError(f"{what}: PBKDF2 key length {kdf.key_length} does not fit {name}")
+        key = _pbkdf2(form.raw, kdf.salt, kdf.iterations, key_len, kdf.prf)
+        cipher = {"DES-EDE3-CBC": "3des", "DES-CBC": "des", "RC2-CBC": "rc2"}.get(name, "aes")
+        return _cipher(cipher, key, iv, data, encrypt=False, rc2_bits=rc2_bits)
+    raise UnsupportedFormatError(f"{what}: encryption algorithm {oid} is not supported")
+
+
+def encrypt(scheme: str, data: bytes, form: PasswordForm, iterations: int) -> tuple[bytes, bytes]:
+    """Encrypt ``data``; return ``(AlgorithmIdentifier DER, ciphertext)``.
+
+    ``scheme`` is ``"AES-256-CBC"`` (PBES2, PBKDF2-HMAC-SHA256; also AES-128/192) or a
+    PKCS#12 PBE name: ``"3des"``, ``"2des"``, ``"rc2-128"``, ``"rc2-40"``.
+    """
+    _check_iterations(iterations, "encryption")
+    salt = os.urandom(16 if scheme.startswith("AES") else 8)
+    if scheme in _PBES2_BY_NAME:
+        key_len = _PBES2_CIPHERS[_PBES2_BY_NAME[scheme]][1]
+        iv = os.urandom(16)
+        key = _pbkdf2(form.raw, salt, iterations, key_len, "sha256")
+        kdf = tlv(0x30, encode_oid(PBKDF2) + tlv(0x30, tlv(0x04, salt) + der_int(iterations)
+                  + tlv(0x30, encode_oid(HMAC_OIDS["sha256"]) + b"\x05\x00")))
+        enc = tlv(0x30, encode_oid(_PBES2_BY_NAME[scheme]) + tlv(0x04, iv))
+        alg = tlv(0x30, encode_oid(PBES2) + tlv(0x30, kdf + enc))
+        return alg, _cipher("aes", key, iv, data, encrypt=True)
+    oid = PKCS12_PBE_BY_NAME[scheme]
+    _, cipher, key_len, _ = _PKCS12_PBE[oid]
+    key = pkcs12_kdf("sha1", form.kdf, salt, 1, iterations, key_len)
+    iv = pkcs12_kdf("sha1", form.kdf, salt, 2, iterations, 8)
+    alg = tlv(0x30, encode_oid(oid) + tlv(0x30, tlv(0x04, salt) + der_int(iterations)))
+    return alg, _cipher(cipher, key, iv, data, encrypt=True, rc2_bits=8 * key_len)
+
+
+# ---------------------------------------------------------------------------------------
+# MACs
+
+
+def pkcs12_mac(hash_name: str, form: PasswordForm, salt: bytes, iterations: int,
+               data: bytes) -> bytes:
+    """The classic PKCS#12 MAC: HMAC keyed by the PKCS#12 KDF (purpose 3)."""
+    size = getattr(hashlib, hash_name)().digest_size
+    key = pkcs12_kdf(hash_name, form.kdf, salt, 3, iterations, size)
+    return hmac.new(key, data, hash_name).digest()
+
+
+def pbmac1(params: Node, form: PasswordForm, data: bytes) -> tuple[bytes, Scheme]:
+    """RFC 9579 PBMAC1: PBKDF2 over the UTF-8 password keys an HMAC; return it and a description."""
+    kdf_node, scheme_node = params.seq("PBMAC1 parameters", 2, 2)
+    kdf = _parse_pbkdf2(kdf_node, "PBMAC1")
+    if kdf.key_length is None:
+        raise DecodeError("PBMAC1: the PBKDF2 key length is missing (RFC 9579 requires it)")
+    mac_oid, _ = _alg(scheme_node, "PBMAC1 MAC algorithm")
+    if mac_oid not in _HMAC_PRFS:
+        raise UnsupportedFormatError(f"PBMAC1: message authentication scheme {mac_oid} is not "
+                                     "supported (HMAC-SHA1/SHA-2 are)")
+    mac_hash = _HMAC_PRFS[mac_oid]
+    key = _pbkdf2(form.raw, kdf.salt, kdf.iterations, kdf.key_length, kdf.prf)
+    scheme = Scheme(f"PBMAC1 PBKDF2-HMAC-{kdf.prf.upper()} HMAC-{mac_hash.upper()}",
+                    kdf.iterations,
+                    "SHA-1 MAC" if mac_hash == "sha1" else _weak_iterations(kdf.iterations))
+    return hmac.new(key, data, mac_hash).digest(), scheme
+
+
+def pbmac1_params(iterations: int, salt: bytes) -> bytes:
+    """The DER PBMAC1 AlgorithmIdentifier: PBKDF2-HMAC-SHA256, 32-byte key, HMAC-SHA256."""
+    hmac256 = tlv(0x30, encode_oid(HMAC_OIDS["sha256"]) + b"\x05\x00")
+    kdf = tlv(0x30, encode_oid(PBKDF2) + tlv(0x30, tlv(0x04, salt) + der_int(iterations)
+              + der_int(32) + hmac256))
+    return tlv(0x30, encode_oid(PBMAC1) + tlv(0x30, kdf + hmac256))
+
+
+def pbmac1_key(form: PasswordForm, salt: bytes, iterations: int) -> bytes:
+    """The PBMAC1 key :func:`pbmac1_params` describes."""
+    return _pbkdf2(form.raw, salt, iterations, 32, "sha256")
+
+
+def hash_name(oid: str) -> str:
+    """The hashlib name for a digest OID; :class:`UnsupportedFormatError` if unknown."""
+    name = _HASH_NAMES.get(oid)
+    if name is None or name == "md5":
+        raise UnsupportedFormatError(f"MAC digest algorithm {oid} is not supported "
+                                     "(SHA-1, SHA-224, SHA-256, SHA-384, SHA-512 are)")
+    return name
+
+
+# ---------------------------------------------------------------------------------------
+# PKCS#8
+
+
+def decrypt_pkcs8(der_bytes: bytes, password: str | bytes | None, *,
+                  source: str | None = None) -> bytes:
+    """Decrypt an EncryptedPrivateKeyInfo and return the PrivateKeyInfo DER.
+
+    Tries the password forms of :func:`password_forms`; :class:`PasswordError` if none
+    gives valid padding and a PrivateKeyInfo.
+    """
+    try:
+        top = Node.parse(der_bytes, what="encrypted private key")
+        algorithm, body = top.seq("EncryptedPrivateKeyInfo", 2, 2)
+        ciphertext = body.expect(0x04, "encrypted key").octets()
+        last: PasswordError | None = None
+        for form in password_forms(password):
+            try:
+                plain = decrypt(algorithm, ciphertext, form, what="the private key")
+            except PasswordError as err:
+                last = err
+                continue
+            if looks_like_private_key_info(plain):
+                return plain
+            last = PasswordError("wrong password for the private key", source=source)
+    except (DecodeError, UnsupportedFormatError) as err:
+        if source and err.source is None:
+            err.source = source
+        raise
+    if password is None:
+        raise PasswordError("the private key is encrypted and no password was given",
+                            source=source, missing=True)
+    raise PasswordError("wrong password for the private key", source=source) from last
+
+
+def looks_like_private_key_info(plain: bytes) -> bool:
+    """Whether ``plain`` parses as a PrivateKeyInfo SEQUENCE starting with a version INTEGER."""
+    try:
+        kids = Node.parse(plain).seq("PrivateKeyInfo", 3, 5)
+        return kids[0].tag == 0x02 and kids[1].tag == 0x30 and kids[2].tag == 0x04
+    except DecodeError:
+        return False
+
+
+def iter_children(node: Node) -> Iterator[Node]:
+    """Iterate over a constructed node's children."""
+    return iter(node.children())
