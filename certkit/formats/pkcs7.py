@@ -48,7 +48,8 @@ def certificates_from_pkcs7(der: bytes, *, source: str | None = None) -> list[Ce
         return out
     except CertkitError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as err:
+        # asn1crypto parses lazily and, on some malformed inputs, fails with AttributeError.
         raise DecodeError(f"not a valid PKCS#7 certificate bundle: {err}", source=source,
                           format="pkcs7") from err
 
