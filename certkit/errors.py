@@ -19,8 +19,10 @@ __all__ = [
     "KeyMismatchError",
     "PasswordError",
     "ReadError",
+    "RequestError",
     "UnrepresentableError",
     "UnsupportedFormatError",
+    "UnsupportedKeyError",
 ]
 
 
@@ -120,6 +122,28 @@ class KeyMismatchError(CertkitError, ValueError):
         super().__init__(message)
         self.alias = alias
         self.matching_alias = matching_alias
+
+
+class UnsupportedKeyError(CertkitError, ValueError):
+    """An operation needs a kind of key this one is not (a modulus of an EC key, say).
+
+    ``algorithm`` names the key's algorithm, e.g. ``EC-P256``.
+    """
+
+    def __init__(self, message: str, *, algorithm: str | None = None) -> None:
+        super().__init__(message)
+        self.algorithm = algorithm
+
+
+class RequestError(CertkitError, ValueError):
+    """A key or certificate request cannot be made as asked (unknown key type, bad name or SAN).
+
+    ``field`` names the offending input: ``algorithm``, ``subject``, ``common_name`` or ``san``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class AliasError(CertkitError, KeyError):
