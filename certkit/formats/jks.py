@@ -23,6 +23,7 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -59,6 +60,12 @@ with warnings.catch_warnings():
     # theirs, not the caller's (the test suite turns warnings into errors).
     warnings.simplefilter("ignore")
     import jks as _pyjks
+
+    try:  # pyjks imports twofish (UBER's cipher) lazily; its import warns about ``imp``
+        importlib.import_module("twofish")
+        _TWOFISH_ERROR: str | None = None
+    except ImportError as _err:  # e.g. Python 3.12+, where ``imp`` no longer exists
+        _TWOFISH_ERROR = str(_err)
 
 __all__ = ["BKS", "JCEKS", "JKS", "BKSCodec", "JavaKeyStoreCodec"]
 
@@ -125,7 +132,8 @@ class _Reader:
         size = self.uint(4, what)
         if size > len(self.data) - self.pos:
             left = len(self.data) - self.pos
-            raise self.fail(f"{what} claims {size} bytes but only {left} remain")
+            raise self.fail(f"{what} claims {size} bytes but only {left} remain: the file is "
+                            "truncated or damaged")
         return self.take(size, what)
 
 
@@ -607,6 +615,11 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
         if password is None:
             raise PasswordError("an UBER keystore is encrypted as a whole; it needs the store "
                                 "password even to list it", source=source, missing=True)
+        if _TWOFISH_ERROR is not None:
+            raise UnsupportedFormatError(
+                "this looks like an UBER keystore, which needs the 'twofish' module that pyjks "
+                f"uses, and it cannot be imported here ({_TWOFISH_ERROR}); convert the store "
+                "with keytool and the Bouncy Castle provider instead", source=source, format="bks")
         try:
             return _pyjks.bks.UberKeyStore.loads(data, password, try_decrypt_keys=False), "uber"
         except Exception as err:  # pyjks raises anything on damaged input
