@@ -87,6 +87,8 @@ class Codec(Protocol):
 
 
 def _strip_bom(data: bytes) -> bytes:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text, as Windows editors save it
+        return data[: 1 << 21].decode("utf-16", "replace").encode("ascii", "replace")
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 

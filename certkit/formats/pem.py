@@ -135,6 +135,18 @@ def pem_blocks(data: bytes, *, source: str | None = None) -> Iterator[PEMBlock]:
         position = end.end()
 
 
+def _armoured(block: PEMBlock) -> bytes:
+    """The block re-armoured as cryptography expects: headers kept, quoting and indents gone."""
+    lines = [f"-----BEGIN {block.label}-----"]
+    if block.headers:
+        lines.extend(f"{name}: {value}" for name, value in block.headers)
+        lines.append("")
+    body = base64.b64encode(block.der).decode("ascii")
+    lines.extend(body[i : i + 64] for i in range(0, len(body), 64))
+    lines.append(f"-----END {block.label}-----\n")
+    return "\n".join(lines).encode("ascii", "replace")
+
+
 def _hex_bytes(value: str) -> bytes | None:
     cleaned = value.replace(" ", "").replace(":", "")
     try:
@@ -262,8 +274,7 @@ class PEMCodec:
                     bag = _bag_attributes(block.preamble)
                     certs.append(LooseCertificate(cert, aux if bag.is_empty else bag, position))
                 elif block.label in _KEY_LABELS:
-                    key = load_private_key(block.text.encode("ascii", "replace"),
-                                           options.password, source=source)
+                    key = load_private_key(_armoured(block), options.password, source=source)
                     keys.append(LooseKey(key, _bag_attributes(block.preamble), position))
                 elif block.label == "PKCS7":
                     from certkit.formats.pkcs7 import certificates_from_pkcs7  # noqa: PLC0415
