@@ -18,7 +18,7 @@ VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 
 
 def _find_pythons() -> list[str]:
-    """Every CPython 3.10–3.13 on this machine, putting pyenv's real binaries on PATH.
+    """Every CPython 3.10 to 3.13 on this machine, putting pyenv's real binaries on PATH.
 
     pyenv's shims answer for every version but run only the active one, so nox would
     think 3.10 exists and then fail; the real interpreters live in pyenv's versions dir.

@@ -55,7 +55,9 @@ def _with_prompt(action: Callable[[str | None], T], password: str | None, label:
         return action(getpass.getpass(f"Password for {label}: "))
 
 
-def _add_password_options(parser: argparse.ArgumentParser, prefix: str = "", what: str = "") -> None:
+def _add_password_options(
+    parser: argparse.ArgumentParser, prefix: str = "", what: str = ""
+) -> None:
     name = f"{prefix}password"
     parser.add_argument(f"--{name}-file", metavar="FILE",
                         help=f"read the {what}password from FILE (first line)")
@@ -118,7 +120,10 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     password = _read_password(args.password_file, args.password_env, "password")
     results = []
     for path in args.files:
-        store = _with_prompt(lambda pw, p=path: certkit.load(p, password=pw), password, path)
+        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+            return certkit.load(p, password=pw)
+
+        store = _with_prompt(load, password, path)
         info = describe(store)
         results.append({"path": path, **info})
         if not args.json:

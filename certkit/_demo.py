@@ -23,12 +23,22 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import certkit
-from certkit._model import Certificate, KeyEntry, KeyStore, PrivateKey, TrustedCertEntry
+from certkit._model import (
+    Attributes,
+    Certificate,
+    KeyEntry,
+    KeyStore,
+    PrivateKey,
+    TrustedCertEntry,
+)
 from certkit.errors import CertkitError, UnrepresentableError
 
 __all__ = ["run_demo"]
 
 HOST = "www.demo.example"
+#: The demo's throw-away password (Tomcat's traditional default); shown on purpose.
+DEMO_PASSWORD = "changeit"  # noqa: S105 - a throw-away demo password, printed on purpose
+IIS_CSP = "Microsoft RSA SChannel Cryptographic Provider"
 
 
 def _name(common_name: str) -> x509.Name:
@@ -136,6 +146,21 @@ def run_demo(out: TextIO, *, directory: str | None = None) -> bool:
         return True
 
 
+def _keytool_chain_lengths(path: pathlib.Path, storetype: str) -> list[int] | None:
+    """``Certificate chain length`` values ``keytool -list -v`` prints, or None without Java."""
+    keytool = shutil.which("keytool")
+    if keytool is None:
+        return None
+    result = subprocess.run(
+        [keytool, "-J-Duser.language=en", "-list", "-v", "-keystore", str(path),
+         "-storetype", storetype, "-storepass", DEMO_PASSWORD],
+        capture_output=True, text=True, check=False, timeout=120)
+    if result.returncode != 0:
+        return None
+    return [int(line.split(":")[1]) for line in result.stdout.splitlines()
+            if line.startswith("Certificate chain length:")]
+
+
 def _walk(demo: _Demo) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     demo.step("A throw-away PKI: root CA → intermediate CA → server certificate")
@@ -156,7 +181,8 @@ def _walk(demo: _Demo) -> None:
     certkit.save(certificate_only, demo.path("server.crt"))  # PEM
     certkit.save(certificate_only, demo.path("server.cer"), format="der")  # same name, DER
     certkit.save(KeyStore([TrustedCertEntry("issuing-ca", inter)]), demo.path("issuing-ca.crt"))
-    chain_store = KeyStore([TrustedCertEntry(c.common_name or "ca", c) for c in (server, inter, root)])
+    chain_store = KeyStore(
+        [TrustedCertEntry(c.common_name or "ca", c) for c in (server, inter, root)])
     certkit.save(chain_store, demo.path("chain.p7b"))
     key_only = KeyStore([KeyEntry("server", key)])
     certkit.save(key_only, demo.path("server.key"))
@@ -183,8 +209,8 @@ def _walk(demo: _Demo) -> None:
     demo.check(entry is not None and len(apache) == 1,
                "the bundle (in any order) loads as one key entry")
     if entry is not None:
-        demo.check(entry.chain.certificates == (server, inter),
-                   f"its chain is leaf first: {' → '.join(c.common_name or '?' for c in entry.chain)}")
+        names = " → ".join(c.common_name or "?" for c in entry.chain)
+        demo.check(entry.chain.certificates == (server, inter), f"its chain is leaf first: {names}")
         demo.check(key.matches(server), "the key matches the certificate (same public key)")
         demo.say(f"missing issuer to complete the chain: {entry.chain.missing_issuer}")
     certkit.save(apache, demo.path("apache-fullchain.pem"))
@@ -192,7 +218,7 @@ def _walk(demo: _Demo) -> None:
     demo.step("Refuse to lose data silently")
     try:
         certkit.convert(demo.path("apache-fullchain.pem"), demo.path("lossy.p7b"))
-        demo.check(False, "a key bundle → .p7b conversion should have been refused")
+        demo.check(ok=False, what="a key bundle → .p7b conversion should have been refused")
     except UnrepresentableError as err:
         demo.check(not demo.path("lossy.p7b").exists(), "no file was written")
         demo.say(f"certkit said: {err}")
@@ -206,3 +232,54 @@ def _walk(demo: _Demo) -> None:
         demo.check(all(value == server.fingerprint() for value in agreed),
                    f"openssl prints the same SHA-256 fingerprint {server.fingerprint()[:16]}… "
                    "for every file")
+
+    _iis_to_apache(demo, key, (server, inter, root))
+    _tomcat(demo, (server, inter, root))
+
+
+def _iis_to_apache(demo: _Demo, key: PrivateKey, chain: tuple[Certificate, ...]) -> None:
+    demo.step(f"IIS exports a .pfx (password {DEMO_PASSWORD!r}) — convert it for Apache and back")
+    attributes = Attributes(friendly_name=HOST, local_key_id=b"\x01\x00\x00\x00", csp_name=IIS_CSP)
+    iis = KeyStore([KeyEntry(HOST, key, chain, attributes)])
+    certkit.save(iis, demo.path("iis-modern.pfx"), password=DEMO_PASSWORD)
+    certkit.save(iis, demo.path("iis-legacy.pfx"), password=DEMO_PASSWORD, profile="legacy")
+    for name in ("iis-modern.pfx", "iis-legacy.pfx"):
+        store = certkit.load(demo.path(name), password=DEMO_PASSWORD)
+        weak = [p for p in store.protection if p.weak]
+        demo.say(f"{name:<24} {len(store.protection)} protected parts"
+                 + (f", weak: {'; '.join(sorted({p.weak or '' for p in weak}))}" if weak else
+                    ", nothing weak"))
+    loaded = certkit.load(demo.path("iis-legacy.pfx"), password=DEMO_PASSWORD)
+    demo.check(loaded == iis, "the legacy .pfx keeps key, chain, friendly name and CSP name")
+    report = certkit.convert(demo.path("iis-legacy.pfx"), demo.path("apache.pem"),
+                             password=DEMO_PASSWORD, bag_attributes=True)
+    apache = certkit.load(demo.path("apache.pem"))
+    entry = apache.key_entries[0]
+    demo.check(entry.chain.certificates == chain and entry.key == key,
+               f"apache.pem: unencrypted key + chain of {len(entry.chain)}, leaf first "
+               f"({report.format}, mode {demo.path('apache.pem').stat().st_mode & 0o777:o})")
+    certkit.convert(demo.path("apache.pem"), demo.path("iis-again.pfx"),
+                    new_password=DEMO_PASSWORD, profile="legacy")
+    again = certkit.load(demo.path("iis-again.pfx"), password=DEMO_PASSWORD)
+    demo.check(again.key_entries[0].key == key and again.key_entries[0].chain == entry.chain
+               and again.aliases == (HOST,),
+               "apache.pem → iis-again.pfx: same key, chain and friendly name")
+
+
+def _tomcat(demo: _Demo, chain: tuple[Certificate, ...]) -> None:
+    demo.step("Build Tomcat keystores (JKS and PKCS#12) from the Apache PEM file")
+    apache = certkit.load(demo.path("apache.pem"))
+    tomcat = apache.rename(apache.aliases[0], "tomcat")
+    certkit.save(tomcat, demo.path("tomcat.jks"), password=DEMO_PASSWORD)
+    certkit.save(tomcat, demo.path("tomcat.p12"), password=DEMO_PASSWORD)
+    for name, storetype in (("tomcat.jks", "JKS"), ("tomcat.p12", "PKCS12")):
+        store = certkit.load(demo.path(name), password=DEMO_PASSWORD)
+        entry = store.key_entries[0]
+        demo.check(store.aliases == ("tomcat",) and entry.chain.certificates == chain,
+                   f"{name}: alias 'tomcat', chain of {len(entry.chain)} (what Tomcat needs)")
+        lengths = _keytool_chain_lengths(demo.path(name), storetype)
+        if lengths is None:
+            demo.say("keytool is not installed; skipped the Java cross-check")
+        else:
+            demo.check(lengths == [len(chain)],
+                       f"keytool -list -v on {name} says: Certificate chain length: {lengths}")

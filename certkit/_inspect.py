@@ -73,7 +73,8 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None) -> dict[str, A
         if isinstance(entry, KeyEntry):
             row["type"] = "key"
             if isinstance(entry.key, LockedKey):
-                row["key_algorithm"] = entry.chain.leaf.key_algorithm if entry.chain else None
+                leaf = entry.chain.leaf
+                row["key_algorithm"] = leaf.key_algorithm if leaf is not None else None
                 row["locked"] = True
             else:
                 row["key_algorithm"] = entry.key.algorithm

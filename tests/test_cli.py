@@ -253,7 +253,7 @@ def test_documented_options_exist() -> None:
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     sections = re.split(r"^## `certkit ([a-z-]+)", text, flags=re.MULTILINE)
     checked = 0
-    for name, body in zip(sections[1::2], sections[2::2]):
+    for name, body in zip(sections[1::2], sections[2::2], strict=True):
         assert name in sub.choices, f"docs/cli.md documents unknown command {name!r}"
         accepted = {opt for action in sub.choices[name]._actions for opt in action.option_strings}
         for option in set(re.findall(r"`(--[a-z-]+)", body)):
