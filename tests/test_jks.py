@@ -361,3 +361,56 @@ class TestProperties:
         """Any JCEKS store (secret keys included) with a printable-ASCII password round-trips."""
         data = certkit.dump(store, "jceks", password=password, iterations=iterations)
         assert certkit.load(data, password=password, format="jceks") == store
+
+
+class TestConversions:
+    """JKS/JCEKS → PKCS#12 → JKS/JCEKS keeps aliases, types, chains, key bytes and dates."""
+
+    @staticmethod
+    def store(pki: PKI, other_pki: PKI, *, secrets: bool) -> KeyStore:
+        """A store with two key entries, a trusted root and optionally a secret key."""
+        day = dt.timedelta(days=1, milliseconds=7)
+        entries: list[KeyEntry | TrustedCertEntry | SecretKeyEntry] = [
+            KeyEntry("tomcat", pki.leaf.key, Chain(pki.chain), created=CREATED),
+            KeyEntry("other", other_pki.leaf.key, Chain(other_pki.chain[:2]),
+                     created=CREATED + day),
+            TrustedCertEntry("root", pki.root.certificate, created=CREATED + 2 * day),
+        ]
+        if secrets:
+            entries.append(SecretKeyEntry("aes", "AES", bytes(range(32)),
+                                          created=CREATED + 3 * day))
+        return KeyStore(entries)
+
+    @pytest.mark.parametrize("fmt", ["jks", "jceks"])
+    def test_via_pkcs12(self, pki: PKI, other_pki: PKI, fmt: str) -> None:
+        """The Java store survives a PKCS#12 round trip entry for entry."""
+        original = self.store(pki, other_pki, secrets=fmt == "jceks")
+        extra = {"iterations": FAST} if fmt == "jceks" else {}
+        java = certkit.load(certkit.dump(original, fmt, password="changeit", **extra),
+                            password="changeit")
+        p12 = certkit.load(certkit.dump(java, "pkcs12", password="changeit"),
+                           password="changeit")
+        assert p12.aliases == java.aliases
+        back = certkit.load(certkit.dump(p12, fmt, password="changeit", **extra),
+                            password="changeit")
+        assert back == java == original
+        assert [e.created for e in back] == [e.created for e in original]
+
+    def test_jks_key_password_to_pkcs12(self, pki: PKI, other_pki: PKI) -> None:
+        """A JKS key with its own password converts once unlocked with key_passwords."""
+        original = self.store(pki, other_pki, secrets=False)
+        data = certkit.dump(original, "jks", password="store", key_passwords={"other": "own"})
+        java = certkit.load(data, password="store", key_passwords={"other": "own"})
+        p12 = certkit.load(certkit.dump(java, "pkcs12", password="store"), password="store")
+        assert certkit.load(certkit.dump(p12, "jks", password="store"), password="store") == java
+
+    def test_via_pem(self, pki: PKI) -> None:
+        """JKS → PEM (with bag attributes) → JKS keeps the key entry's alias, chain and key."""
+        original = KeyStore([KeyEntry("tomcat", pki.leaf.key, Chain(pki.chain), created=CREATED)])
+        java = certkit.load(certkit.dump(original, "jks", password="pw"), password="pw")
+        pem = certkit.load(certkit.dump(java, "pem", bag_attributes=True))
+        back = certkit.load(certkit.dump(pem, "jks", password="pw"), password="pw")
+        entry = back["tomcat"]
+        assert isinstance(entry, KeyEntry)
+        assert entry.private_key == pki.leaf.key
+        assert list(entry.chain) == list(pki.chain)

@@ -96,7 +96,7 @@ def keytool_list(path: pathlib.Path, storetype: str, password: str = STOREPASS,
         length = re.search(r"Certificate chain length: (\d+)", block)
         if length is not None:
             assert int(length.group(1)) == len(fingerprints)
-        date = dt.datetime.strptime(created.group(1).strip(), "%b %d, %Y").date()  # noqa: DTZ007 - a date, shown in UTC (user.timezone)
+        date = dt.datetime.strptime(created.group(1).strip(), "%b %d, %Y").date()
         listed[alias] = Listed(alias, _KINDS[kind.group(1)], fingerprints, date)
     return listed
 
