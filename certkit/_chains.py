@@ -1,0 +1,722 @@
+"""Chains, leaf first: put a bag of certificates in order, complete a leaf's chain, verify one.
+
+Issuers are found by subject name through an index and confirmed by signature, so a
+chain is never assembled from names alone and building stays flat as the pool grows.
+:func:`build_chain` looks in the pool, then the trust store, then — only when asked — the
+issuer URLs (AIA caIssuers) the certificates themselves name. :func:`verify_chain`
+delegates the verdict to ``cryptography.x509.verification`` and explains a failure with
+stable reason codes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import ipaddress
+import os
+import re
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import IO, TypeAlias
+
+import attrs
+from cryptography import x509
+from cryptography.x509 import verification
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+
+from certkit._model import Certificate, Chain, KeyStore, Password
+from certkit.errors import CertkitError, ChainError, DecodeError, ReadError
+
+__all__ = [
+    "MAX_FETCH_BYTES",
+    "CertificatePool",
+    "ChainBuild",
+    "PoolSource",
+    "Reason",
+    "TrustSource",
+    "VerificationResult",
+    "build",
+    "build_chain",
+    "order_chain",
+    "trust_pool",
+    "verify_chain",
+]
+
+#: One item of a pool: a certificate, a chain, a store, a file or a folder of files.
+PoolSource: TypeAlias = "Certificate | Chain | KeyStore | str | os.PathLike[str]"
+#: A trust store: certificates, a store, a pool, a PEM bundle (or folder) path, ``"system"``
+#: (the operating system's bundle) or ``"certifi"`` (Mozilla's, if certifi is installed).
+TrustSource: TypeAlias = (
+    "CertificatePool | KeyStore | str | os.PathLike[str] | Iterable[Certificate]"
+)
+
+#: Largest AIA answer read; an issuer certificate is a few kilobytes.
+MAX_FETCH_BYTES = 1024 * 1024
+#: Most AIA downloads made for one chain (a loop guard besides the visited-URL set).
+MAX_FETCHES = 8
+#: Longest chain built or ordered.
+MAX_DEPTH = 16
+#: Files larger than this are skipped when a folder is searched.
+_MAX_SCANNED_FILE = 16 * 1024 * 1024
+_PEM_CERT = re.compile(rb"-----BEGIN (?:TRUSTED )?CERTIFICATE-----.*?-----END (?:TRUSTED )?"
+                       rb"CERTIFICATE-----", re.DOTALL)
+
+
+def _norm_value(value: str | bytes) -> Hashable:
+    # openssl compares names canonically: case and runs of spaces do not matter.
+    return " ".join(value.split()).casefold() if isinstance(value, str) else value
+
+
+def _name_key(name: x509.Name) -> tuple[Hashable, ...]:
+    return tuple(
+        tuple(sorted((a.oid.dotted_string, _norm_value(a.value)) for a in rdn))
+        for rdn in name.rdns
+    )
+
+
+def _subject_key(cert: Certificate) -> tuple[Hashable, ...] | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return _name_key(cert.x509.subject)
+    except (ValueError, KeyError):
+        return None
+
+
+def _issuer_key(cert: Certificate) -> tuple[Hashable, ...] | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return _name_key(cert.x509.issuer)
+    except (ValueError, KeyError):
+        return None
+
+
+def _iter_files(folder: str) -> Iterator[str]:
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            yield os.path.join(root, name)
+
+
+def _certificate_or_none(block: bytes) -> Certificate | None:
+    try:
+        return Certificate.load(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE"))
+    except CertkitError:
+        return None
+
+
+def _certificates_in_bundle(data: bytes) -> list[Certificate]:
+    """Every parseable certificate in a PEM bundle, skipping the odd malformed one."""
+    parsed = (_certificate_or_none(block) for block in _PEM_CERT.findall(data))
+    return [cert for cert in parsed if cert is not None]
+
+
+def _read_prefix(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(_MAX_SCANNED_FILE)
+    except OSError:
+        return b""
+
+
+class CertificatePool:
+    """Certificates indexed by subject name, so finding an issuer is a lookup, not a scan.
+
+    Build one pool and pass it to :func:`build_chain` for every leaf: the index is made
+    once, and each lookup costs the same whether the pool holds a thousand certificates
+    or a hundred thousand. Files in folders that are not certificates are skipped and
+    listed in :attr:`skipped`.
+    """
+
+    def __init__(self, sources: Iterable[PoolSource] = (), *, password: Password = None) -> None:
+        self._by_subject: dict[tuple[Hashable, ...], list[Certificate]] = {}
+        self._ders: set[bytes] = set()
+        self._origin: dict[bytes, str] = {}
+        self._password = password
+        self.skipped: list[tuple[str, str]] = []
+        for source in sources:
+            self.add(source)
+
+    def __len__(self) -> int:
+        return len(self._ders)
+
+    def __contains__(self, cert: object) -> bool:
+        return isinstance(cert, Certificate) and cert.der in self._ders
+
+    def __iter__(self) -> Iterator[Certificate]:
+        for group in self._by_subject.values():
+            yield from group
+
+    def origin(self, cert: Certificate) -> str | None:
+        """Where ``cert`` came from (the file path), when it came from a file."""
+        return self._origin.get(cert.der)
+
+    def add(self, source: PoolSource, *, origin: str | None = None) -> None:
+        """Add a certificate, a chain, every certificate of a store, or a file or folder."""
+        if isinstance(source, Certificate):
+            self._add_certificate(source, origin)
+        elif isinstance(source, Chain):
+            for cert in source:
+                self._add_certificate(cert, origin)
+        elif isinstance(source, KeyStore):
+            for cert in source.certificates:
+                self._add_certificate(cert, origin)
+        else:
+            path = os.fspath(source)
+            if os.path.isdir(path):
+                for file in _iter_files(path):
+                    self._add_file(file, explicit=False)
+            else:
+                self._add_file(path, explicit=True)
+
+    def _add_certificate(self, cert: Certificate, origin: str | None) -> None:
+        if cert.der in self._ders:
+            return
+        key = _subject_key(cert)
+        if key is None:
+            return
+        self._ders.add(cert.der)
+        self._by_subject.setdefault(key, []).append(cert)
+        if origin is not None:
+            self._origin[cert.der] = origin
+
+    def _add_file(self, path: str, *, explicit: bool) -> None:
+        from certkit._api import load  # noqa: PLC0415 - operations sit above the API in imports
+
+        try:
+            if not explicit and os.path.getsize(path) > _MAX_SCANNED_FILE:
+                self.skipped.append((path, "too large for a certificate file"))
+                return
+            store = load(path, password=self._password)
+        except (CertkitError, OSError) as err:
+            if explicit:
+                raise
+            self.skipped.append((path, str(err)))
+            return
+        for cert in store.certificates:
+            self._add_certificate(cert, path)
+
+    def named_issuers(self, cert: Certificate) -> list[Certificate]:
+        """Certificates whose subject is ``cert``'s issuer name (signatures not checked)."""
+        key = _issuer_key(cert)
+        return list(self._by_subject.get(key, ())) if key is not None else []
+
+    def issuers_of(self, cert: Certificate) -> list[Certificate]:
+        """Certificates in the pool whose name *and* key signed ``cert`` (itself excluded)."""
+        return [c for c in self.named_issuers(cert)
+                if c.der != cert.der and cert.is_issued_by(c)]
+
+
+# -- trust stores --------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _bundle_pool(path: str, mtime_ns: int, size: int) -> CertificatePool:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise ReadError(f"cannot read the trust store {path}: {err.strerror or err}",
+                        path=path) from err
+    pool = CertificatePool()
+    for cert in _certificates_in_bundle(data):
+        pool.add(cert, origin=path)
+    return pool
+
+
+def _cached_bundle(path: str) -> CertificatePool:
+    stat = os.stat(path)
+    return _bundle_pool(path, stat.st_mtime_ns, stat.st_size)
+
+
+def _system_pool() -> CertificatePool:
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.isfile(candidate):
+            return _cached_bundle(candidate)
+    for folder in (paths.capath, paths.openssl_capath):
+        if folder and os.path.isdir(folder):
+            pool = CertificatePool()
+            for file in _iter_files(folder):
+                for cert in _certificates_in_bundle(_read_prefix(file)):
+                    pool.add(cert, origin=file)
+            return pool
+    raise ReadError("no system trust store found (looked for "
+                    f"{paths.cafile or paths.openssl_cafile} and {paths.capath}); pass a PEM "
+                    "bundle path as the trust store instead")
+
+
+def _certifi_pool() -> CertificatePool:
+    try:
+        import certifi  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
+    except ImportError as err:
+        raise ReadError("the certifi trust store was asked for but the certifi package is not "
+                        "installed: `pip install certifi`, or use the system store") from err
+    where: str = certifi.where()
+    return _cached_bundle(where)
+
+
+def trust_pool(trust: TrustSource | None) -> CertificatePool | None:
+    """Resolve a trust argument (``"system"``, ``"certifi"``, a path, certificates) to a pool."""
+    if trust is None or isinstance(trust, CertificatePool):
+        return trust
+    if isinstance(trust, str) and trust == "system":
+        return _system_pool()
+    if isinstance(trust, str) and trust == "certifi":
+        return _certifi_pool()
+    if isinstance(trust, (str, os.PathLike)):
+        return CertificatePool([os.fspath(trust)])
+    if isinstance(trust, KeyStore):
+        return CertificatePool([trust])
+    return CertificatePool(trust)
+
+
+# -- ordering ------------------------------------------------------------------------------
+
+
+def _longest_path(start: Certificate, issuers: dict[bytes, list[Certificate]],
+                  budget: list[int]) -> tuple[Certificate, ...]:
+    """The longest simple issuer path from ``start``; ties go to the smaller DER sequence."""
+    best: tuple[Certificate, ...] = (start,)
+
+    def better(a: tuple[Certificate, ...], b: tuple[Certificate, ...]) -> bool:
+        return (len(a), [c.der for c in b]) > (len(b), [c.der for c in a])
+
+    def walk(path: tuple[Certificate, ...], seen: frozenset[bytes]) -> None:
+        nonlocal best
+        budget[0] -= 1
+        if better(path, best):
+            best = path
+        if budget[0] <= 0 or len(path) >= MAX_DEPTH:
+            return
+        for issuer in issuers[path[-1].der]:
+            if issuer.der not in seen:
+                walk((*path, issuer), seen | {issuer.der})
+
+    walk((start,), frozenset({start.der}))
+    return best
+
+
+def order_chain(certificates: Iterable[Certificate]) -> Chain:
+    """Put a bag of certificates in order, **leaf first**, following signatures.
+
+    Duplicates are dropped. Raises :class:`~certkit.errors.ChainError` (its ``strays``
+    lists their subjects) when the certificates are not one chain: unrelated
+    certificates, a second leaf, or a cross-signed alternative that forks the chain.
+    """
+    bag: dict[bytes, Certificate] = {}
+    for cert in certificates:
+        bag.setdefault(cert.der, cert)
+    if not bag:
+        return Chain()
+    pool = CertificatePool(bag.values())
+    issuers = {der: sorted(pool.issuers_of(cert), key=lambda c: c.der)
+               for der, cert in bag.items()}
+    issuing = {issuer.der for found in issuers.values() for issuer in found}
+    starts = [cert for der, cert in sorted(bag.items()) if der not in issuing] or [
+        cert for _, cert in sorted(bag.items())]
+    budget = [10_000]
+    best: tuple[Certificate, ...] = ()
+    for start in starts:
+        path = _longest_path(start, issuers, budget)
+        key = (len(path), not path[0].is_ca)
+        if not best or key > (len(best), not best[0].is_ca):
+            best = path
+    if len(best) == len(bag):
+        return Chain(best)
+    in_chain = {c.der for c in best}
+    strays = [cert for cert in bag.values() if cert.der not in in_chain]
+    names = "; ".join(cert.subject for cert in strays)
+    path_text = " → ".join(cert.subject for cert in best)
+    raise ChainError(
+        f"these {len(bag)} certificates are not one chain: the longest chain is {path_text}, "
+        f"and {len(strays)} certificate(s) do not belong to it: {names}. Remove them, or use "
+        "build_chain (`certkit chain --complete`) to pick the chain of one leaf",
+        strays=[cert.subject for cert in strays],
+    )
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ChainBuild:
+    """A built chain (leaf first) with where each certificate came from and what went wrong.
+
+    ``origins`` runs parallel to the chain: ``"leaf"``, ``"pool"`` (or the pool file),
+    ``"trust store"`` or the AIA URL it was downloaded from; ``notes`` tells why a
+    download failed, when one did.
+    """
+
+    chain: Chain
+    origins: tuple[str, ...]
+    trusted: bool
+    notes: tuple[str, ...] = ()
+
+
+def _newest_first(cert: Certificate, at: _dt.datetime) -> tuple[int, float, float, bytes]:
+    valid = cert.not_before <= at <= cert.not_after
+    return (0 if valid else 1, -cert.not_before.timestamp(), -cert.not_after.timestamp(),
+            cert.der)
+
+
+def _search(
+    leaf: Certificate,
+    pools: list[CertificatePool],
+    is_target: Callable[[Certificate], bool],
+    at: _dt.datetime,
+) -> tuple[tuple[Certificate, ...], bool]:
+    """Breadth-first: the shortest path to a target, the newest issuers first at each step.
+
+    Without a target, the path to a self-signed certificate; without that, the longest.
+    """
+    frontier: list[tuple[Certificate, ...]] = [(leaf,)]
+    seen = {leaf.der}
+    self_signed: tuple[Certificate, ...] | None = None
+    deepest: tuple[Certificate, ...] = (leaf,)
+    while frontier:
+        deepest = frontier[0]
+        following: list[tuple[Certificate, ...]] = []
+        for path in frontier:
+            tip = path[-1]
+            if is_target(tip):
+                return path, True
+            if tip.is_self_signed:
+                if self_signed is None:
+                    self_signed = path
+                continue
+            if len(path) >= MAX_DEPTH:
+                continue
+            candidates: dict[bytes, Certificate] = {}
+            for pool in pools:
+                for issuer in pool.issuers_of(tip):
+                    candidates.setdefault(issuer.der, issuer)
+            for issuer in sorted(candidates.values(), key=lambda c: _newest_first(c, at)):
+                if issuer.der not in seen:
+                    seen.add(issuer.der)
+                    following.append((*path, issuer))
+        frontier = following
+    return (self_signed or deepest), False
+
+
+def _aia_urls(cert: Certificate) -> list[str]:
+    try:
+        ext = cert.x509.extensions.get_extension_for_oid(
+            ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    except (x509.ExtensionNotFound, ValueError, x509.DuplicateExtension):
+        return []
+    if not isinstance(ext.value, x509.AuthorityInformationAccess):
+        return []
+    return [
+        desc.access_location.value
+        for desc in ext.value
+        if desc.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+        and isinstance(desc.access_location, x509.UniformResourceIdentifier)
+    ]
+
+
+class _FetchError(Exception):
+    """An AIA download failed; the message says why (for ``ChainBuild.notes``)."""
+
+
+class _HTTPOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to other ``http:`` URLs (AIA is plain HTTP by design)."""
+
+    def redirect_request(  # noqa: PLR0917 - the signature urllib calls
+            self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                         msg: str, headers: object, newurl: str) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme != "http":
+            raise _FetchError(f"redirected to {newurl}, which is not an http URL")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
+
+
+def _read_capped(url: str, response: IO[bytes], deadline: float, limit: int) -> bytes:
+    """Read the answer in chunks, giving up past ``limit`` bytes or the deadline."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise _FetchError(f"{url}: answer larger than {limit} bytes; not a certificate")
+        if time.monotonic() > deadline:
+            raise _FetchError(f"{url}: no complete answer in time")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _download(url: str, timeout: float, limit: int) -> bytes:
+    """GET ``url`` within ``timeout`` seconds overall, reading at most ``limit`` bytes."""
+    if urllib.parse.urlsplit(url).scheme != "http":
+        raise _FetchError(f"{url}: only http issuer URLs are followed")
+    deadline = time.monotonic() + timeout
+    opener = urllib.request.build_opener(_HTTPOnlyRedirects())
+    request = urllib.request.Request(url, headers={"User-Agent": "certkit"})  # noqa: S310
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return _read_capped(url, response, deadline, limit)
+    except _FetchError:
+        raise
+    except urllib.error.HTTPError as err:
+        raise _FetchError(f"{url}: HTTP {err.code} {err.reason}") from err
+    except urllib.error.URLError as err:
+        raise _FetchError(f"{url}: {err.reason}") from err
+    except (TimeoutError, OSError) as err:
+        raise _FetchError(f"{url}: {err or type(err).__name__}") from err
+
+
+def _parse_answer(url: str, data: bytes) -> list[Certificate]:
+    from certkit._api import load  # noqa: PLC0415 - operations sit above the API in imports
+
+    try:
+        certificates = list(load(data).certificates)
+    except CertkitError as err:
+        raise _FetchError(f"{url}: the answer is not a certificate ({err})") from err
+    if not certificates:
+        raise _FetchError(f"{url}: the answer holds no certificate")
+    return certificates
+
+
+def build(
+    leaf: Certificate,
+    pool: CertificatePool | Iterable[PoolSource] = (),
+    *,
+    trust: TrustSource | None = None,
+    fetch: bool = False,
+    timeout: float = 10.0,
+    at: _dt.datetime | None = None,
+) -> ChainBuild:
+    """Like :func:`build_chain`, also saying where each certificate came from."""
+    at = _aware(at)
+    local = pool if isinstance(pool, CertificatePool) else CertificatePool(pool)
+    anchors = trust_pool(trust)
+    fetched = CertificatePool()
+    pools = [local, *([anchors] if anchors is not None else []), fetched]
+
+    def is_target(cert: Certificate) -> bool:
+        if anchors is not None:
+            return cert in anchors
+        return cert.is_self_signed
+
+    notes: list[str] = []
+    visited: set[str] = set()
+    origins: dict[bytes, str] = {}
+    path, found = _search(leaf, pools, is_target, at)
+    fetches = 0
+    while fetch and not found and not path[-1].is_self_signed and fetches < MAX_FETCHES:
+        urls = [u for u in _aia_urls(path[-1]) if u not in visited]
+        if not urls:
+            break
+        progressed = False
+        for url in urls:
+            visited.add(url)
+            fetches += 1
+            try:
+                answer = _parse_answer(url, _download(url, timeout, MAX_FETCH_BYTES))
+            except _FetchError as err:
+                notes.append(f"could not fetch the issuer of {path[-1].subject}: {err}")
+                continue
+            for cert in answer:
+                if cert not in fetched:
+                    origins.setdefault(cert.der, url)
+                    fetched.add(cert)
+            if any(path[-1].is_issued_by(cert) for cert in answer):
+                progressed = True
+                break
+            notes.append(f"{url} did not hold the issuer of {path[-1].subject}")
+        if not progressed:
+            break
+        path, found = _search(leaf, pools, is_target, at)
+
+    def origin(index: int, cert: Certificate) -> str:
+        if index == 0:
+            return "leaf"
+        if cert in local:
+            return local.origin(cert) or "pool"
+        if anchors is not None and cert in anchors:
+            return "trust store"
+        return origins.get(cert.der, "fetched")
+
+    return ChainBuild(
+        chain=Chain(path),
+        origins=tuple(origin(i, c) for i, c in enumerate(path)),
+        trusted=found and anchors is not None,
+        notes=tuple(notes),
+    )
+
+
+def build_chain(
+    leaf: Certificate,
+    pool: CertificatePool | Iterable[PoolSource] = (),
+    *,
+    trust: TrustSource | None = None,
+    fetch: bool = False,
+    timeout: float = 10.0,
+) -> Chain:
+    """Complete ``leaf``'s chain, **leaf first**, from ``pool``, then ``trust``, then AIA URLs.
+
+    ``pool`` holds certificates, chains, stores, files and folders (or a prepared
+    :class:`CertificatePool`, which makes building for many leaves cost the same per
+    leaf whatever its size). ``trust`` is certificates, a PEM bundle path, ``"system"`` or
+    ``"certifi"``; the chain ends at a trusted certificate when one can be reached. With
+    ``fetch=True`` the caIssuers URLs in the certificates are downloaded (http only,
+    ``timeout`` seconds and :data:`MAX_FETCH_BYTES` each, no URL twice). Where
+    cross-signing offers several paths, the shortest to a trusted root wins, then the
+    newest issuer. Never raises for a chain it cannot complete: check
+    :attr:`Chain.is_complete` and :attr:`Chain.missing_issuer`.
+    """
+    return build(leaf, pool, trust=trust, fetch=fetch, timeout=timeout).chain
+
+
+# -- verification --------------------------------------------------------------------------
+
+
+def _aware(at: _dt.datetime | None) -> _dt.datetime:
+    if at is None:
+        return _dt.datetime.now(_dt.timezone.utc)
+    return at if at.tzinfo is not None else at.replace(tzinfo=_dt.timezone.utc)
+
+
+@attrs.frozen
+class Reason:
+    """Why a chain fails: a stable ``code``, a sentence, and the certificate concerned.
+
+    Codes: ``expired``, ``not-yet-valid``, ``hostname-mismatch``, ``untrusted-root``,
+    ``bad-signature``, ``missing-intermediate``, and ``policy`` for the rest (a CA
+    certificate without CA rights, a missing key usage…), with cryptography's words.
+    """
+
+    code: str
+    message: str
+    subject: str | None = None
+
+
+@attrs.frozen
+class VerificationResult:
+    """The verdict on a chain: ``ok``, the ``reasons`` it fails, and the path that verified.
+
+    ``path`` is the chain cryptography validated, leaf first and ending at the trust
+    anchor, when ``ok``; ``detail`` is cryptography's own message when not.
+    """
+
+    ok: bool
+    reasons: tuple[Reason, ...] = ()
+    path: Chain | None = None
+    detail: str | None = None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The reason codes, in the order found (leaf first)."""
+        return tuple(reason.code for reason in self.reasons)
+
+
+def _explain(certs: list[Certificate], anchors: CertificatePool, host: str | None,
+             at: _dt.datetime) -> list[Reason]:
+    reasons: list[Reason] = []
+    stamp = at.strftime("%Y-%m-%d %H:%M UTC")
+    for cert in certs:
+        if cert.not_after < at:
+            reasons.append(Reason("expired", f"{cert.subject} expired on "
+                                  f"{cert.not_after:%Y-%m-%d} (checked at {stamp})",
+                                  cert.subject))
+        elif cert.not_before > at:
+            reasons.append(Reason("not-yet-valid", f"{cert.subject} is valid only from "
+                                  f"{cert.not_before:%Y-%m-%d} (checked at {stamp})",
+                                  cert.subject))
+    leaf = certs[0]
+    if host is not None and not leaf.matches_hostname(host):
+        names = ", ".join(leaf.san) or "none"
+        reasons.append(Reason("hostname-mismatch", f"{leaf.subject} is not valid for {host} "
+                              f"(its subject alternative names: {names})", leaf.subject))
+    given = CertificatePool(certs)
+    current = leaf
+    seen = {leaf.der}
+    for _ in range(MAX_DEPTH):
+        if current in anchors:
+            break
+        issuers = [c for c in given.issuers_of(current) if c.der not in seen]
+        if not issuers:
+            trusted = anchors.issuers_of(current)
+            if trusted:
+                break
+            named = [c for c in (*given.named_issuers(current), *anchors.named_issuers(current))
+                     if c.der != current.der]
+            if named:
+                reasons.append(Reason("bad-signature", f"the signature on {current.subject} does "
+                                      f"not verify with the key of {named[0].subject}",
+                                      current.subject))
+            elif current.is_self_signed:
+                reasons.append(Reason("untrusted-root", f"the chain ends at {current.subject}, "
+                                      "which is not in the trust store", current.subject))
+            else:
+                reasons.append(Reason("missing-intermediate", "missing intermediate: "
+                                      f"{current.issuer} (the issuer of {current.subject}) is "
+                                      "neither in the chain nor in the trust store",
+                                      current.issuer))
+            break
+        current = issuers[0]
+        seen.add(current.der)
+    return reasons
+
+
+def _from_detail(detail: str, host: str | None) -> Reason:
+    if "subjectAltName" in detail and host is not None:
+        return Reason("hostname-mismatch", f"the certificate is not valid for {host}")
+    if "candidates exhausted" in detail:
+        return Reason("untrusted-root", "no path from the leaf to a trusted certificate")
+    return Reason("policy", f"cryptography rejects the chain: {detail}")
+
+
+def verify_chain(
+    chain: Chain | Iterable[Certificate],
+    *,
+    trust: TrustSource,
+    host: str | None = None,
+    at: _dt.datetime | None = None,
+) -> VerificationResult:
+    """Verify ``chain`` (leaf first) against ``trust`` as a TLS client would, at time ``at``.
+
+    The verdict is ``cryptography.x509.verification``'s (web PKI rules; with ``host`` the
+    server-certificate profile and the name check, without it any end-entity usage).
+    An invalid chain is not an exception: the result's ``ok`` is false and its
+    ``reasons`` say why. ``at`` defaults to now; naive datetimes are taken as UTC.
+    """
+    certs = list(chain)
+    if not certs:
+        raise ChainError("there is no certificate to verify")
+    moment = _aware(at)
+    anchors = trust_pool(trust) or CertificatePool()
+    explained = _explain(certs, anchors, host, moment)
+    if not len(anchors):
+        reasons = explained or [Reason("untrusted-root", "the trust store is empty")]
+        return VerificationResult(ok=False, reasons=tuple(reasons),
+                                  detail="the trust store is empty")
+    builder = (verification.PolicyBuilder()
+               .store(verification.Store([c.x509 for c in anchors]))
+               .time(moment))
+    leaf, intermediates = certs[0].x509, [c.x509 for c in certs[1:]]
+    try:
+        if host is not None:
+            try:
+                subject: verification.Subject = x509.IPAddress(ipaddress.ip_address(host))
+            except ValueError:
+                subject = x509.DNSName(host)
+            verified = builder.build_server_verifier(subject).verify(leaf, intermediates)
+        else:
+            client = builder.extension_policies(
+                ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(),
+                ee_policy=verification.ExtensionPolicy.permit_all(),
+            ).build_client_verifier()
+            verified = client.verify(leaf, intermediates).chain
+    except verification.VerificationError as err:
+        detail = str(err)
+        reasons = explained or [_from_detail(detail, host)]
+        return VerificationResult(ok=False, reasons=tuple(reasons), detail=detail)
+    except ValueError as err:  # a hostname cryptography cannot take, say
+        raise DecodeError(f"cannot verify for {host!r}: {err}") from err
+    return VerificationResult(ok=True, path=Chain(Certificate.from_x509(c) for c in verified))

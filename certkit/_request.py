@@ -1,0 +1,203 @@
+"""New keys and certificate signing requests, with no OpenSSL configuration file anywhere.
+
+Everything ``openssl req -new`` reads from ``openssl.cnf`` (the subject, the SANs, the
+digest) is a parameter here, so the handbook's "Unable to load config info from
+…/openssl.cnf" cannot happen.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from certkit._model import CertificateRequest, PrivateKey
+from certkit.errors import RequestError
+
+__all__ = ["KEY_ALGORITHMS", "generate_csr", "generate_key"]
+
+#: The key types :func:`generate_key` makes, by the names certkit uses everywhere.
+KEY_ALGORITHMS = ("RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "Ed25519")
+
+_ALIASES = {"RSA": "RSA-2048", "EC": "EC-P256", "ECDSA": "EC-P256", "P256": "EC-P256",
+            "P384": "EC-P384", "EC-P-256": "EC-P256", "EC-P-384": "EC-P384",
+            "EC-SECP256R1": "EC-P256", "EC-SECP384R1": "EC-P384"}
+
+# RFC 4514 / OpenSSL short names a subject mapping may use, in the order written to the
+# name (country first, common name last, as CAs expect).
+_NAME_OIDS: dict[str, x509.ObjectIdentifier] = {
+    "C": NameOID.COUNTRY_NAME,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME,
+    "L": NameOID.LOCALITY_NAME,
+    "STREET": NameOID.STREET_ADDRESS,
+    "O": NameOID.ORGANIZATION_NAME,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "SERIALNUMBER": NameOID.SERIAL_NUMBER,
+    "EMAILADDRESS": NameOID.EMAIL_ADDRESS,
+    "UID": NameOID.USER_ID,
+    "DC": NameOID.DOMAIN_COMPONENT,
+    "CN": NameOID.COMMON_NAME,
+}
+_LONG_NAMES = {"COUNTRYNAME": "C", "STATEORPROVINCENAME": "ST", "LOCALITYNAME": "L",
+               "ORGANIZATIONNAME": "O", "ORGANIZATIONALUNITNAME": "OU", "COMMONNAME": "CN",
+               "EMAIL": "EMAILADDRESS", "S": "ST"}
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def generate_key(algorithm: str = "RSA-2048") -> PrivateKey:
+    """Make a new private key: ``RSA-2048``/``3072``/``4096``, ``EC-P256``/``P384`` or ``Ed25519``.
+
+    Names are case-insensitive; ``RSA`` means RSA-2048 and ``EC`` means EC-P256.
+    """
+    wanted = algorithm.strip().upper().replace("_", "-")
+    wanted = _ALIASES.get(wanted, wanted)
+    if wanted.startswith("RSA-") and wanted in KEY_ALGORITHMS:
+        return PrivateKey(rsa.generate_private_key(65537, int(wanted[4:])))
+    if wanted == "EC-P256":
+        return PrivateKey(ec.generate_private_key(ec.SECP256R1()))
+    if wanted == "EC-P384":
+        return PrivateKey(ec.generate_private_key(ec.SECP384R1()))
+    if wanted == "ED25519":
+        return PrivateKey(ed25519.Ed25519PrivateKey.generate())
+    raise RequestError(f"unknown key type {algorithm!r}; choose one of "
+                       f"{', '.join(KEY_ALGORITHMS)}", field="algorithm")
+
+
+def _name_oid(key: str) -> x509.ObjectIdentifier:
+    upper = key.strip().upper()
+    upper = _LONG_NAMES.get(upper, upper)
+    if upper in _NAME_OIDS:
+        return _NAME_OIDS[upper]
+    if re.fullmatch(r"[0-2](\.[0-9]+)+", key.strip()):
+        return x509.ObjectIdentifier(key.strip())
+    raise RequestError(f"unknown subject attribute {key!r}; use C, ST, L, O, OU, CN, "
+                       "emailAddress… or a dotted OID", field="subject")
+
+
+def _attribute(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute[str]:
+    try:
+        return x509.NameAttribute(oid, value)
+    except ValueError as err:
+        raise RequestError(f"bad subject attribute {oid.dotted_string}={value!r}: {err}",
+                           field="subject") from err
+
+
+def _subject(common_name: str, subject: str | Mapping[str, str] | None) -> x509.Name:
+    if not common_name.strip():
+        raise RequestError("the common name is empty; give the server's host name, e.g. "
+                           "www.example.com", field="common_name")
+    attributes: list[x509.NameAttribute[str]] = []
+    if isinstance(subject, str):
+        try:
+            parsed = x509.Name.from_rfc4514_string(subject)
+        except ValueError as err:
+            raise RequestError(f"cannot read the subject {subject!r} as an RFC 4514 name "
+                               f"(like 'O=Example Ltd,L=Taipei,C=TW'): {err}",
+                               field="subject") from err
+        attributes = [a for a in parsed if isinstance(a.value, str)]  # type: ignore[misc]
+    elif subject is not None:
+        order = list(_NAME_OIDS.values())
+        pairs = [(_name_oid(key), value) for key, value in subject.items()]
+        pairs.sort(key=lambda p: order.index(p[0]) if p[0] in order else len(order))
+        attributes = [_attribute(oid, value) for oid, value in pairs]
+    names = [a for a in attributes if a.oid == NameOID.COMMON_NAME]
+    if any(a.value != common_name for a in names):
+        raise RequestError(f"the subject names CN={names[0].value} but the common name is "
+                           f"{common_name}; give it once", field="subject")
+    if not names:
+        attributes.append(_attribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attributes)
+
+
+def _dns_name(name: str) -> str | None:
+    """``name`` as an ASCII DNS name (IDNA for non-ASCII labels), or ``None`` if it is not one."""
+    text = name.strip().rstrip(".").lower()
+    labels = text.split(".")
+    out: list[str] = []
+    for index, label in enumerate(labels):
+        if label == "*" and index == 0 and len(labels) > 2:
+            out.append(label)
+            continue
+        try:
+            ascii_label = label.encode("idna").decode("ascii") if not label.isascii() else label
+        except UnicodeError:
+            return None
+        if not _LABEL.match(ascii_label):
+            return None
+        out.append(ascii_label)
+    dns = ".".join(out)
+    return dns if len(dns) <= 253 else None
+
+
+def _general_name(value: str) -> x509.GeneralName:
+    text = value.strip()
+    kind, _, rest = text.partition(":")
+    if kind.upper() in ("DNS", "IP") and rest:
+        text = rest.strip()
+    if kind.upper() != "DNS":
+        try:
+            return x509.IPAddress(ipaddress.ip_address(text))
+        except ValueError:
+            if kind.upper() == "IP" and rest:
+                raise RequestError(f"{value!r} is not an IP address", field="san") from None
+    dns = _dns_name(text)
+    if dns is None:
+        raise RequestError(f"{value!r} is neither a DNS name (like www.example.com or "
+                           "*.example.com) nor an IP address", field="san")
+    return x509.DNSName(dns)
+
+
+def _digest_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
+    raw = key.key
+    if isinstance(raw, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
+        return None
+    if isinstance(raw, ec.EllipticCurvePrivateKey) and raw.curve.key_size > 256:
+        return hashes.SHA384() if raw.curve.key_size <= 384 else hashes.SHA512()
+    if isinstance(raw, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, dsa.DSAPrivateKey)):
+        return hashes.SHA256()
+    raise RequestError(f"a {key.algorithm} key cannot sign a certificate request",
+                       field="algorithm")
+
+
+def generate_csr(
+    key: PrivateKey,
+    common_name: str,
+    *,
+    sans: Iterable[str] = (),
+    subject: str | Mapping[str, str] | None = None,
+) -> CertificateRequest:
+    """Make a PKCS#10 request for ``key``, signed by it (SHA-256, or SHA-384 for EC-P384).
+
+    ``sans`` are DNS names (``*.example.com`` and non-ASCII names too) or IP addresses,
+    optionally prefixed ``DNS:``/``IP:``. The common name is put first among the SANs when
+    it is a host name, as browsers read only the SANs. ``subject`` adds the other
+    attributes, as an RFC 4514 string (``"O=Example Ltd,L=Taipei,C=TW"``) or a mapping
+    (``{"O": "Example Ltd", "C": "TW"}``). The key is validated first.
+    """
+    key.validate()
+    digest = _digest_for(key)
+    name = _subject(common_name, subject)
+    general: list[x509.GeneralName] = []
+    with_cn = [common_name, *sans] if _is_host(common_name) else list(sans)
+    for value in with_cn:
+        entry = _general_name(value)
+        if entry not in general:
+            general.append(entry)
+    builder = x509.CertificateSigningRequestBuilder().subject_name(name)
+    if general:
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+    csr = builder.sign(key.key, digest)  # type: ignore[arg-type]
+    return CertificateRequest(csr.public_bytes(serialization.Encoding.DER))
+
+
+def _is_host(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip())
+    except ValueError:
+        return " " not in name.strip() and _dns_name(name) is not None
+    return True
