@@ -22,10 +22,12 @@ Behaviour worth knowing:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
+import logging
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -76,6 +78,18 @@ _MS = dt.timedelta(milliseconds=1)
 #: Bouncy Castle writes 1024 to 2047 iterations; more than this is a damaged or hostile file.
 _MAX_BKS_ITERATIONS = 100_000
 _NAMES = {"jks": "JKS", "jceks": "JCEKS", "bks": "BKS", "uber": "UBER"}
+
+
+@contextlib.contextmanager
+def _quiet_javaobj() -> Iterator[None]:
+    """Silence javaobj, which logs an "Oops state dump" to stderr for every damaged object."""
+    logger = logging.getLogger("javaobj")
+    previous = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
 
 
 def _ms_to_datetime(ms: int) -> dt.datetime | None:
@@ -163,8 +177,9 @@ def _read_sealed(reader: _Reader, alias: str) -> Any:
     start = reader.pos
     try:
         # pyjks (through javaobj) parses Java serialization; it reports where the object ends.
-        sealed, end = _pyjks.KeyStore._read_java_obj(reader.data, start,
-                                                     ignore_remaining_data=True)
+        with _quiet_javaobj():
+            sealed, end = _pyjks.KeyStore._read_java_obj(reader.data, start,
+                                                         ignore_remaining_data=True)
         is_sealed = _pyjks.KeyStore._java_is_subclass(sealed, "javax.crypto.SealedObject")
     except Exception as err:  # javaobj raises anything on damaged input
         raise reader.fail(
@@ -333,7 +348,8 @@ def _unseal(raw: _RawEntry, password: str, source: str | None) -> tuple[str, byt
     if plain is None:
         return None
     try:
-        obj, _ = _pyjks.KeyStore._read_java_obj(plain, 0)  # pyjks's Java object parser
+        with _quiet_javaobj():
+            obj, _ = _pyjks.KeyStore._read_java_obj(plain, 0)  # pyjks's Java object parser
         name = obj.get_class().name
         if name == "javax.crypto.spec.SecretKeySpec":
             return str(obj.algorithm), _java_bytes(obj.key)
