@@ -10,6 +10,7 @@ stable reason codes.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import functools
 import ipaddress
@@ -105,9 +106,11 @@ def _iter_files(folder: str) -> Iterator[str]:
 
 
 def _certificate_or_none(block: bytes) -> Certificate | None:
+    body = b"".join(block.splitlines()[1:-1])
     try:
-        return Certificate.load(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE"))
-    except CertkitError:
+        # Certificate(der) keeps the model's tolerance of real-world oddities (warnings).
+        return Certificate(base64.b64decode(body, validate=False))
+    except (CertkitError, ValueError):
         return None
 
 
@@ -498,15 +501,20 @@ def build(
     fetched = CertificatePool()
     pools = [local, *([anchors] if anchors is not None else []), fetched]
 
-    def is_target(cert: Certificate) -> bool:
-        if anchors is not None:
-            return cert in anchors
-        return cert.is_self_signed
+    def search() -> tuple[tuple[Certificate, ...], bool]:
+        if anchors is None:
+            return _search(leaf, pools, lambda c: c.is_self_signed, at)
+        # A trusted root first; a trusted intermediate (a bundle holding the whole chain)
+        # only when no trusted root can be reached. The leaf never trusts itself.
+        path, found = _search(leaf, pools, lambda c: c in anchors and c.is_self_signed, at)
+        if found:
+            return path, found
+        return _search(leaf, pools, lambda c: c in anchors and c.der != leaf.der, at)
 
     notes: list[str] = []
     visited: set[str] = set()
     origins: dict[bytes, str] = {}
-    path, found = _search(leaf, pools, is_target, at)
+    path, found = search()
     fetches = 0
     while fetch and not found and not path[-1].is_self_signed and fetches < MAX_FETCHES:
         urls = [u for u in _aia_urls(path[-1]) if u not in visited]
@@ -531,7 +539,7 @@ def build(
             notes.append(f"{url} did not hold the issuer of {path[-1].subject}")
         if not progressed:
             break
-        path, found = _search(leaf, pools, is_target, at)
+        path, found = search()
 
     def origin(index: int, cert: Certificate) -> str:
         if index == 0:
@@ -637,7 +645,7 @@ def _explain(certs: list[Certificate], anchors: CertificatePool, host: str | Non
     current = leaf
     seen = {leaf.der}
     for _ in range(MAX_DEPTH):
-        if current in anchors:
+        if current in anchors and (current.der != leaf.der or current.is_self_signed):
             break
         issuers = [c for c in given.issuers_of(current) if c.der not in seen]
         if not issuers:
@@ -653,6 +661,13 @@ def _explain(certs: list[Certificate], anchors: CertificatePool, host: str | Non
             elif current.is_self_signed:
                 reasons.append(Reason("untrusted-root", f"the chain ends at {current.subject}, "
                                       "which is not in the trust store", current.subject))
+            elif current.der != leaf.der and current.is_ca:
+                # An intermediate whose issuer is nowhere: almost always a root the client
+                # does not trust (servers rarely send the root).
+                reasons.append(Reason("untrusted-root", f"the chain ends at {current.subject}, "
+                                      f"whose issuer {current.issuer} is not in the trust "
+                                      "store (if that is another intermediate, add it to the "
+                                      "chain)", current.issuer))
             else:
                 reasons.append(Reason("missing-intermediate", "missing intermediate: "
                                       f"{current.issuer} (the issuer of {current.subject}) is "
@@ -696,8 +711,12 @@ def verify_chain(
         reasons = explained or [Reason("untrusted-root", "the trust store is empty")]
         return VerificationResult(ok=False, reasons=tuple(reasons),
                                   detail="the trust store is empty")
+    # A leaf that is itself in the trust store proves nothing about its chain.
+    roots = [c.x509 for c in anchors if c.der != certs[0].der or c.is_self_signed]
+    if not roots:
+        return VerificationResult(ok=False, reasons=tuple(explained), detail="no trust anchor")
     builder = (verification.PolicyBuilder()
-               .store(verification.Store([c.x509 for c in anchors]))
+               .store(verification.Store(roots))
                .time(moment))
     leaf, intermediates = certs[0].x509, [c.x509 for c in certs[1:]]
     try:

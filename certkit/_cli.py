@@ -234,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "written elsewhere unless --out is given; no network is used.")
     demo.add_argument("--out", metavar="DIR", help="keep the files in DIR (must be empty or new)")
     demo.set_defaults(func=cmd_demo)
+    from certkit._cli_toolkit import register as _register_toolkit  # noqa: PLC0415
+    _register_toolkit(sub)
     return parser
 
 

@@ -1,0 +1,529 @@
+"""The installer's toolkit commands: match, modulus, find-key, chain, verify, request.
+
+Each command reads its files, makes one library call and writes the answer; exit codes
+follow :mod:`certkit._cli` (0 ok, 1 problem found, 2 usage or input error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from certkit._cli import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    UsageError,
+    _add_password_options,
+    _print_json,
+    _read_password,
+    _with_prompt,
+)
+from certkit._model import (
+    Certificate,
+    CertificateRequest,
+    KeyEntry,
+    KeyStore,
+    PrivateKey,
+    TrustedCertEntry,
+)
+from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
+
+__all__ = ["register"]
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _load(path: str, password: str | None) -> KeyStore:
+    import certkit  # noqa: PLC0415 - keep `certkit --help` fast
+
+    return _with_prompt(lambda pw: certkit.load(path, password=pw), password, path)
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    return _read_password(args.password_file, args.password_env, "password")
+
+
+def _leaf_of(store: KeyStore) -> Certificate | None:
+    """The certificate a file is "about": a key entry's leaf, else the first non-CA one."""
+    for entry in store.key_entries:
+        if entry.certificate is not None:
+            return entry.certificate
+    return _first_leaf(store.certificates) if store.certificates else None
+
+
+def _first_leaf(certificates: Sequence[Certificate]) -> Certificate:
+    """The first certificate that issued none of the others (the first one, if all did)."""
+    issuers = {c.der for c in certificates for other in certificates
+               if other.der != c.der and other.is_issued_by(c)}
+    return next((c for c in certificates if c.der not in issuers), certificates[0])
+
+
+def _one_key(store: KeyStore, path: str) -> PrivateKey:
+    keys = list(store.key_entries)
+    if not keys:
+        raise UsageError(f"{path} holds no private key")
+    if len(keys) > 1:
+        aliases = ", ".join(e.alias for e in keys)
+        raise UsageError(f"{path} holds {len(keys)} private keys ({aliases}); "
+                         "export the one you mean to its own file")
+    return keys[0].private_key
+
+
+def _fingerprints(obj: PrivateKey | Certificate | CertificateRequest,
+                  digest: str = "md5") -> dict[str, Any]:
+    from certkit._match import modulus, modulus_hash  # noqa: PLC0415
+
+    info: dict[str, Any] = {"spki_sha256": obj.public_key_fingerprint}
+    try:
+        info["modulus"] = modulus(obj)
+        info[f"modulus_{digest}"] = modulus_hash(obj, digest)
+    except UnsupportedKeyError:
+        pass
+    return info
+
+
+def _algorithm(obj: PrivateKey | Certificate | CertificateRequest) -> str:
+    if isinstance(obj, PrivateKey):
+        return obj.algorithm
+    if isinstance(obj, Certificate):
+        return obj.key_algorithm
+    from certkit._model import key_algorithm_name  # noqa: PLC0415
+
+    try:
+        return key_algorithm_name(obj.x509.public_key())
+    except ValueError:
+        return "unknown"
+
+
+# -- match -------------------------------------------------------------------------------
+
+
+def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit match KEY CERT``: does the private key belong to the certificate (or CSR)?"""
+    password = _password(args)
+    key = _one_key(_load(args.key, password), args.key)
+    store = _load(args.cert, password)
+    target: Certificate | CertificateRequest | None = _leaf_of(store)
+    if target is None and store.requests:
+        target = store.requests[0]
+    if target is None:
+        raise UsageError(f"{args.cert} holds no certificate or certificate request")
+    matched = key.matches(target)
+    key_info = {"path": args.key, "algorithm": key.algorithm, **_fingerprints(key)}
+    cert_info = {"path": args.cert, "subject": target.subject, "algorithm": _algorithm(target),
+                 **_fingerprints(target)}
+    if args.json:
+        _print_json({"match": matched, "key": key_info, "certificate": cert_info}, out)
+        return EXIT_OK if matched else EXIT_PROBLEM
+    what = "certificate" if isinstance(target, Certificate) else "request"
+    width = max(len(args.key), len(args.cert))
+    for label, info in (("key", key_info), (what, cert_info)):
+        if "modulus_md5" in info:
+            value = f"modulus md5  {info['modulus_md5']}"
+        else:
+            value = f"public key sha256  {info['spki_sha256']}"
+        out.write(f"{label:<11} {info['path']:<{width}}  {info['algorithm']:<9} {value}\n")
+    if matched:
+        out.write(f"MATCH: the key belongs to {target.subject}\n")
+        return EXIT_OK
+    out.write(f"MISMATCH: this key does not belong to {target.subject}; "
+              f"find the right one with `certkit find-key {args.cert} FOLDER`\n")
+    return EXIT_PROBLEM
+
+
+# -- modulus -----------------------------------------------------------------------------
+
+
+def _objects(store: KeyStore) -> list[tuple[str, PrivateKey | Certificate | CertificateRequest]]:
+    found: list[tuple[str, PrivateKey | Certificate | CertificateRequest]] = []
+    for entry in store.entries:
+        if isinstance(entry, KeyEntry):
+            if isinstance(entry.key, PrivateKey):
+                found.append(("private key", entry.key))
+            found.extend(("certificate", cert) for cert in entry.chain)
+        elif isinstance(entry, TrustedCertEntry):
+            found.append(("certificate", entry.certificate))
+    found.extend(("request", request) for request in store.requests)
+    return found
+
+
+def cmd_modulus(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit modulus FILE…``: the openssl modulus hash of every key, certificate and CSR."""
+    password = _password(args)
+    rows: list[dict[str, Any]] = []
+    for path in args.files:
+        for kind, obj in _objects(_load(path, password)):
+            name = obj.subject if not isinstance(obj, PrivateKey) else None
+            rows.append({"path": path, "type": kind, "subject": name,
+                         "algorithm": _algorithm(obj), **_fingerprints(obj, args.digest)})
+    if args.json:
+        _print_json({"objects": rows}, out)
+        return EXIT_OK
+    key = f"modulus_{args.digest}"
+    for row in rows:
+        value = (f"{args.digest} {row[key]}" if key in row
+                 else f"public key sha256 {row['spki_sha256']} (not RSA: no modulus)")
+        label = f"{row['type']} {row['subject']}" if row["subject"] else row["type"]
+        out.write(f"{row['path']}: {label} ({row['algorithm']})\n    {value}\n")
+        if args.full and "modulus" in row:
+            out.write(f"    {row['modulus']}\n")
+    return EXIT_OK
+
+
+# -- find-key ----------------------------------------------------------------------------
+
+
+def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit find-key CERT PLACE…``: which key file (or keystore entry) belongs to CERT."""
+    from certkit._match import KeyIndex  # noqa: PLC0415
+
+    password = _password(args)
+    store = _load(args.cert, password)
+    target: Certificate | CertificateRequest | None = _leaf_of(store)
+    if target is None and store.requests:
+        target = store.requests[0]
+    if target is None:
+        raise UsageError(f"{args.cert} holds no certificate or certificate request")
+    for place in args.places:
+        if not os.path.exists(place):
+            raise UsageError(f"{place} does not exist")
+    index = KeyIndex(args.places, password=password)
+    found = index.locate(target)
+    result: dict[str, Any] = {
+        "certificate": target.subject, "spki_sha256": target.public_key_fingerprint,
+        "found": None, "keys_searched": len(index), "files_read": index.files_read,
+        "skipped": [{"path": p, "reason": r} for p, r in index.skipped]}
+    if found is not None:
+        result["found"] = {"path": found.source, "alias": found.alias,
+                           "algorithm": found.key.algorithm}
+    if args.json:
+        _print_json(result, out)
+        return EXIT_OK if found else EXIT_PROBLEM
+    if found is not None:
+        alias = f" (entry {found.alias!r})" if found.alias else ""
+        out.write(f"found: {found.source}{alias}  {found.key.algorithm}, the key of "
+                  f"{target.subject}\n")
+        return EXIT_OK
+    out.write(f"no private key for {target.subject} among {len(index)} keys in "
+              f"{index.files_read} files\n")
+    for path, reason in index.skipped:
+        out.write(f"  skipped {path}: {reason}\n")
+    out.write("If the key was made on another machine (or overwritten by a second CSR), the "
+              "certificate cannot be used without it: make a new key and CSR "
+              "(`certkit request`) and ask the CA to re-issue.\n")
+    return EXIT_PROBLEM
+
+
+# -- chain -------------------------------------------------------------------------------
+
+
+def _trust(values: list[str] | None) -> Any:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    from certkit._chains import CertificatePool, trust_pool  # noqa: PLC0415
+
+    pool = CertificatePool()
+    for value in values:
+        resolved = trust_pool(value)
+        if resolved is not None:
+            for cert in resolved:
+                pool.add(cert, origin=resolved.origin(cert))
+    return pool
+
+
+def _describe_chain(certs: list[Certificate], origins: list[str] | None, out: TextIO) -> None:
+    for index, cert in enumerate(certs):
+        origin = f"  [{origins[index]}]" if origins else ""
+        out.write(f"  {index}: {cert.subject}{origin}\n")
+        out.write(f"     issuer {cert.issuer}, valid until {cert.not_after:%Y-%m-%d}\n")
+
+
+def _cert_json(cert: Certificate, origin: str | None = None) -> dict[str, Any]:
+    info = {"subject": cert.subject, "issuer": cert.issuer,
+            "not_after": cert.not_after.isoformat(), "sha256": cert.fingerprint()}
+    if origin is not None:
+        info["origin"] = origin
+    return info
+
+
+def _save_chain(certs: list[Certificate], path: str, *, force: bool) -> pathlib.Path:
+    import certkit  # noqa: PLC0415
+    from certkit._assemble import unique_alias  # noqa: PLC0415
+
+    taken: set[str] = set()
+    entries = [TrustedCertEntry(unique_alias(c.common_name or "certificate", taken), c,
+                                trusted=False) for c in certs]
+    return certkit.save(KeyStore(entries), path, overwrite=force)
+
+
+def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit chain FILE…``: order certificates leaf first, or complete a leaf's chain."""
+    from certkit._chains import CertificatePool, build, order_chain  # noqa: PLC0415
+
+    password = _password(args)
+    bag: list[Certificate] = []
+    pool = CertificatePool()
+    for path in args.files:
+        store = _load(path, password)
+        bag.extend(store.certificates)
+        pool.add(store, origin=path)
+    if not bag:
+        raise UsageError("the files hold no certificate")
+    origins: list[str] | None = None
+    complete: bool | None = None
+    missing: str | None = None
+    notes: tuple[str, ...] = ()
+    if args.complete or args.trust or args.fetch:
+        leaf = _first_leaf(bag)
+        built = build(leaf, pool, trust=_trust(args.trust), fetch=args.fetch,
+                      timeout=args.timeout)
+        certs, origins, notes = list(built.chain), list(built.origins), built.notes
+        complete = built.chain.is_complete
+        missing = built.chain.missing_issuer
+    else:
+        try:
+            certs = list(order_chain(bag))
+        except ChainError as err:
+            raise ChainError(f"{err} (or pass --complete to build the chain of the leaf and "
+                             "leave the rest out)", strays=err.strays) from err
+    written = None
+    if args.out:
+        chosen = certs[:-1] if args.no_root and len(certs) > 1 and certs[-1].is_self_signed \
+            else certs
+        written = _save_chain(chosen, args.out, force=args.force)
+    code = EXIT_PROBLEM if complete is False else EXIT_OK
+    if args.json:
+        _print_json({
+            "chain": [_cert_json(c, origins[i] if origins else None)
+                      for i, c in enumerate(certs)],
+            "complete": complete if complete is not None else None,
+            "missing_issuer": missing, "notes": list(notes),
+            "written": str(written) if written else None}, out)
+        return code
+    out.write(f"chain of {len(certs)} certificate(s), leaf first:\n")
+    _describe_chain(certs, origins, out)
+    for note in notes:
+        out.write(f"  note: {note}\n")
+    if complete is True:
+        out.write("complete: ends at a self-signed root\n")
+    elif complete is False:
+        out.write(f"INCOMPLETE: missing issuer {missing}; add the file that holds it, "
+                  "--trust system, or --fetch\n")
+    if written:
+        out.write(f"wrote {written}\n")
+    return code
+
+
+# -- verify ------------------------------------------------------------------------------
+
+
+def _parse_time(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as err:
+        raise UsageError(f"--at {value!r} is not an ISO date or time (2030-01-31 or "
+                         "2030-01-31T12:00:00+00:00)") from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit verify FILE``: is the chain in FILE valid (trusted, in date, for the host)?"""
+    from certkit._chains import order_chain, verify_chain  # noqa: PLC0415
+
+    password = _password(args)
+    store = _load(args.file, password)
+    certs = list(store.certificates)
+    if store.key_entries and store.key_entries[0].chain:
+        certs = list(store.key_entries[0].chain)
+    if not certs:
+        raise UsageError(f"{args.file} holds no certificate")
+    try:
+        chain = list(order_chain(certs))
+    except ChainError:
+        leaf = _leaf_of(store)
+        chain = [leaf, *(c for c in certs if c != leaf)] if leaf else certs
+    trust = _trust(args.trust) or "system"
+    at = _parse_time(args.at) if args.at else None
+    result = verify_chain(chain, trust=trust, host=args.host, at=at)
+    if args.json:
+        _print_json({
+            "ok": result.ok, "host": args.host,
+            "chain": [_cert_json(c) for c in chain],
+            "path": [_cert_json(c) for c in result.path] if result.path else None,
+            "reasons": [{"code": r.code, "message": r.message, "subject": r.subject}
+                        for r in result.reasons],
+            "detail": result.detail}, out)
+        return EXIT_OK if result.ok else EXIT_PROBLEM
+    leaf_subject = chain[0].subject
+    if result.ok:
+        host = f" for {args.host}" if args.host else ""
+        out.write(f"OK: {leaf_subject} is valid{host}; verified path:\n")
+        _describe_chain(list(result.path or ()), None, out)
+        return EXIT_OK
+    out.write(f"INVALID: {leaf_subject}\n")
+    for reason in result.reasons:
+        out.write(f"  {reason.code}: {reason.message}\n")
+    return EXIT_PROBLEM
+
+
+# -- request -----------------------------------------------------------------------------
+
+
+def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit request``: a new private key and CSR, the key saved first (mode 0600)."""
+    import certkit  # noqa: PLC0415
+    from certkit._request import generate_csr, generate_key  # noqa: PLC0415
+
+    key_password = _read_password(args.key_password_file, args.key_password_env,
+                                  "key password")
+    for path in (args.out_key, args.out_csr):
+        if os.path.exists(path):
+            raise UsageError(f"{path} already exists; certkit never overwrites a key or CSR "
+                             "(the key may be the only copy): choose another name")
+    if os.path.abspath(args.out_key) == os.path.abspath(args.out_csr):
+        raise UsageError("--out-key and --out-csr must be different files")
+    subject: Any = args.subject
+    key = generate_key(args.key_type)
+    csr = generate_csr(key, args.cn, sans=args.san or (), subject=subject)
+    # The key goes to disk before anything else can fail: a CSR without its key is what
+    # makes an issued certificate "vanish" (handbook problem #1).
+    key_path = certkit.save(KeyStore([KeyEntry("private-key", key)]), args.out_key,
+                            format="pem", password=key_password)
+    try:
+        csr_path = certkit.save(KeyStore(requests=[csr]), args.out_csr, format="pem")
+    except CertkitError as err:
+        raise CertkitError(f"the key was saved to {key_path}, but the CSR could not be "
+                           f"written: {err}") from err
+    info = {"key": str(key_path), "csr": str(csr_path), "algorithm": key.algorithm,
+            "subject": csr.subject, "san": list(csr.san), "encrypted": key_password is not None,
+            **_fingerprints(key)}
+    if args.json:
+        _print_json(info, out)
+        return EXIT_OK
+    out.write(f"wrote {key_path} ({key.algorithm} private key, mode 0600"
+              f"{', encrypted' if key_password is not None else ''}) — keep it, and back it "
+              "up: the certificate will only work with this key\n")
+    out.write(f"wrote {csr_path} (request for {csr.subject}"
+              f"{'; SANs ' + ', '.join(csr.san) if csr.san else ''})\n")
+    if "modulus_md5" in info:
+        out.write(f"key modulus md5 {info['modulus_md5']} (the issued certificate will show "
+                  "the same; check with `certkit match`)\n")
+    else:
+        out.write(f"public key sha256 {info['spki_sha256']} (the issued certificate will show "
+                  "the same; check with `certkit match`)\n")
+    return EXIT_OK
+
+
+# -- registration ------------------------------------------------------------------------
+
+
+def _add_trust(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="append", metavar="STORE",
+                        help="trusted roots: a PEM bundle or folder, 'system' (the OS store) "
+                             "or 'certifi'; repeatable")
+
+
+def register(sub: Any) -> None:
+    """Add the toolkit commands to the ``certkit`` sub-command parser."""
+    match = sub.add_parser(
+        "match", help="does a private key belong to a certificate or CSR? (MATCH/MISMATCH)",
+        description="Compare a private key with a certificate (or CSR): both modulus md5 "
+                    "hashes, as `openssl x509 -noout -modulus | openssl md5` prints them, for "
+                    "RSA, the public key SHA-256 for other keys. Exit 0 on MATCH, 1 on "
+                    "MISMATCH.",
+        epilog="example:\n  certkit match server.key server.crt", formatter_class=_FORMATTER)
+    match.add_argument("key", metavar="KEY")
+    match.add_argument("cert", metavar="CERT")
+    match.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(match)
+    match.set_defaults(func=cmd_match)
+
+    mod = sub.add_parser(
+        "modulus", help="openssl-compatible modulus hashes of keys, certificates and CSRs",
+        description="Print, for every key, certificate and request in the files, the hash "
+                    "`openssl x509|rsa|req -noout -modulus | openssl md5` prints (RSA), or "
+                    "the public key SHA-256 (other keys).",
+        epilog="example:\n  certkit modulus server.key server.crt", formatter_class=_FORMATTER)
+    mod.add_argument("files", nargs="+", metavar="FILE")
+    mod.add_argument("--digest", default="md5", choices=("md5", "sha1", "sha256"),
+                     help="hash of the Modulus= line (default md5, like `openssl md5`)")
+    mod.add_argument("--full", action="store_true", help="also print the Modulus= line")
+    mod.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(mod)
+    mod.set_defaults(func=cmd_modulus)
+
+    find = sub.add_parser(
+        "find-key", help="find the private key of a certificate among files and folders",
+        description="Search key files, keystores and folders (recursively) for the private "
+                    "key of CERT. Exit 0 when found, 1 when not.",
+        epilog="example:\n  certkit find-key server.crt /etc/ssl/private ~/old-keys",
+        formatter_class=_FORMATTER)
+    find.add_argument("cert", metavar="CERT")
+    find.add_argument("places", nargs="+", metavar="PLACE", help="key file, keystore or folder")
+    find.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(find)
+    find.set_defaults(func=cmd_find_key)
+
+    chain = sub.add_parser(
+        "chain", help="order certificates leaf first, or complete a leaf's chain",
+        description="Without --complete: put the certificates of the files in order, leaf "
+                    "first, and say which do not belong. With --complete (or --trust/--fetch): "
+                    "build the leaf's chain from the files, the trust store and, with --fetch, "
+                    "the issuer URLs in the certificates; exit 1 if it stays incomplete.",
+        epilog="examples:\n  certkit chain intermediate.crt server.crt root.crt --out chain.pem\n"
+               "  certkit chain server.crt --complete --trust system --fetch",
+        formatter_class=_FORMATTER)
+    chain.add_argument("files", nargs="+", metavar="FILE")
+    chain.add_argument("--complete", action="store_true", help="complete the leaf's chain")
+    _add_trust(chain)
+    chain.add_argument("--fetch", action="store_true",
+                       help="download missing issuers from the certificates' AIA http URLs")
+    chain.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="per download (default 10)")
+    chain.add_argument("--out", metavar="FILE", help="write the chain (format from extension)")
+    chain.add_argument("--no-root", action="store_true",
+                       help="leave the self-signed root out of --out (servers need not send it)")
+    chain.add_argument("--force", action="store_true", help="replace --out if it exists")
+    chain.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(chain)
+    chain.set_defaults(func=cmd_chain)
+
+    verify = sub.add_parser(
+        "verify", help="verify a certificate chain (trust, dates, host name)",
+        description="Verify the chain in FILE as a TLS client would (web PKI rules). Exit 0 "
+                    "when valid, 1 with the reasons when not.",
+        epilog="example:\n  certkit verify fullchain.pem --host www.example.com --trust system",
+        formatter_class=_FORMATTER)
+    verify.add_argument("file", metavar="FILE")
+    _add_trust(verify)
+    verify.add_argument("--host", help="the host name (or IP address) the certificate must cover")
+    verify.add_argument("--at", metavar="TIME", help="verify at this ISO date/time (default now)")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(verify)
+    verify.set_defaults(func=cmd_verify)
+
+    request = sub.add_parser(
+        "request", help="make a private key and a CSR (no openssl.cnf needed)",
+        description="Generate a private key and a certificate signing request. The key is "
+                    "written first, with mode 0600, and neither file is ever overwritten.",
+        epilog="example:\n  certkit request --cn www.example.com --san example.com "
+               "--out-key www.key --out-csr www.csr",
+        formatter_class=_FORMATTER)
+    request.add_argument("--cn", required=True, metavar="NAME", help="common name (host name)")
+    request.add_argument("--san", action="append", metavar="NAME",
+                         help="extra DNS name or IP address; repeatable")
+    request.add_argument("--subject", metavar="RFC4514",
+                         help="other subject attributes, e.g. 'O=Example Ltd,L=Taipei,C=TW'")
+    request.add_argument("--key-type", default="RSA-2048",
+                         help="RSA-2048 (default), RSA-3072, RSA-4096, EC-P256, EC-P384, Ed25519")
+    request.add_argument("--out-key", required=True, metavar="FILE")
+    request.add_argument("--out-csr", required=True, metavar="FILE")
+    request.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(request, "key-", "key ")
+    request.set_defaults(func=cmd_request)
