@@ -76,7 +76,7 @@ def load_private_key(
             return _load_with_certkit_pbe(data, pw, pem=pem, source=source)
         if encrypted and ("password" in message.lower() or "decrypt" in message.lower()):
             raise PasswordError("wrong password for the private key", source=source) from err
-        if encrypted and _wrapper_intact(data, pem=pem):
+        if encrypted and "DEK-Info" not in message and _wrapper_intact(data, pem=pem):
             # A wrong password passes the CBC padding check about once in 256 tries and
             # "decrypts" to bytes that are no key; that is still a wrong password.
             raise PasswordError("wrong password for the private key (or the encrypted key "

@@ -10,6 +10,7 @@ import warnings
 
 from cryptography import x509
 
+from certkit import _der
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._keys import dump_private_key, load_private_key
 from certkit._model import (
@@ -37,6 +38,27 @@ def _try_certificate(data: bytes) -> Certificate | None:
     return Certificate(data)
 
 
+def _certificate_error(data: bytes) -> str | None:
+    """Why cryptography rejects ``data`` if it is shaped like a certificate, else ``None``.
+
+    Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version, … }, … }; no key or
+    request starts that way, so the certificate's own parse error is the useful message.
+    """
+    try:
+        _, start, end = _der.read_tlv(data)
+        kids = _der.children(data, start, end)
+        if not kids or kids[0][0] != 0x30 or data[kids[0][2] : kids[0][2] + 1] != b"\xa0":
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x509.load_der_x509_certificate(data)
+    except DecodeError:
+        return None
+    except (ValueError, x509.InvalidVersion) as err:
+        return str(err)
+    return None
+
+
 def _try_request(data: bytes) -> CertificateRequest | None:
     try:
         x509.load_der_x509_csr(data)
@@ -61,9 +83,15 @@ class DERCodec:
         except PasswordError:
             raise
         except DecodeError as err:
+            cert_error = _certificate_error(data)
+            if cert_error is not None:  # shaped like a certificate: say why it is not one
+                raise DecodeError(
+                    f"this looks like an X.509 certificate but cannot be read: {cert_error}",
+                    source=options.source, format="der") from err
+            detail = str(err).removeprefix(f"{options.source}: ")
             raise DecodeError(
                 "not a DER certificate, private key or certificate request "
-                f"({err}); if this is a .cer/.crt, it may be damaged or a different file type",
+                f"({detail}); if this is a .cer/.crt, it may be damaged or a different file type",
                 source=options.source, format="der") from err
         return KeyStore(entries=assemble([], [LooseKey(key)]), format="der")
 

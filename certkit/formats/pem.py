@@ -290,7 +290,8 @@ class PEMCodec:
             except PasswordError:
                 raise
             except CertkitError as err:
-                raise DecodeError(f"the {block.label} block at {where}: {err}",
+                detail = str(err).removeprefix(f"{source}: ")  # the source leads, once
+                raise DecodeError(f"the {block.label} block at {where}: {detail}",
                                   source=source, format="pem") from err
         if not found:
             raise DecodeError("no -----BEGIN …----- block found; expected PEM text",
