@@ -99,7 +99,8 @@ def _is_pem(data: bytes) -> bool:
 def _is_pem_pkcs7(data: bytes) -> bool:
     text = _strip_bom(data)
     labels = [line.strip() for line in text.splitlines() if line.strip().startswith(b"-----BEGIN ")]
-    return bool(labels) and all(label == b"-----BEGIN PKCS7-----" for label in labels)
+    # Several PKCS7 blocks are a PEM text: the PKCS#7 codec reads exactly one bundle.
+    return labels == [b"-----BEGIN PKCS7-----"]
 
 
 _PKCS7_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
