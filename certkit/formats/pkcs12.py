@@ -435,6 +435,7 @@ class _Reader:
             by_spki.setdefault(item.certificate.public_key_fingerprint, []).append(item)
 
         used: set[bytes] = set()
+        leaf_ids: set[int] = set()
         staged: list[tuple[int, str, Entry, _pbe.Scheme | None, str]] = []
         for key in self.keys:
             leaf: _CertItem | None = None
@@ -447,6 +448,7 @@ class _Reader:
             chain = Chain()
             position = key.position
             if leaf is not None:
+                leaf_ids.add(id(leaf))
                 chain = link_chain(leaf.certificate, pool)
                 used.update(cert.der for cert in chain)
                 position = min(position, leaf.position)
@@ -456,15 +458,26 @@ class _Reader:
             entry_k = KeyEntry(alias="", key=key.key, chain=chain, attributes=key.attributes,
                              created=_created(key.attributes))
             staged.append((position, wanted, entry_k, key.protection, "key"))
-        seen: set[bytes] = set()
+        # A certificate inside a key's chain is not an entry of its own, unless the file
+        # holds it again as a separate, named bag (what a writer does for a CA that is
+        # both in a chain and an entry): then that copy is an entry too.
+        copies: dict[bytes, int] = {}
+        for item in self.certs:
+            copies[item.certificate.der] = copies.get(item.certificate.der, 0) + 1
+        seen: set[tuple[bytes, str | None, bool]] = set()
         for item in self.certs:
             der = item.certificate.der
-            if der in seen or (der in used and not item.java_trusted):
+            chosen = item if der in used else unique[der]
+            if der in used and not item.java_trusted:
+                named_copy = (copies[der] > 1 and id(item) not in leaf_ids
+                              and item.attributes.friendly_name is not None)
+                if not named_copy:
+                    continue
+            marker = (der, chosen.attributes.friendly_name if der in used else None,
+                      chosen.java_trusted)
+            if marker in seen:
                 continue
-            seen.add(der)
-            chosen = unique[der]
-            if der in used and not chosen.java_trusted:
-                continue
+            seen.add(marker)
             wanted = (chosen.attributes.friendly_name or item.certificate.common_name
                       or "certificate")
             entry_t = TrustedCertEntry(alias="", certificate=chosen.certificate,
@@ -607,28 +620,16 @@ def _bmp_text(body: bytes) -> str | None:
 # ruff: noqa: RUF012
 
 
-class _SetOfAny(core.SetOf):  # type: ignore[misc]
-    _child_spec = core.Any
 
 
-class _Attribute(core.Sequence):  # type: ignore[misc]
-    _fields = [("type", core.ObjectIdentifier), ("values", _SetOfAny)]
 
 
-class _Attributes(core.SetOf):  # type: ignore[misc]
-    _child_spec = _Attribute
 
 
-class _SafeBag(core.Sequence):  # type: ignore[misc]
-    _fields = [
-        ("bag_id", core.ObjectIdentifier),
-        ("bag_value", core.Any, {"explicit": 0}),
-        ("bag_attributes", _Attributes, {"optional": True}),
-    ]
 
 
-class _SafeContents(core.SequenceOf):  # type: ignore[misc]
-    _child_spec = _SafeBag
+
+
 
 
 class _CertBag(core.Sequence):  # type: ignore[misc]
@@ -655,11 +656,11 @@ class _EncryptedData(core.Sequence):  # type: ignore[misc]
 
 class _ContentInfo(core.Sequence):  # type: ignore[misc]
     _fields = [("content_type", core.ObjectIdentifier),
-               ("content", core.Any, {"explicit": 0})]
+               ("content", core.OctetString, {"explicit": 0})]
 
 
-class _AuthenticatedSafe(core.SequenceOf):  # type: ignore[misc]
-    _child_spec = _ContentInfo
+
+
 
 
 class _DigestInfo(core.Sequence):  # type: ignore[misc]
@@ -676,7 +677,7 @@ class _Pfx(core.Sequence):  # type: ignore[misc]
                ("mac_data", _MacData, {"optional": True})]
 
 
-def _attribute_set(attributes: Attributes) -> Any:
+def _attribute_set(attributes: Attributes) -> bytes | None:
     """Bag attributes in DER order (a SET OF is sorted by encoding)."""
     encoded: list[bytes] = []
 
@@ -696,18 +697,17 @@ def _attribute_set(attributes: Attributes) -> Any:
         add(raw.oid, raw.values)
     if not encoded:
         return None
-    return _Attributes.load(_pbe.tlv(0x31, b"".join(sorted(encoded))))
+    return _pbe.tlv(0x31, b"".join(sorted(encoded)))
 
 
-def _bag(bag_id: str, value_der: bytes, attributes: Attributes) -> Any:
-    bag = _SafeBag({"bag_id": bag_id, "bag_value": core.Any.load(value_der)})
+def _bag(bag_id: str, value_der: bytes, attributes: Attributes) -> bytes:
+    # Encoded by hand: asn1crypto may re-serialise an untyped [0] value as an empty SEQUENCE.
     attribute_set = _attribute_set(attributes)
-    if attribute_set is not None:
-        bag["bag_attributes"] = attribute_set
-    return bag
+    return _pbe.tlv(0x30, _pbe.encode_oid(bag_id) + _pbe.tlv(0xA0, value_der)
+                    + (attribute_set or b""))
 
 
-def _cert_bag(certificate: Certificate, attributes: Attributes) -> Any:
+def _cert_bag(certificate: Certificate, attributes: Attributes) -> bytes:
     value = _CertBag({"cert_id": X509_CERTIFICATE, "cert_value": certificate.der}).dump()
     return _bag(CERT_BAG, value, attributes)
 
@@ -756,8 +756,8 @@ class _Writer:
         self.settings = _settings(options)
         self.password = options.password
         self.form = _pbe.password_forms(options.password)[0]
-        self.cert_bags: list[Any] = []
-        self.key_bags: list[Any] = []
+        self.cert_bags: list[bytes] = []
+        self.key_bags: list[bytes] = []
 
     def write(self) -> bytes:
         self._check_password()
@@ -783,9 +783,9 @@ class _Writer:
                                     scheme=self.settings.cert_scheme))
         if self.key_bags:
             safes.append(self._safe(self.key_bags, encrypt=False, scheme=""))
-        auth_safe = _AuthenticatedSafe(safes).dump()
+        auth_safe = _pbe.tlv(0x30, b"".join(safes))
         pfx = _Pfx({"version": 3, "auth_safe": _ContentInfo({
-            "content_type": DATA, "content": core.OctetString(auth_safe)})})
+            "content_type": DATA, "content": auth_safe})})
         if self.settings.write_mac:
             pfx["mac_data"] = self._mac(auth_safe)
         data: bytes = pfx.dump()
@@ -859,16 +859,18 @@ class _Writer:
                                        self.settings.iterations)
         return _pbe.tlv(0x30, alg + _pbe.tlv(0x04, ciphertext))
 
-    def _safe(self, bags: list[Any], *, encrypt: bool, scheme: str) -> Any:
-        contents = _SafeContents(bags).dump()
+    def _safe(self, bags: list[bytes], *, encrypt: bool, scheme: str) -> bytes:
+        contents = _pbe.tlv(0x30, b"".join(bags))
         if not encrypt:
-            return _ContentInfo({"content_type": DATA, "content": core.OctetString(contents)})
+            info: bytes = _ContentInfo({"content_type": DATA, "content": contents}).dump()
+            return info
         alg, ciphertext = _pbe.encrypt(scheme, contents, self.form, self.settings.iterations)
         encrypted = _EncryptedData({"version": 0, "encrypted_content_info": {
             "content_type": DATA,
             "content_encryption_algorithm": core.Any.load(alg),
             "encrypted_content": ciphertext}})
-        return _ContentInfo({"content_type": ENCRYPTED_DATA, "content": encrypted})
+        return _pbe.tlv(0x30, _pbe.encode_oid(ENCRYPTED_DATA)
+                        + _pbe.tlv(0xA0, encrypted.dump()))
 
     def _mac(self, auth_safe: bytes) -> Any:
         iterations = self.settings.mac_iterations
