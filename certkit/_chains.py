@@ -714,7 +714,9 @@ def verify_chain(
     # A leaf that is itself in the trust store proves nothing about its chain.
     roots = [c.x509 for c in anchors if c.der != certs[0].der or c.is_self_signed]
     if not roots:
-        return VerificationResult(ok=False, reasons=tuple(explained), detail="no trust anchor")
+        reasons = explained or [Reason("untrusted-root", "the trust store holds only the leaf "
+                                       "itself, which proves nothing about its chain")]
+        return VerificationResult(ok=False, reasons=tuple(reasons), detail="no trust anchor")
     builder = (verification.PolicyBuilder()
                .store(verification.Store(roots))
                .time(moment))
