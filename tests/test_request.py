@@ -1,0 +1,161 @@
+"""Tests for certkit._request: key generation and CSRs that openssl accepts, no openssl.cnf."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from conftest import openssl
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+import certkit
+from certkit import CertificateRequest, PrivateKey
+from certkit.errors import DecodeError, RequestError
+
+
+class TestGenerateKey:
+    """``generate_key`` makes each supported key type and refuses others clearly."""
+
+    @pytest.mark.parametrize("algorithm", ["RSA-2048", "RSA-3072", "EC-P256", "EC-P384",
+                                           "Ed25519"])
+    def test_types(self, algorithm: str) -> None:
+        """Each name gives a key of exactly that algorithm."""
+        assert certkit.generate_key(algorithm).algorithm == algorithm
+
+    @pytest.mark.slow
+    def test_rsa_4096(self) -> None:
+        """RSA-4096 is available for CAs that ask for it."""
+        assert certkit.generate_key("RSA-4096").algorithm == "RSA-4096"
+
+    @pytest.mark.parametrize(("name", "expected"), [("rsa", "RSA-2048"), ("ec", "EC-P256"),
+                                                    ("ed25519", "Ed25519"),
+                                                    ("EC-P-384", "EC-P384")])
+    def test_aliases(self, name: str, expected: str) -> None:
+        """Common spellings are accepted, case-insensitively."""
+        assert certkit.generate_key(name).algorithm == expected
+
+    @pytest.mark.parametrize("name", ["RSA-1024", "DSA", "EC-P192", ""])
+    def test_unknown(self, name: str) -> None:
+        """Weak or unknown types raise RequestError listing the choices."""
+        with pytest.raises(RequestError, match="RSA-2048") as info:
+            certkit.generate_key(name)
+        assert info.value.field == "algorithm"
+
+    def test_default(self) -> None:
+        """The default is RSA-2048, what every CA accepts."""
+        assert certkit.generate_key().algorithm == "RSA-2048"
+
+
+def _text(csr: CertificateRequest, tmp_path: pathlib.Path) -> str:
+    """``openssl req -noout -text`` of a request, after ``openssl req -verify`` passed."""
+    path = tmp_path / "req.csr"
+    path.write_bytes(csr.to_pem())
+    verified = openssl("req", "-in", path, "-noout", "-verify")
+    assert b"verify OK" in verified.stdout + verified.stderr
+    return openssl("req", "-in", path, "-noout", "-text").stdout.decode()
+
+
+@pytest.mark.interop
+class TestCSRWithOpenssl:
+    """CSRs from ``generate_csr`` verify with ``openssl req -verify`` and show what was asked."""
+
+    @pytest.mark.parametrize("algorithm", ["RSA-2048", "EC-P256", "EC-P384", "Ed25519"])
+    def test_verifies_and_shows_sans(self, algorithm: str, tmp_path: pathlib.Path) -> None:
+        """Signature, subject and SANs (DNS and IP) are what openssl reads back."""
+        key = certkit.generate_key(algorithm)
+        csr = certkit.generate_csr(key, "www.example.com",
+                                   sans=["example.com", "*.example.com", "192.0.2.7",
+                                         "2001:db8::1"])
+        text = _text(csr, tmp_path)
+        assert "CN = www.example.com" in text
+        assert ("DNS:www.example.com, DNS:example.com, DNS:*.example.com, "
+                "IP Address:192.0.2.7, IP Address:2001:DB8:0:0:0:0:0:1") in text
+        assert key.matches(csr)
+
+    def test_subject_string(self, tmp_path: pathlib.Path) -> None:
+        """An RFC 4514 subject adds O, L and C, with the CN last as CAs expect."""
+        csr = certkit.generate_csr(certkit.generate_key("EC-P256"), "www.example.com",
+                                   subject="O=Example Ltd,L=Taipei,C=TW")
+        assert "Subject: C = TW, L = Taipei, O = Example Ltd, CN = www.example.com" in _text(
+            csr, tmp_path)
+
+    def test_subject_mapping(self, tmp_path: pathlib.Path) -> None:
+        """A mapping subject is written in the usual order, country first."""
+        csr = certkit.generate_csr(certkit.generate_key("EC-P256"), "www.example.com",
+                                   subject={"CN": "www.example.com", "o": "Example Ltd",
+                                            "countryName": "TW", "ST": "Taiwan"})
+        assert ("Subject: C = TW, ST = Taiwan, O = Example Ltd, CN = www.example.com"
+                in _text(csr, tmp_path))
+
+    def test_international_domain_name(self, tmp_path: pathlib.Path) -> None:
+        """A non-ASCII host name is written as its IDNA (xn--) form."""
+        csr = certkit.generate_csr(certkit.generate_key("EC-P256"), "www.example.com",
+                                   sans=["bücher.example"])
+        assert "DNS:xn--bcher-kva.example" in _text(csr, tmp_path)
+
+    def test_no_openssl_config_needed(self, tmp_path: pathlib.Path) -> None:
+        """With OPENSSL_CONF pointing nowhere, key and CSR are still made (handbook #2)."""
+        script = ("import certkit, sys; k = certkit.generate_key('RSA-2048'); "
+                  "sys.stdout.buffer.write(certkit.generate_csr(k, 'www.example.com').to_pem())")
+        env = {**os.environ, "OPENSSL_CONF": str(tmp_path / "missing" / "openssl.cnf")}
+        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                                check=True, timeout=60)
+        path = tmp_path / "req.csr"
+        path.write_bytes(result.stdout)
+        assert openssl("req", "-in", path, "-noout", "-verify").returncode == 0
+
+
+class TestCSRInputs:
+    """What ``generate_csr`` refuses, and how it treats the common name."""
+
+    def test_cn_is_first_san(self) -> None:
+        """A host-name CN is added to the SANs once, first."""
+        csr = certkit.generate_csr(certkit.generate_key("EC-P256"), "www.example.com",
+                                   sans=["DNS:www.example.com", "IP:10.0.0.1"])
+        assert csr.san == ("www.example.com", "10.0.0.1")
+
+    def test_non_host_cn_is_not_a_san(self) -> None:
+        """A CN that is not a host name (a person, a device label) is not made a SAN."""
+        csr = certkit.generate_csr(certkit.generate_key("EC-P256"), "Build Server 7")
+        assert csr.san == ()
+        assert csr.subject == "CN=Build Server 7"
+
+    @pytest.mark.parametrize("san", ["not a host", "exa mple.com", "-bad.example", "IP:1.2.3"])
+    def test_bad_san(self, san: str) -> None:
+        """Something that is neither a DNS name nor an IP address is refused by name."""
+        with pytest.raises(RequestError, match=r"IP address|DNS name") as info:
+            certkit.generate_csr(certkit.generate_key("EC-P256"), "www.example.com", sans=[san])
+        assert info.value.field == "san"
+
+    def test_conflicting_cn(self) -> None:
+        """A subject naming another CN than ``common_name`` is refused."""
+        with pytest.raises(RequestError, match="give it once"):
+            certkit.generate_csr(certkit.generate_key("EC-P256"), "a.example",
+                                 subject="CN=b.example,O=X")
+
+    @pytest.mark.parametrize("subject", ["not an rfc4514 string", {"XYZ": "1"}])
+    def test_bad_subject(self, subject: object) -> None:
+        """An unreadable subject or unknown attribute is refused."""
+        with pytest.raises(RequestError) as info:
+            certkit.generate_csr(certkit.generate_key("EC-P256"), "a.example",
+                                 subject=subject)  # type: ignore[arg-type]
+        assert info.value.field == "subject"
+
+    def test_empty_cn(self) -> None:
+        """An empty common name is refused."""
+        with pytest.raises(RequestError, match="common name"):
+            certkit.generate_csr(certkit.generate_key("EC-P256"), " ")
+
+    def test_key_is_validated_first(self) -> None:
+        """An inconsistent RSA key (a corrupted CRT value) is refused before signing."""
+        good = certkit.generate_key("RSA-2048").key
+        assert isinstance(good, rsa.RSAPrivateKey)
+        numbers = good.private_numbers()
+        broken = rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d, numbers.dmp1 ^ 2,
+                                       numbers.dmq1, numbers.iqmp, numbers.public_numbers)
+        key = PrivateKey(broken.private_key(unsafe_skip_rsa_key_validation=True))
+        with pytest.raises(DecodeError, match="inconsistent"):
+            certkit.generate_csr(key, "www.example.com")
