@@ -17,6 +17,7 @@ __all__ = [
     "DecodeError",
     "FileExistsCertkitError",
     "KeyMismatchError",
+    "NetworkError",
     "PasswordError",
     "ReadError",
     "RequestError",
@@ -163,6 +164,24 @@ class ReadError(CertkitError, OSError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+    def __str__(self) -> str:  # OSError would otherwise format its own way
+        return str(self.args[0])
+
+
+class NetworkError(CertkitError, OSError):
+    """Talking to a server failed; ``reason`` says how.
+
+    ``reason`` is one of ``resolve``, ``refused``, ``timeout``, ``unreachable``, ``not-tls``,
+    ``handshake``, ``closed``, ``starttls`` or ``no-certificate``; ``host`` and ``port``
+    name the peer.
+    """
+
+    def __init__(self, message: str, *, host: str, port: int, reason: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
+        self.reason = reason
 
     def __str__(self) -> str:  # OSError would otherwise format its own way
         return str(self.args[0])

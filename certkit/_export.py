@@ -1,0 +1,353 @@
+"""Export a key and its chain in the layout a web server expects, with its configuration lines.
+
+Targets: ``apache`` and ``nginx`` (PEM files), ``haproxy`` (one PEM with key and chain),
+``tomcat`` (a PKCS#12 or JKS keystore) and ``iis`` (a .pfx). Every target gets the leaf
+and its intermediates, leaf first; the self-signed root is left out because a client
+must already trust it (RFC 8446 §4.4.2 lets the server omit it, and sending it only costs
+bytes) — except for IIS, whose .pfx carries the root when the input had it, because
+Windows builds the chain from its own certificate stores and the import puts each
+certificate in its store, as Windows' own "include all certificates in the certification
+path" export does.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from certkit import _chains
+from certkit._api import _write_atomic, dump
+from certkit._model import Certificate, Chain, KeyEntry, KeyStore, Password
+from certkit.errors import (
+    AliasError,
+    ChainError,
+    FileExistsCertkitError,
+    PasswordError,
+    ReadError,
+    UnsupportedFormatError,
+)
+
+__all__ = ["TARGETS", "ExportResult", "export", "export_chain", "select_key_entry"]
+
+#: The export targets, in the order the documentation lists them.
+TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
+
+_PRIVATE = 0o600
+_PUBLIC = 0o644
+
+
+class ExportResult(list[pathlib.Path]):
+    """The files :func:`export` wrote (a list of paths), with the server configuration lines.
+
+    ``config`` is the snippet to paste into the server's configuration (also written to
+    the last file of the list); ``chain`` is what was exported, leaf first; ``root_left_out``
+    names the root certificate when it was known but not exported.
+    """
+
+    target: str
+    config: str
+    chain: Chain
+    root_left_out: str | None
+
+    def __init__(self, files: Iterable[pathlib.Path], *, target: str, config: str, chain: Chain,
+                 root_left_out: str | None) -> None:
+        super().__init__(files)
+        self.target = target
+        self.config = config
+        self.chain = chain
+        self.root_left_out = root_left_out
+
+    @property
+    def config_lines(self) -> tuple[str, ...]:
+        """The configuration snippet, line by line."""
+        return tuple(self.config.splitlines())
+
+
+@attrs.frozen
+class _File:
+    path: pathlib.Path
+    data: bytes
+    mode: int
+
+
+def select_key_entry(store: KeyStore, alias: str | None = None) -> KeyEntry:
+    """The key entry named ``alias``, else the only one; :class:`AliasError` when ambiguous."""
+    entries = store.key_entries
+    if alias is not None:
+        entry = store[alias]
+        if not isinstance(entry, KeyEntry):
+            keys = ", ".join(repr(e.alias) for e in entries) or "none"
+            raise AliasError(f"entry {alias!r} holds no private key; entries with a key: {keys}",
+                             alias=alias)
+        return entry
+    if not entries:
+        raise AliasError("the input holds no private key, and a server needs the key with its "
+                         "certificate: add the .key file (or use the .pfx/.p12/keystore that "
+                         "has the key)")
+    if len(entries) > 1:
+        names = ", ".join(repr(e.alias) for e in entries)
+        raise AliasError(f"the input holds {len(entries)} private keys ({names}); choose one "
+                         "with alias=… (--alias on the command line)")
+    return entries[0]
+
+
+def export_chain(
+    store: KeyStore,
+    alias: str | None = None,
+    *,
+    trust: _chains.TrustSource | None = "system",
+    allow_incomplete: bool = False,
+) -> tuple[KeyEntry, Chain, Certificate | None]:
+    """The key entry to export, its chain (leaf first, root left out) and the root if known.
+
+    The entry's chain is completed from the other certificates in ``store`` and then from
+    ``trust`` (default: the system trust store, which knows the public roots). A chain
+    whose top issuer is found nowhere raises :class:`ChainError` naming that issuer,
+    unless ``allow_incomplete`` is true.
+    """
+    entry = select_key_entry(store, alias)
+    leaf = entry.certificate
+    if leaf is None:
+        raise ChainError(f"entry {entry.alias!r} has a key but no certificate; a server needs "
+                         "both: add the certificate file to the input")
+    key = entry.private_key  # PasswordError naming the alias when it is still locked
+    if not key.matches(leaf):
+        raise ChainError(f"the key of entry {entry.alias!r} does not match its certificate "
+                         f"{leaf.subject}; the server would refuse to start")
+    local = [*entry.chain.certificates[1:], *store.certificates]
+    built = _chains.build(leaf, local, trust=trust)
+    certs = list(built.chain.certificates)
+    input_ders = {c.der for c in entry.chain} | {c.der for c in store.certificates}
+    root: Certificate | None = None
+    if certs[-1].is_self_signed:
+        if len(certs) > 1:  # a self-signed leaf is its own chain, and is kept
+            root = certs.pop()
+            if root.der not in input_ders:
+                root = None  # found in the trust store only: the clients have it already
+    elif not built.trusted and not allow_incomplete:
+        last = certs[-1]
+        missing = built.chain.missing_issuer or last.issuer
+        where = ("an intermediate (or your private root CA)" if last.is_ca and len(certs) > 1
+                 else "the intermediate certificate")
+        raise ChainError(
+            f"the chain of {entry.alias!r} is incomplete: missing intermediate {missing} "
+            f"(the issuer of {last.subject}); it is in neither the input nor the trust store. "
+            f"Add {where} to the input, give it as a trust file (--trust FILE), or pass "
+            "allow_incomplete=True (--allow-incomplete) to export the chain as it is",
+            strays=[missing],
+        )
+    elif built.trusted and len(certs) > 1 and certs[-1].der not in input_ders:
+        # build() ended at a trusted certificate that is not self-signed (a trust store
+        # holding an intermediate, or a cross-signed root): keep it only if it was input.
+        certs.pop()
+    return entry, Chain(certs), root
+
+
+def _base_name(entry: KeyEntry) -> str:
+    leaf = entry.certificate
+    name = (leaf.common_name if leaf is not None else None) or entry.alias or "server"
+    name = name.replace("*", "wildcard")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "server"
+
+
+def _pem(certs: Sequence[Certificate]) -> bytes:
+    return b"".join(c.to_pem() for c in certs)
+
+
+def _path_text(path: pathlib.Path) -> str:
+    return str(path.resolve())
+
+
+def _apache(base: pathlib.Path, entry: KeyEntry, chain: Chain) -> tuple[list[_File], str]:
+    key = base.with_name(base.name + ".key")
+    crt = base.with_name(base.name + ".crt")
+    chain_file = base.with_name(base.name + ".chain.crt")
+    full = base.with_name(base.name + ".fullchain.crt")
+    files = [_File(key, entry.private_key.to_pem(), _PRIVATE),
+             _File(crt, _pem(chain[:1]), _PUBLIC)]
+    if len(chain) > 1:
+        files.append(_File(chain_file, _pem(chain[1:]), _PUBLIC))
+    files.append(_File(full, _pem(chain.certificates), _PUBLIC))
+    old = [f"# SSLCertificateFile      {_path_text(crt)}",
+           f"# SSLCertificateKeyFile   {_path_text(key)}"]
+    if len(chain) > 1:
+        old.append(f"# SSLCertificateChainFile {_path_text(chain_file)}")
+    config = "\n".join([
+        ("# Apache httpd 2.4.8 and later (inside <VirtualHost *:443>): the chain goes in "
+        "SSLCertificateFile"),
+        "SSLEngine on",
+        f"SSLCertificateFile {_path_text(full)}",
+        f"SSLCertificateKeyFile {_path_text(key)}",
+        "# Apache httpd before 2.4.8 needs the chain in its own file instead:",
+        *old,
+    ]) + "\n"
+    return files, config
+
+
+def _nginx(base: pathlib.Path, entry: KeyEntry, chain: Chain) -> tuple[list[_File], str]:
+    key = base.with_name(base.name + ".key")
+    full = base.with_name(base.name + ".fullchain.pem")
+    files = [_File(key, entry.private_key.to_pem(), _PRIVATE),
+             _File(full, _pem(chain.certificates), _PUBLIC)]
+    config = "\n".join([
+        ("# nginx (inside server { listen 443 ssl; … }): the certificate file holds the chain, "
+        "leaf first"),
+        f"ssl_certificate {_path_text(full)};",
+        f"ssl_certificate_key {_path_text(key)};",
+    ]) + "\n"
+    return files, config
+
+
+def _haproxy(base: pathlib.Path, entry: KeyEntry, chain: Chain) -> tuple[list[_File], str]:
+    pem = base.with_name(base.name + ".pem")
+    data = _pem(chain.certificates) + entry.private_key.to_pem()
+    config = "\n".join([
+        "# HAProxy (in a frontend section): one file with the certificate, its chain and the key",
+        f"bind :443 ssl crt {_path_text(pem)}",
+    ]) + "\n"
+    return [_File(pem, data, _PRIVATE)], config
+
+
+def _xml_attr(value: str) -> str:
+    return (value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+            .replace(">", "&gt;"))
+
+
+def _tomcat(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, password: Password,
+            keystore_type: str, profile: str) -> tuple[list[_File], str]:
+    if keystore_type not in ("pkcs12", "jks"):
+        raise UnsupportedFormatError(f"unknown Tomcat keystore type {keystore_type!r}; choose "
+                                     "pkcs12 or jks", format=keystore_type)
+    if password is None:
+        raise PasswordError("a Tomcat keystore needs a password (password=…, or "
+                            "--password-file/--password-env)", missing=True)
+    store = KeyStore([attrs.evolve(entry, chain=chain)])
+    if keystore_type == "pkcs12":
+        path = base.with_name(base.name + ".p12")
+        data = dump(store, "pkcs12", password=password, profile=profile)
+        java_type = "PKCS12"
+    else:
+        path = base.with_name(base.name + ".jks")
+        data = dump(store, "jks", password=password, key_password=password)
+        java_type = "JKS"
+    alias = entry.alias.lower() if keystore_type == "jks" else entry.alias
+    prop = f"certkit.{base.name}.password"
+    config = "\n".join([
+        ("<!-- Tomcat 8.5+ conf/server.xml; the password comes from the Java system property "
+        f"{prop} (set it in conf/catalina.properties, mode 0600, or type it here) -->"),
+        '<Connector port="8443" protocol="org.apache.coyote.http11.Http11NioProtocol"',
+        '           SSLEnabled="true" maxThreads="150">',
+        "    <SSLHostConfig>",
+        f'        <Certificate certificateKeystoreFile="{_xml_attr(_path_text(path))}"',
+        f'                     certificateKeystorePassword="${{{prop}}}"',
+        f'                     certificateKeyAlias="{_xml_attr(alias)}"',
+        f'                     certificateKeystoreType="{java_type}"',
+        '                     type="RSA" />' if entry.private_key.algorithm.startswith("RSA")
+        else '                     type="EC" />',
+        "    </SSLHostConfig>",
+        "</Connector>",
+    ]) + "\n"
+    return [_File(path, data, _PRIVATE)], config
+
+
+def _iis(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate | None,
+         password: Password, profile: str) -> tuple[list[_File], str]:
+    if password is None:
+        raise PasswordError("a .pfx for IIS needs a password (password=…, or "
+                            "--password-file/--password-env)", missing=True)
+    if profile not in ("modern", "legacy"):
+        raise UnsupportedFormatError(f"IIS reads the 'modern' (Windows Server 2019+) or "
+                                     f"'legacy' (older Windows) profile, not {profile!r}",
+                                     format="pkcs12")
+    full = Chain([*chain.certificates, *([root] if root is not None else [])])
+    path = base.with_name(base.name + ".pfx")
+    data = dump(KeyStore([attrs.evolve(entry, chain=full)]), "pkcs12", password=password,
+                profile=profile)
+    windows = ("Windows Server 2019 or later" if profile == "modern"
+               else "any Windows, including Server 2016 and older")
+    config = "\n".join([
+        f"# IIS ({windows}): import the .pfx into the machine store, then bind it",
+        "$pw = Read-Host -AsSecureString -Prompt 'PFX password'",
+        (f"Import-PfxCertificate -FilePath '{path.name}' "
+        "-CertStoreLocation Cert:\\LocalMachine\\My -Password $pw"),
+        ("# IIS Manager: Site > Bindings > https > SSL certificate: "
+        f"{entry.certificate.subject if entry.certificate else entry.alias}"),
+        f"# (thumbprint {chain[0].fingerprint('sha1').upper()})",
+    ]) + "\n"
+    return [_File(path, data, _PRIVATE)], config
+
+
+def export(
+    store: KeyStore,
+    target: str,
+    directory: str | os.PathLike[str],
+    *,
+    password: Password = None,
+    alias: str | None = None,
+    allow_incomplete: bool = False,
+    overwrite: bool = False,
+    profile: str = "modern",
+    keystore_type: str = "pkcs12",
+    name: str | None = None,
+    trust: _chains.TrustSource | None = "system",
+) -> ExportResult:
+    """Write one key entry of ``store`` in ``target``'s layout into ``directory``; return the paths.
+
+    The result is a list of the files written (an :class:`ExportResult`, whose ``config``
+    holds the lines to paste into the server's configuration; they are also written to a
+    ``<name>.<target>.…`` file, the list's last element). File names start with ``name``
+    (default: the leaf's common name). The chain is leaf first and complete up to the
+    root, which is left out except for IIS (see the module's documentation); an
+    incomplete chain raises :class:`~certkit.errors.ChainError` naming the missing
+    issuer unless ``allow_incomplete``. ``password`` protects the Tomcat keystore and the
+    IIS .pfx (required for them, unused for the PEM targets, whose key files are
+    unencrypted so the server can start unattended, and mode 0600). Nothing is
+    overwritten unless ``overwrite``; the directory is created if needed.
+    """
+    if target not in TARGETS:
+        raise UnsupportedFormatError(f"unknown export target {target!r}; choose one of "
+                                     f"{', '.join(TARGETS)}", format=target)
+    entry, chain, root = export_chain(store, alias, trust=trust,
+                                      allow_incomplete=allow_incomplete)
+    folder = pathlib.Path(directory)
+    base = folder / (name or _base_name(entry))
+    if target == "apache":
+        files, config = _apache(base, entry, chain)
+        snippet = ".apache.conf"
+    elif target == "nginx":
+        files, config = _nginx(base, entry, chain)
+        snippet = ".nginx.conf"
+    elif target == "haproxy":
+        files, config = _haproxy(base, entry, chain)
+        snippet = ".haproxy.cfg"
+    elif target == "tomcat":
+        files, config = _tomcat(base, entry, chain, password=password,
+                                keystore_type=keystore_type, profile=profile)
+        snippet = ".tomcat.xml"
+    else:
+        files, config = _iis(base, entry, chain, root=root, password=password,
+                             profile=profile)
+        snippet = ".iis.txt"
+    files.append(_File(base.with_name(base.name + snippet), config.encode("utf-8"), _PUBLIC))
+    if not overwrite:
+        for file in files:
+            if file.path.exists():
+                raise FileExistsCertkitError(str(file.path))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            _write_atomic(file.path, file.data, mode=file.mode, overwrite=overwrite)
+            if overwrite:
+                os.chmod(file.path, file.mode)
+    except FileExistsCertkitError:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot write into {folder}: {err.strerror or err}",
+                        path=str(folder)) from err
+    return ExportResult([f.path for f in files], target=target, config=config, chain=chain,
+                        root_left_out=(root.subject if root is not None and target != "iis"
+                                       else None))
