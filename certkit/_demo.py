@@ -67,6 +67,11 @@ def _issue(
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
             issuer_key.public_key()), critical=False)
     )
+    if ca:  # RFC 5280 requires keyUsage on CA certificates; web PKI verifiers insist on it
+        builder = builder.add_extension(x509.KeyUsage(
+            digital_signature=False, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+            encipher_only=False, decipher_only=False), critical=True)
     if not ca:
         builder = (builder
                    .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]),
