@@ -679,12 +679,20 @@ def _explain(certs: list[Certificate], anchors: CertificatePool, host: str | Non
     return reasons
 
 
+_EXTENSION_NAMES = {"2.5.29.15": "keyUsage", "2.5.29.19": "basicConstraints",
+                    "2.5.29.37": "extendedKeyUsage", "2.5.29.35": "authorityKeyIdentifier",
+                    "2.5.29.14": "subjectKeyIdentifier", "2.5.29.17": "subjectAltName"}
+
+
 def _from_detail(detail: str, host: str | None) -> Reason:
-    if "subjectAltName" in detail and host is not None:
+    if "subjectAltName" in detail and host is not None and "extension" not in detail:
         return Reason("hostname-mismatch", f"the certificate is not valid for {host}")
-    if "candidates exhausted" in detail:
+    if "no interior errors" in detail:
         return Reason("untrusted-root", "no path from the leaf to a trusted certificate")
-    return Reason("policy", f"cryptography rejects the chain: {detail}")
+    readable = detail
+    for oid, name in _EXTENSION_NAMES.items():
+        readable = readable.replace(oid, f"{name} ({oid})")
+    return Reason("policy", f"the chain breaks a web PKI rule: {readable}")
 
 
 def verify_chain(
