@@ -197,19 +197,23 @@ def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
         "certificate": target.subject, "spki_sha256": target.public_key_fingerprint,
         "found": None, "keys_searched": len(index), "files_read": index.files_read,
         "skipped": [{"path": p, "reason": r} for p, r in index.skipped]}
+    every = index.locate_all(target)
     if found is not None:
         result["found"] = {"path": found.source, "alias": found.alias,
                            "algorithm": found.key.algorithm}
+        result["also"] = [{"path": f.source, "alias": f.alias} for f in every[1:]]
     if args.json:
         _print_json(result, out)
         return EXIT_OK if found else EXIT_PROBLEM
     if found is not None:
-        alias = f" (entry {found.alias!r})" if found.alias else ""
-        out.write(f"found: {found.source}{alias}  {found.key.algorithm}, the key of "
-                  f"{target.subject}\n")
+        out.write(f"the private key of {target.subject} ({found.key.algorithm}) is in:\n")
+        for place in every:
+            alias = f" (entry {place.alias!r})" if place.alias else ""
+            out.write(f"  found: {place.source}{alias}\n")
         return EXIT_OK
-    out.write(f"no private key for {target.subject} among {len(index)} keys in "
-              f"{index.files_read} files\n")
+    keys = len(index)
+    out.write(f"no private key for {target.subject} among {keys} key{'s' * (keys != 1)} in "
+              f"{index.files_read} files read\n")
     for path, reason in index.skipped:
         out.write(f"  skipped {path}: {reason}\n")
     out.write("If the key was made on another machine (or overwritten by a second CSR), the "

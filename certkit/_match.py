@@ -156,6 +156,7 @@ class KeyIndex:
     def __init__(self, candidates: Iterable[KeyCandidate] = (), *,
                  password: Password = None) -> None:
         self._keys: dict[str, KeyLocation] = {}
+        self._also: dict[str, list[KeyLocation]] = {}
         self._locked: dict[str, _LockedLocation] = {}
         self._password = password
         self.skipped: list[tuple[str, str]] = []
@@ -166,11 +167,23 @@ class KeyIndex:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def _file(self, location: KeyLocation) -> None:
+        fingerprint = location.key.public_key_fingerprint
+        if fingerprint in self._keys:
+            self._also.setdefault(fingerprint, []).append(location)
+        else:
+            self._keys[fingerprint] = location
+
+    def locate_all(self, certificate: Certificate | CertificateRequest) -> list[KeyLocation]:
+        """Every place the private key of ``certificate`` was found, in search order."""
+        fingerprint = certificate.public_key_fingerprint
+        first = self._keys.get(fingerprint)
+        return [first, *self._also.get(fingerprint, ())] if first else []
+
     def add(self, candidate: KeyCandidate, *, source: str | None = None) -> None:
         """Add a key, every key of a store or entry, or the keys in a file or folder."""
         if isinstance(candidate, PrivateKey):
-            self._keys.setdefault(candidate.public_key_fingerprint,
-                                  KeyLocation(candidate, source))
+            self._file(KeyLocation(candidate, source))
         elif isinstance(candidate, KeyEntry):
             self._add_entry(candidate, source)
         elif isinstance(candidate, KeyStore):
@@ -186,8 +199,7 @@ class KeyIndex:
 
     def _add_entry(self, entry: KeyEntry, source: str | None) -> None:
         if isinstance(entry.key, PrivateKey):
-            self._keys.setdefault(entry.key.public_key_fingerprint,
-                                  KeyLocation(entry.key, source, entry.alias))
+            self._file(KeyLocation(entry.key, source, entry.alias))
         elif isinstance(entry.key, LockedKey) and entry.key.public_key_fingerprint:
             self._locked.setdefault(entry.key.public_key_fingerprint,
                                     _LockedLocation(source, entry.alias))
