@@ -7,6 +7,7 @@ with :func:`convert`; the model classes are immutable values (chains are leaf fi
 from __future__ import annotations
 
 from certkit._api import ConversionReport, convert, dump, load, save
+from certkit._backup import BackupProblem, BackupReport, Manifest, backup, restore, verify_backup
 from certkit._chains import (
     CertificatePool,
     Reason,
@@ -15,6 +16,7 @@ from certkit._chains import (
     order_chain,
     verify_chain,
 )
+from certkit._export import ExportResult, export
 from certkit._match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
 from certkit._model import (
     Attributes,
@@ -30,20 +32,26 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
+from certkit._remote import HostReport, check_host, fetch_chain
 from certkit._request import generate_csr, generate_key
 
 __all__ = [
     "Attributes",
+    "BackupProblem",
+    "BackupReport",
     "Certificate",
     "CertificatePool",
     "CertificateRequest",
     "Chain",
     "ConversionReport",
+    "ExportResult",
+    "HostReport",
     "KeyEntry",
     "KeyIndex",
     "KeyLocation",
     "KeyStore",
     "LockedKey",
+    "Manifest",
     "PrivateKey",
     "Protection",
     "RawAttribute",
@@ -51,9 +59,13 @@ __all__ = [
     "SecretKeyEntry",
     "TrustedCertEntry",
     "VerificationResult",
+    "backup",
     "build_chain",
+    "check_host",
     "convert",
     "dump",
+    "export",
+    "fetch_chain",
     "find_key",
     "generate_csr",
     "generate_key",
@@ -62,7 +74,9 @@ __all__ = [
     "modulus_hash",
     "order_chain",
     "pair_keys",
+    "restore",
     "save",
+    "verify_backup",
     "verify_chain",
 ]
 

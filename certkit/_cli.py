@@ -236,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     from certkit._cli_toolkit import register as _register_toolkit  # noqa: PLC0415
     _register_toolkit(sub)
+    from certkit._cli_ops import register as _register_ops  # noqa: PLC0415
+    _register_ops(sub)
     return parser
 
 

@@ -21,7 +21,17 @@ import attrs
 
 from certkit import _chains
 from certkit._api import _write_atomic, dump
-from certkit._model import Certificate, Chain, KeyEntry, KeyStore, Password
+from certkit._assemble import LooseCertificate, LooseKey, assemble
+from certkit._model import (
+    Attributes,
+    Certificate,
+    Chain,
+    KeyEntry,
+    KeyStore,
+    Password,
+    SecretKeyEntry,
+    TrustedCertEntry,
+)
 from certkit.errors import (
     AliasError,
     ChainError,
@@ -31,7 +41,7 @@ from certkit.errors import (
     UnsupportedFormatError,
 )
 
-__all__ = ["TARGETS", "ExportResult", "export", "export_chain", "select_key_entry"]
+__all__ = ["TARGETS", "ExportResult", "combine", "export", "export_chain", "select_key_entry"]
 
 #: The export targets, in the order the documentation lists them.
 TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
@@ -72,6 +82,30 @@ class _File:
     path: pathlib.Path
     data: bytes
     mode: int
+
+
+def combine(stores: Iterable[KeyStore]) -> KeyStore:
+    """Merge stores read from separate files (``server.key``, ``server.crt``, ``chain.crt``).
+
+    Keys are paired with the certificates they match and chains linked, leaf first, as if
+    everything had been read from one file; identical certificates are kept once.
+    """
+    certificates: list[LooseCertificate] = []
+    keys: list[LooseKey] = []
+    secrets: list[SecretKeyEntry] = []
+    for store in stores:
+        for entry in store.entries:
+            if isinstance(entry, KeyEntry):
+                keys.append(LooseKey(entry.key, entry.attributes, len(keys) + len(certificates)))
+                certificates.extend(LooseCertificate(c, entry.attributes if i == 0
+                                                     else Attributes())
+                                    for i, c in enumerate(entry.chain))
+            elif isinstance(entry, TrustedCertEntry):
+                certificates.append(LooseCertificate(entry.certificate, entry.attributes,
+                                                     trusted=entry.trusted))
+            else:
+                secrets.append(entry)
+    return KeyStore(assemble(certificates, keys, secrets))
 
 
 def select_key_entry(store: KeyStore, alias: str | None = None) -> KeyEntry:

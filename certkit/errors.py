@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AliasError",
+    "BackupError",
     "CertkitError",
     "ChainError",
     "DecodeError",
@@ -185,6 +186,14 @@ class NetworkError(CertkitError, OSError):
 
     def __str__(self) -> str:  # OSError would otherwise format its own way
         return str(self.args[0])
+
+
+class BackupError(CertkitError, ValueError):
+    """A backup folder cannot be written or does not verify; ``problems`` lists what is wrong."""
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
 
 
 class FileExistsCertkitError(CertkitError, FileExistsError):

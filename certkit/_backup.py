@@ -1,0 +1,413 @@
+"""Verified backups: every key, certificate and chain in one encrypted PKCS#12, plus a manifest.
+
+A backup folder holds three files:
+
+* ``backup.p12`` — every key entry (key and chain, leaf first) and certificate of the
+  sources, encrypted with the ``modern`` PKCS#12 profile under the backup password;
+* ``certificates.pem`` — every certificate, public, so it can be read without the password;
+* ``manifest.json`` — what each file holds and its SHA-256, every certificate's subject,
+  fingerprint and expiry, which key matches which certificate, the certkit version and the
+  time. Its last field is an HMAC-SHA256 over the rest, keyed from the password, so a
+  changed manifest is caught too.
+
+No private key is ever written unencrypted. :func:`verify_backup` re-reads everything;
+:func:`restore` writes a verified backup out in a server's layout through :func:`export`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from certkit._api import _write_atomic, dump, load
+from certkit._assemble import unique_alias
+from certkit._export import ExportResult, export
+from certkit._model import (
+    Certificate,
+    Entry,
+    KeyEntry,
+    KeyStore,
+    Password,
+    SecretKeyEntry,
+    TrustedCertEntry,
+    password_bytes,
+)
+from certkit.errors import BackupError, CertkitError, PasswordError, ReadError
+
+__all__ = ["BackupProblem", "BackupReport", "Manifest", "backup", "restore", "verify_backup"]
+
+ARCHIVE = "backup.p12"
+CERTIFICATES = "certificates.pem"
+MANIFEST = "manifest.json"
+#: Version of the manifest's layout.
+MANIFEST_VERSION = 1
+#: PBKDF2 iterations for the manifest's HMAC key (as for a PKCS#12 MAC: the password is the secret).
+_HMAC_ITERATIONS = 100_000
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _iso(moment: _dt.datetime) -> str:
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cert_info(cert: Certificate) -> dict[str, Any]:
+    return {"subject": cert.subject, "issuer": cert.issuer,
+            "serial_number": f"{cert.serial_number:x}", "sha256": cert.fingerprint(),
+            "not_before": _iso(cert.not_before), "not_after": _iso(cert.not_after)}
+
+
+def _canonical(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _hmac(body: Mapping[str, Any], password: Password, salt: bytes) -> str:
+    secret = password_bytes(password) or b""
+    key = hashlib.pbkdf2_hmac("sha256", secret, salt, _HMAC_ITERATIONS)
+    return hmac.new(key, _canonical(body), hashlib.sha256).hexdigest()
+
+
+@attrs.frozen
+class Manifest:
+    """What :func:`backup` wrote: the folder, the files (name → SHA-256) and the manifest data."""
+
+    directory: pathlib.Path
+    files: Mapping[str, str]
+    entries: tuple[Mapping[str, Any], ...]
+    certificates: tuple[Certificate, ...]
+    created: str
+
+    @property
+    def paths(self) -> tuple[pathlib.Path, ...]:
+        """The files of the backup, the manifest last."""
+        return (*(self.directory / name for name in self.files), self.directory / MANIFEST)
+
+
+@attrs.frozen
+class BackupProblem:
+    """One thing wrong with a backup: the file concerned and what is wrong with it."""
+
+    file: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@attrs.frozen
+class BackupReport:
+    """The verdict of :func:`verify_backup`: ``ok`` when ``problems`` is empty."""
+
+    directory: pathlib.Path
+    problems: tuple[BackupProblem, ...] = ()
+    entries: int = 0
+    certificates: int = 0
+    wrong_password: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether every file is present, unchanged, readable and consistent."""
+        return not self.problems
+
+
+def _load_source(
+    source: str | os.PathLike[str] | KeyStore,
+    password: Password,
+    passwords: Mapping[str, Password],
+    key_passwords: Mapping[str, Password] | None,
+) -> tuple[str, KeyStore]:
+    if isinstance(source, KeyStore):
+        return "<store>", source
+    name = os.fspath(source)
+    chosen = passwords.get(name, password)
+    try:
+        store = load(name, password=chosen, key_passwords=key_passwords)
+    except PasswordError as err:
+        if name in passwords:
+            raise
+        raise PasswordError(f"{name}: {err}; give its password in source_passwords "
+                            "(--source-password-file) if it differs from the backup password",
+                            source=name, missing=err.missing) from err
+    return name, store
+
+
+def _same(a: Entry, b: Entry) -> bool:
+    if isinstance(a, KeyEntry) and isinstance(b, KeyEntry):
+        return a.key == b.key and a.chain == b.chain
+    if isinstance(a, TrustedCertEntry) and isinstance(b, TrustedCertEntry):
+        return a.certificate == b.certificate
+    return False
+
+
+def _merge(stores: Iterable[KeyStore]) -> KeyStore:
+    entries: list[Entry] = []
+    taken: set[str] = set()
+    for store in stores:
+        for entry in store.entries:
+            if any(_same(entry, kept) for kept in entries):
+                continue
+            if isinstance(entry, KeyEntry) and entry.is_locked:
+                entry.private_key  # noqa: B018 - raises PasswordError naming the alias
+            alias = unique_alias(entry.alias or "entry", taken)
+            entries.append(attrs.evolve(entry, alias=alias))
+    return KeyStore(entries)
+
+
+def backup(
+    sources: Sequence[str | os.PathLike[str] | KeyStore],
+    directory: str | os.PathLike[str],
+    *,
+    password: Password,
+    key_passwords: Mapping[str, Password] | None = None,
+    source_passwords: Mapping[str, Password] | None = None,
+) -> Manifest:
+    """Back up every key, certificate and chain of ``sources`` into ``directory``.
+
+    ``sources`` are paths or stores. A protected source is opened with its entry in
+    ``source_passwords`` (keyed by the path as given), else with the backup ``password``
+    — the usual case of one password for everything; ``key_passwords`` unlock Java
+    keystore entries with a key password of their own. ``directory`` is created and must
+    be empty. Aliases that collide across sources get a ``-2`` suffix; identical entries
+    are kept once. Secret keys cannot be held by PKCS#12 and raise
+    :class:`~certkit.errors.BackupError`.
+    """
+    if not password:
+        raise PasswordError("a backup needs a non-empty password: the PKCS#12 file holds the "
+                            "private keys", missing=password is None)
+    folder = pathlib.Path(directory)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise BackupError(f"{folder} is not an empty folder; a backup goes into a new or empty "
+                          "one so nothing else is mixed in (or overwritten)")
+    loaded = [_load_source(s, password, source_passwords or {}, key_passwords) for s in sources]
+    if not loaded:
+        raise BackupError("nothing to back up: give at least one file or store")
+    store = _merge(store for _, store in loaded)
+    secret = [e.alias for e in store.entries if isinstance(e, SecretKeyEntry)]
+    if secret:
+        raise BackupError(f"secret keys cannot go into the PKCS#12 backup: {', '.join(secret)}; "
+                          "keep the JCEKS file itself", problems=secret)
+    if not store.entries:
+        raise BackupError("the sources hold no key or certificate")
+
+    archive = dump(store, "pkcs12", password=password, profile="modern")
+    certificates = store.certificates
+    pem = b"".join(c.to_pem() for c in certificates)
+    entries: list[dict[str, Any]] = []
+    for entry in store.entries:
+        if isinstance(entry, KeyEntry):
+            key = entry.private_key
+            leaf = entry.certificate
+            entries.append({
+                "alias": entry.alias, "type": "key", "key_algorithm": key.algorithm,
+                "key_spki_sha256": key.public_key_fingerprint,
+                "certificate_sha256": leaf.fingerprint() if leaf else None,
+                "key_matches_certificate": key.matches(leaf) if leaf else None,
+                "chain_sha256": [c.fingerprint() for c in entry.chain],
+                "chain_complete": entry.chain.is_complete})
+        elif isinstance(entry, TrustedCertEntry):
+            entries.append({"alias": entry.alias, "type": "certificate",
+                            "certificate_sha256": entry.certificate.fingerprint()})
+    from certkit import __version__  # noqa: PLC0415 - the package imports this module
+
+    created = _iso(_dt.datetime.now(_dt.timezone.utc))
+    files = {ARCHIVE: _sha256(archive), CERTIFICATES: _sha256(pem)}
+    body: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "certkit_version": __version__,
+        "created": created,
+        "sources": [name for name, _ in loaded],
+        "files": {
+            ARCHIVE: {"sha256": files[ARCHIVE], "size": len(archive),
+                      "holds": "every key entry (key and chain, leaf first) and certificate, "
+                               "PKCS#12 modern profile (AES-256-CBC, PBKDF2-SHA-256, "
+                               "SHA-256 MAC) under the backup password"},
+            CERTIFICATES: {"sha256": files[CERTIFICATES], "size": len(pem),
+                           "holds": f"{len(certificates)} certificates as PEM (public)"},
+        },
+        "entries": entries,
+        "certificates": [_cert_info(c) for c in certificates],
+    }
+    salt = secrets.token_bytes(16)
+    body["integrity"] = {"algorithm": "HMAC-SHA256, key PBKDF2-HMAC-SHA256 of the password",
+                         "iterations": _HMAC_ITERATIONS, "salt": salt.hex()}
+    manifest = {**body, "hmac": _hmac(body, password, salt)}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(folder / ARCHIVE, archive, mode=0o600, overwrite=False)
+        _write_atomic(folder / CERTIFICATES, pem, mode=0o644, overwrite=False)
+        _write_atomic(folder / MANIFEST, _canonical(manifest), mode=0o644, overwrite=False)
+    except OSError as err:
+        raise ReadError(f"cannot write the backup into {folder}: {err.strerror or err}",
+                        path=str(folder)) from err
+    return Manifest(folder, files, tuple(entries), certificates, created)
+
+
+def _read_manifest(folder: pathlib.Path,
+                   problems: list[BackupProblem]) -> dict[str, Any] | None:
+    path = folder / MANIFEST
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problems.append(BackupProblem(MANIFEST, "missing: without it nothing can be checked"))
+        return None
+    except OSError as err:
+        problems.append(BackupProblem(MANIFEST, f"cannot be read: {err.strerror or err}"))
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        problems.append(BackupProblem(MANIFEST, "changed: it is no longer valid JSON"))
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        problems.append(BackupProblem(MANIFEST, "changed: it is not a certkit backup manifest"))
+        return None
+    if _canonical(data) != raw:
+        problems.append(BackupProblem(MANIFEST, "changed since the backup was written (its "
+                                                "bytes are not the ones certkit wrote)"))
+    return data
+
+
+def _check_manifest_hmac(data: dict[str, Any], password: Password,
+                         problems: list[BackupProblem]) -> None:
+    body = {k: v for k, v in data.items() if k != "hmac"}
+    try:
+        salt = bytes.fromhex(str(body["integrity"]["salt"]))
+    except (KeyError, TypeError, ValueError):
+        problems.append(BackupProblem(MANIFEST, "changed: its integrity field is damaged"))
+        return
+    if not hmac.compare_digest(_hmac(body, password, salt), str(data.get("hmac", ""))):
+        problems.append(BackupProblem(MANIFEST, "changed since the backup was written (its "
+                                                "HMAC does not match)"))
+
+
+def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> BackupReport:
+    """Re-read a backup folder and report every problem, each naming its file.
+
+    Checks that the manifest is intact (its HMAC, keyed from ``password``), that every
+    listed file is present with its recorded SHA-256 and no other file was added, that
+    the PKCS#12 opens with ``password`` (a wrong password is reported as such), that its
+    entries are the manifest's and every key still matches its certificate, and that the
+    PEM holds the manifest's certificates.
+    """
+    folder = pathlib.Path(directory)
+    if not folder.is_dir():
+        raise ReadError(f"{folder} is not a folder (a backup is a folder with {ARCHIVE}, "
+                        f"{CERTIFICATES} and {MANIFEST})", path=str(folder))
+    problems: list[BackupProblem] = []
+    data = _read_manifest(folder, problems)
+    listed: dict[str, Any] = dict(data["files"]) if data is not None else {
+        ARCHIVE: None, CERTIFICATES: None}
+    problems.extend(BackupProblem(extra, "not part of the backup (added afterwards)")
+                    for extra in sorted(p.name for p in folder.iterdir()
+                                        if p.name not in {*listed, MANIFEST}))
+    contents: dict[str, bytes] = {}
+    for name, info in listed.items():
+        try:
+            contents[name] = (folder / name).read_bytes()
+        except FileNotFoundError:
+            problems.append(BackupProblem(name, "missing"))
+            continue
+        except OSError as err:
+            problems.append(BackupProblem(name, f"cannot be read: {err.strerror or err}"))
+            continue
+        if isinstance(info, dict) and info.get("sha256") != _sha256(contents[name]):
+            problems.append(BackupProblem(name, "changed since the backup was written "
+                                                f"(SHA-256 {_sha256(contents[name])}, the "
+                                                f"manifest says {info.get('sha256')})"))
+    wrong_password = False
+    store: KeyStore | None = None
+    if ARCHIVE in contents:
+        try:
+            store = load(contents[ARCHIVE], password=password, format="pkcs12")
+        except PasswordError:
+            wrong_password = True
+            problems.append(BackupProblem(ARCHIVE, "the password is wrong (the PKCS#12 MAC does "
+                                                   "not verify with it)"))
+        except CertkitError as err:
+            problems.append(BackupProblem(ARCHIVE, f"cannot be read: {err}"))
+    if data is not None and not wrong_password:
+        _check_manifest_hmac(data, password, problems)
+    if store is not None:
+        _check_archive(store, data, problems)
+    pem_count = 0
+    if CERTIFICATES in contents:
+        try:
+            pem_certs = load(contents[CERTIFICATES], format="pem").certificates
+            pem_count = len(pem_certs)
+        except CertkitError as err:
+            problems.append(BackupProblem(CERTIFICATES, f"cannot be read: {err}"))
+        else:
+            if data is not None:
+                wanted = [c.get("sha256") for c in data.get("certificates", [])]
+                if sorted(c.fingerprint() for c in pem_certs) != sorted(map(str, wanted)):
+                    problems.append(BackupProblem(CERTIFICATES, "does not hold the certificates "
+                                                                "the manifest lists"))
+    return BackupReport(folder, tuple(problems), entries=len(store) if store else 0,
+                        certificates=pem_count, wrong_password=wrong_password)
+
+
+def _check_archive(store: KeyStore, data: dict[str, Any] | None,
+                   problems: list[BackupProblem]) -> None:
+    for entry in store.key_entries:
+        leaf = entry.certificate
+        if leaf is not None and not entry.private_key.matches(leaf):
+            problems.append(BackupProblem(ARCHIVE, f"the key of {entry.alias!r} does not match "
+                                                   f"its certificate {leaf.subject}"))
+    if data is None:
+        return
+    for item in data.get("entries", []):
+        if not isinstance(item, dict):
+            continue
+        found = store.get(str(item.get("alias")))
+        if found is None:
+            problems.append(BackupProblem(ARCHIVE, f"entry {item.get('alias')!r} of the manifest "
+                                                   "is not in the archive"))
+            continue
+        cert = (found.certificate if isinstance(found, (KeyEntry, TrustedCertEntry)) else None)
+        if cert is not None and cert.fingerprint() != item.get("certificate_sha256"):
+            problems.append(BackupProblem(ARCHIVE, f"entry {found.alias!r} holds another "
+                                                   "certificate than the manifest lists"))
+
+
+def restore(
+    directory: str | os.PathLike[str],
+    target: str,
+    out_directory: str | os.PathLike[str],
+    *,
+    password: Password,
+    new_password: Password = None,
+    alias: str | None = None,
+    allow_incomplete: bool = False,
+    overwrite: bool = False,
+    profile: str = "modern",
+    keystore_type: str = "pkcs12",
+) -> ExportResult:
+    """Verify a backup, then write one of its key entries out in ``target``'s layout.
+
+    Refuses a backup that does not verify (:class:`~certkit.errors.BackupError` listing
+    the problems). The Tomcat keystore or IIS .pfx is protected with ``new_password``,
+    else the backup password; see :func:`~certkit.export` for the rest.
+    """
+    report = verify_backup(directory, password=password)
+    if report.wrong_password:
+        raise PasswordError(f"wrong password for the backup in {directory}")
+    if not report.ok:
+        lines = [str(p) for p in report.problems]
+        raise BackupError(f"the backup in {directory} does not verify: " + "; ".join(lines),
+                          problems=lines)
+    store = load(pathlib.Path(directory) / ARCHIVE, password=password, format="pkcs12")
+    return export(store, target, out_directory,
+                  password=new_password if new_password is not None else password, alias=alias,
+                  allow_incomplete=allow_incomplete, overwrite=overwrite, profile=profile,
+                  keystore_type=keystore_type)

@@ -1,0 +1,335 @@
+"""The operations commands: ``export``, ``check-host``, ``backup``, ``verify-backup``, ``restore``.
+
+Each parses, reads, makes one library call and writes; :func:`certkit._cli.main` maps
+errors to ``certkit: error: …`` and exit code 2. ``check-host`` and ``verify-backup`` exit
+1 when they find a problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any, TextIO
+
+from certkit._cli import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    UsageError,
+    _add_password_options,
+    _print_json,
+    _read_password,
+    _with_prompt,
+)
+
+__all__ = ["register"]
+
+_TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _export_json(result: Any) -> dict[str, Any]:
+    return {"target": result.target, "files": [str(p) for p in result],
+            "config": result.config,
+            "chain": [{"subject": c.subject, "sha256": c.fingerprint()} for c in result.chain],
+            "root_left_out": result.root_left_out}
+
+
+def _write_export(result: Any, out: TextIO) -> None:
+    for path in result:
+        out.write(f"wrote {path}\n")
+    chain = " → ".join(c.subject for c in result.chain)
+    out.write(f"chain ({len(result.chain)}, leaf first): {chain}\n")
+    if result.root_left_out:
+        out.write(f"root left out (clients must already trust it): {result.root_left_out}\n")
+    out.write("\n" + result.config)
+
+
+def _output_password(args: argparse.Namespace, fallback: str | None) -> str | None:
+    new = _read_password(args.new_password_file, args.new_password_env, "output password")
+    return new if new is not None else fallback
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit export --for TARGET IN… DIR``: files and config lines for a server."""
+    import certkit  # noqa: PLC0415 - keep `certkit --help` fast
+    from certkit._export import combine, export  # noqa: PLC0415
+
+    password = _read_password(args.password_file, args.password_env, "password")
+    stores = []
+    for path in args.inputs:
+        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+            return certkit.load(p, password=pw)
+
+        stores.append(_with_prompt(load, password, path))
+    store = stores[0] if len(stores) == 1 else combine(stores)
+    result = export(store, args.target, args.directory,
+                    password=_output_password(args, password), alias=args.alias,
+                    allow_incomplete=args.allow_incomplete, overwrite=args.force,
+                    profile=args.profile, keystore_type=args.keystore_type, name=args.name,
+                    trust=args.trust or "system")
+    if args.json:
+        _print_json(_export_json(result), out)
+    else:
+        _write_export(result, out)
+    return EXIT_OK
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, port = text, 443
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":"):
+            port = _port(rest[1:], text)
+    elif text.count(":") == 1:
+        host, _, number = text.partition(":")
+        port = _port(number, text)
+    if not host:
+        raise UsageError(f"no host name in {text!r}; write HOST or HOST:PORT")
+    return host, port
+
+
+def _port(number: str, text: str) -> int:
+    if not number.isdigit() or not 0 < int(number) < 65536:
+        raise UsageError(f"bad port in {text!r}; write HOST:PORT with PORT 1-65535")
+    return int(number)
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    return {
+        "host": report.host, "port": report.port, "servername": report.servername,
+        "ok": report.ok,
+        "chain": [{"subject": c.subject, "issuer": c.issuer, "sha256": c.fingerprint(),
+                   "not_after": c.not_after.isoformat()} for c in report.chain],
+        "ordered": report.ordered, "complete": report.complete,
+        "missing_issuer": report.missing_issuer, "trusted": report.trusted,
+        "not_after": report.not_after.isoformat(), "days_left": report.days_left,
+        "name_matches": report.name_matches,
+        "expected_sha256": report.expected.fingerprint() if report.expected else None,
+        "matches_expected": report.matches_expected, "reasons": list(report.reasons),
+        "problems": list(report.problems), "notes": list(report.notes),
+    }
+
+
+def _write_report(report: Any, out: TextIO) -> None:
+    sni = f" (SNI {report.servername})" if report.servername else ""
+    where = f"[{report.host}]" if ":" in report.host else report.host
+    out.write(f"{where}:{report.port}{sni} sends {len(report.chain)} certificate(s):\n")
+    for index, cert in enumerate(report.chain):
+        out.write(f"  {index}: {cert.subject}\n     issuer {cert.issuer}, expires "
+                  f"{cert.not_after:%Y-%m-%d}\n")
+    order = "in order" if report.ordered else "NOT in order"
+    state = ("complete" if report.complete
+             else f"INCOMPLETE, missing intermediate: {report.missing_issuer}")
+    out.write(f"chain: {order}, {state}\n")
+    out.write(f"expires in {report.days_left} days; name "
+              f"{'matches' if report.name_matches else 'DOES NOT MATCH'}\n")
+    if report.matches_expected is not None:
+        out.write("serves the expected certificate\n" if report.matches_expected
+                  else "does NOT serve the expected certificate\n")
+    for note in report.notes:
+        out.write(f"note: {note}\n")
+    for problem in report.problems:
+        out.write(f"problem: {problem}\n")
+    if report.reasons:
+        out.write("the usual reasons:\n")
+        for reason in report.reasons:
+            out.write(f"  - {reason}\n")
+    if report.ok:
+        out.write("ok\n")
+
+
+def cmd_check_host(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit check-host HOST[:PORT]``: what a live server sends, and what is wrong."""
+    import certkit  # noqa: PLC0415
+    from certkit._remote import check_host  # noqa: PLC0415
+
+    host, port = _host_port(args.host)
+    expect: certkit.KeyStore | None = None
+    if args.expect:
+        password = _read_password(args.password_file, args.password_env, "password")
+        expect = _with_prompt(lambda pw: certkit.load(args.expect, password=pw), password,
+                              args.expect)
+    report = check_host(host, port, servername=args.servername, expect=expect,
+                        timeout=args.timeout, trust=args.trust or "system",
+                        starttls=args.starttls)
+    if args.json:
+        _print_json(_report_json(report), out)
+    else:
+        _write_report(report, out)
+    return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+def _backup_password(args: argparse.Namespace, *, confirm: bool) -> str:
+    password = _read_password(args.password_file, args.password_env, "backup password")
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("give the backup password with --password-file or --password-env")
+    password = getpass.getpass("Backup password: ")
+    if confirm and getpass.getpass("Again: ") != password:
+        raise UsageError("the two passwords differ")
+    return password
+
+
+def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit backup SRC… --out DIR``: one encrypted PKCS#12, the PEM and a manifest."""
+    from certkit._backup import backup  # noqa: PLC0415
+
+    password = _backup_password(args, confirm=True)
+    source_password = _read_password(args.source_password_file, args.source_password_env,
+                                     "source password")
+    passwords = dict.fromkeys(args.sources, source_password) if source_password else None
+    manifest = backup(args.sources, args.out, password=password, source_passwords=passwords)
+    if args.json:
+        _print_json({"directory": str(manifest.directory),
+                     "files": [str(p) for p in manifest.paths],
+                     "entries": list(manifest.entries),
+                     "certificates": len(manifest.certificates)}, out)
+        return EXIT_OK
+    for path in manifest.paths:
+        out.write(f"wrote {path}\n")
+    keys = sum(1 for e in manifest.entries if e["type"] == "key")
+    out.write(f"backed up {keys} key(s) and {len(manifest.certificates)} certificate(s); "
+              f"check it with: certkit verify-backup {manifest.directory}\n")
+    return EXIT_OK
+
+
+def cmd_verify_backup(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit verify-backup DIR``: exit 1 when any file is missing, changed or added."""
+    from certkit._backup import verify_backup  # noqa: PLC0415
+
+    report = verify_backup(args.directory, password=_backup_password(args, confirm=False))
+    if args.json:
+        _print_json({"directory": str(report.directory), "ok": report.ok,
+                     "wrong_password": report.wrong_password,
+                     "problems": [{"file": p.file, "message": p.message}
+                                  for p in report.problems],
+                     "entries": report.entries, "certificates": report.certificates}, out)
+    elif report.ok:
+        out.write(f"{report.directory}: ok ({report.entries} entries, "
+                  f"{report.certificates} certificates)\n")
+    else:
+        for problem in report.problems:
+            out.write(f"problem: {problem}\n")
+    return EXIT_OK if report.ok else EXIT_PROBLEM
+
+
+def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit restore DIR --for TARGET OUT``: a verified backup, in a server's layout."""
+    from certkit._backup import restore  # noqa: PLC0415
+
+    password = _backup_password(args, confirm=False)
+    result = restore(args.directory, args.target, args.out, password=password,
+                     new_password=_output_password(args, None), alias=args.alias,
+                     allow_incomplete=args.allow_incomplete, overwrite=args.force,
+                     profile=args.profile, keystore_type=args.keystore_type)
+    if args.json:
+        _print_json(_export_json(result), out)
+    else:
+        _write_export(result, out)
+    return EXIT_OK
+
+
+def _export_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--for", dest="target", required=True, choices=_TARGETS,
+                        help="the server: apache, nginx, haproxy, tomcat or iis")
+    parser.add_argument("--alias", help="the key entry to export when there are several")
+    parser.add_argument("--allow-incomplete", action="store_true",
+                        help="export even if the chain misses an intermediate")
+    parser.add_argument("--force", action="store_true", help="replace files that exist")
+    parser.add_argument("--profile", default="modern", choices=("modern", "legacy", "pbmac1"),
+                        help="PKCS#12 profile for tomcat/iis (legacy: Windows Server 2016 and "
+                             "older, Java before 8u301)")
+    parser.add_argument("--keystore-type", default="pkcs12", choices=("pkcs12", "jks"),
+                        help="Tomcat keystore type (default pkcs12)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(parser, "new-", "output (keystore/.pfx) ")
+
+
+def register(sub: Any) -> None:
+    """Add the operations commands to the ``certkit`` parser's subcommands."""
+    export = sub.add_parser(
+        "export", help="write a key and its chain for apache, nginx, haproxy, tomcat or iis",
+        description="Write the files a server needs (key 0600, chain leaf first, the root "
+                    "left out except for IIS) into DIR and print the configuration lines. "
+                    "Several inputs (server.key server.crt chain.crt) are combined. An "
+                    "incomplete chain is refused unless --allow-incomplete.",
+        epilog="examples:\n  certkit export --for nginx site.pfx /etc/nginx/tls "
+               "--password-env PFX_PASS\n"
+               "  certkit export --for apache server.key server.crt chain.crt out/\n"
+               "  certkit export --for tomcat site.pem out/ --new-password-file pass.txt",
+        formatter_class=_FORMATTER)
+    export.add_argument("inputs", nargs="+", metavar="IN")
+    export.add_argument("directory", metavar="DIR")
+    export.add_argument("--name", help="file name stem (default: the certificate's common name)")
+    export.add_argument("--trust", metavar="FILE",
+                        help="PEM bundle of roots that complete the chain (default: the system "
+                             "trust store); for a private CA")
+    _export_options(export)
+    _add_password_options(export, what="input ")
+    export.set_defaults(func=cmd_export)
+
+    check = sub.add_parser(
+        "check-host", help="fetch the chain a live server sends and check it",
+        description="Connect to HOST:PORT (default 443), fetch the certificates it sends as "
+                    "sent, and check order, completeness, expiry and the name; with --expect, "
+                    "whether it serves the certificate in FILE. Exit 1 when a problem is found.",
+        epilog="examples:\n  certkit check-host www.example.com\n"
+               "  certkit check-host 192.0.2.10:8443 --servername www.example.com "
+               "--expect new.crt\n  certkit check-host mail.example.com:25 --starttls smtp",
+        formatter_class=_FORMATTER)
+    check.add_argument("host", metavar="HOST[:PORT]")
+    check.add_argument("--servername", metavar="NAME",
+                       help="SNI name to send (default HOST unless it is an IP address)")
+    check.add_argument("--expect", metavar="FILE",
+                       help="the certificate (or .pfx, keystore, PEM) the server should serve")
+    check.add_argument("--trust", metavar="FILE",
+                       help="PEM bundle of trusted roots (default: the system trust store)")
+    check.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                       help="seconds for connecting and the handshake (default 10)")
+    check.add_argument("--starttls", choices=("smtp", "imap", "pop3"),
+                       help="upgrade a plain-text mail connection first")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(check, what="--expect file's ")
+    check.set_defaults(func=cmd_check_host)
+
+    back = sub.add_parser(
+        "backup", help="back up keys and certificates into an encrypted, verifiable folder",
+        description="Write every key, certificate and chain of the sources into DIR (new or "
+                    "empty): one encrypted PKCS#12 (modern profile), the certificates as "
+                    "PEM and manifest.json. Protected sources open with the backup password "
+                    "unless --source-password-… is given.",
+        epilog="example:\n  certkit backup site.pfx tomcat.jks --out backup-2026 "
+               "--password-file pass.txt",
+        formatter_class=_FORMATTER)
+    back.add_argument("sources", nargs="+", metavar="SRC")
+    back.add_argument("--out", required=True, metavar="DIR")
+    back.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(back, what="backup ")
+    _add_password_options(back, "source-", "sources' ")
+    back.set_defaults(func=cmd_backup)
+
+    verify = sub.add_parser(
+        "verify-backup", help="check a backup folder: hashes, password, keys match",
+        description="Re-read a backup folder: every file present and unchanged, no file "
+                    "added, the PKCS#12 opens with the password, every key matches its "
+                    "certificate. Exit 1 when anything is wrong.",
+        formatter_class=_FORMATTER)
+    verify.add_argument("directory", metavar="DIR")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_password_options(verify, what="backup ")
+    verify.set_defaults(func=cmd_verify_backup)
+
+    restore = sub.add_parser(
+        "restore", help="write a verified backup out for a server (like export)",
+        description="Verify the backup in DIR, then write one key entry in TARGET's layout "
+                    "into OUT, as `certkit export` does.",
+        epilog="example:\n  certkit restore backup-2026 --for nginx /etc/nginx/tls "
+               "--password-file pass.txt",
+        formatter_class=_FORMATTER)
+    restore.add_argument("directory", metavar="DIR")
+    restore.add_argument("out", metavar="OUT")
+    _export_options(restore)
+    _add_password_options(restore, what="backup ")
+    restore.set_defaults(func=cmd_restore)
