@@ -26,7 +26,14 @@ from certkit._model import (
     TrustedCertEntry,
 )
 
-__all__ = ["LooseCertificate", "LooseKey", "assemble", "link_chain", "unique_alias"]
+__all__ = [
+    "LooseCertificate",
+    "LooseKey",
+    "assemble",
+    "chain_attributes",
+    "link_chain",
+    "unique_alias",
+]
 
 _MAX_CHAIN = 16
 
@@ -93,6 +100,17 @@ def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
 _ALIAS_CLEAN = re.compile(r"\s+")
 
 
+def chain_attributes(copies: Sequence[Attributes]) -> Attributes:
+    """The attributes of the copy that put a certificate into a chain.
+
+    A CA certificate may appear several times (in two chains, or also as an entry of its
+    own); the copy inside a chain is the one without a friendly name of its own, if any.
+    """
+    unnamed = [a for a in copies if a.friendly_name is None]
+    chosen = unnamed or list(copies)
+    return chosen[0] if chosen else Attributes()
+
+
 def unique_alias(wanted: str, taken: set[str]) -> str:
     """Return ``wanted`` or ``wanted-2``, ``wanted-3``… whichever is not in ``taken``."""
     base = _ALIAS_CLEAN.sub(" ", wanted).strip() or "entry"
@@ -118,6 +136,9 @@ def assemble(
     for item in certificates:
         unique.setdefault(item.certificate.der, item)
     pool = [item.certificate for item in unique.values()]
+    copies: dict[bytes, list[Attributes]] = {}
+    for item in certificates:
+        copies.setdefault(item.certificate.der, []).append(item.attributes)
     by_key_id: dict[bytes, LooseCertificate] = {}
     by_spki: dict[str, list[LooseCertificate]] = {}
     for item in unique.values():
@@ -140,9 +161,18 @@ def assemble(
             if fresh or candidates:
                 leaf_item = (fresh or candidates)[0]
         chain = Chain()
+        cert_attributes: list[Attributes] = []
         if leaf_item is not None:
             chain = link_chain(leaf_item.certificate, pool)
             used.update(cert.der for cert in chain)
+            # Keep what the certificates carried (OpenSSL's -caname names, say), except a
+            # leaf that merely repeats its key's name and id.
+            usual = (loose.attributes, Attributes(friendly_name=loose.attributes.friendly_name,
+                                                  local_key_id=loose.attributes.local_key_id))
+            leaf_attributes = leaf_item.attributes
+            cert_attributes = [Attributes() if leaf_attributes in usual else leaf_attributes]
+            cert_attributes += [chain_attributes(copies.get(c.der, []))
+                                for c in chain.certificates[1:]]
         wanted = (
             loose.attributes.friendly_name
             or (leaf_item.attributes.friendly_name if leaf_item else None)
@@ -150,7 +180,8 @@ def assemble(
             or "private-key"
         )
         key_entry = KeyEntry(
-            alias="", key=loose.key, chain=chain, attributes=loose.attributes, created=loose.created
+            alias="", key=loose.key, chain=chain, attributes=loose.attributes, created=loose.created,
+            certificate_attributes=cert_attributes,
         )
         staged.append((loose.position, wanted, key_entry))
 

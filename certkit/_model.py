@@ -585,19 +585,49 @@ class Attributes:
         return self == Attributes()
 
 
+def _to_certificate_attributes(value: Iterable[Attributes]) -> tuple[Attributes, ...]:
+    """Normalise: all-empty attributes are the same as none recorded."""
+    items = tuple(value)
+    return items if any(not a.is_empty for a in items) else ()
+
+
 def _to_chain(value: Chain | Iterable[Certificate]) -> Chain:
     return value if isinstance(value, Chain) else Chain(tuple(value))
 
 
 @attrs.frozen
 class KeyEntry:
-    """A private key with its certificate chain (leaf first) under one alias."""
+    """A private key with its certificate chain (leaf first) under one alias.
+
+    ``attributes`` are the key's own (a PKCS#12 key bag's); ``certificate_attributes``,
+    when not empty, holds the attributes each chain certificate carried, index for index
+    with ``chain``, so a PKCS#12 round trip keeps those of the certificate bags too.
+    """
 
     alias: str
     key: PrivateKey | LockedKey
     chain: Chain = attrs.field(default=Chain(), converter=_to_chain)
     attributes: Attributes = Attributes()
     created: _dt.datetime | None = None
+    certificate_attributes: tuple[Attributes, ...] = attrs.field(
+        default=(), converter=_to_certificate_attributes, kw_only=True
+    )
+
+    @certificate_attributes.validator
+    def _check_certificate_attributes(
+        self, _: attrs.Attribute[tuple[Attributes, ...]], value: tuple[Attributes, ...]
+    ) -> None:
+        if value and len(value) != len(self.chain):
+            raise ValueError(
+                f"certificate_attributes has {len(value)} items for a chain of {len(self.chain)}"
+            )
+
+    def with_chain(self, chain: Chain | Iterable[Certificate]) -> KeyEntry:
+        """Return the entry with a new chain (certificate attributes follow their certificates)."""
+        new_chain = _to_chain(chain)
+        kept = {c.der: a for c, a in zip(self.chain, self.certificate_attributes, strict=False)}
+        return attrs.evolve(self, chain=new_chain, certificate_attributes=tuple(
+            kept.get(c.der, Attributes()) for c in new_chain) if kept else ())
 
     @property
     def certificate(self) -> Certificate | None:

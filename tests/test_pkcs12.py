@@ -26,7 +26,7 @@ from certkit.errors import (
 )
 from certkit.formats import DumpOptions, LoadOptions
 from certkit.formats.pkcs12 import PKCS12
-from tests.conftest import PKI, Issued, issue, make_key
+from conftest import PKI, Issued, issue, make_key
 
 FAST = {"iterations": 50}
 

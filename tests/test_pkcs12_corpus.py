@@ -10,7 +10,7 @@ from certkit import Certificate, KeyEntry, KeyStore, PrivateKey, TrustedCertEntr
 from certkit.errors import CertkitError, PasswordError
 from certkit.formats import LoadOptions
 from certkit.formats.pkcs12 import MS_CSP_NAME, PKCS12
-from tests.conftest import corpus_path
+from conftest import corpus_path
 
 cryptography_vectors = pytest.importorskip("cryptography_vectors")
 VECTORS = pathlib.Path(cryptography_vectors.__file__).parent

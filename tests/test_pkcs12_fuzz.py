@@ -10,7 +10,7 @@ import pytest
 from certkit.errors import CertkitError
 from certkit.formats import LoadOptions
 from certkit.formats.pkcs12 import PKCS12
-from tests.conftest import corpus_path
+from conftest import corpus_path
 
 _CASES = [
     (("boringssl", "crypto", "pkcs8", "test", "no_encryption.p12"), "foo"),

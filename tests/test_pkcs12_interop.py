@@ -10,7 +10,7 @@ import pytest
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
 from certkit.formats import DumpOptions, LoadOptions
 from certkit.formats.pkcs12 import PKCS12
-from tests.conftest import PKI, keytool, openssl
+from conftest import PKI, keytool, openssl
 
 pytestmark = pytest.mark.interop
 
@@ -160,3 +160,27 @@ class TestToolsToCertkit:
         assert entry.alias == "web"
         assert tuple(entry.chain) == pki.chain
         assert entry.private_key == pki.leaf.key
+
+
+class TestChainCertificateAttributes:
+    """Attributes on the chain's certificate bags survive a certkit round trip."""
+
+    def test_openssl_caname_survives(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """``openssl pkcs12 -export -caname`` names on CA bags are written back, as openssl shows."""
+        leaf, key, inter = tmp_path / "leaf.pem", tmp_path / "leaf.key", tmp_path / "inter.pem"
+        leaf.write_bytes(pki.leaf.certificate.to_pem())
+        key.write_bytes(pki.leaf.key.to_pem())
+        inter.write_bytes(pki.intermediate.certificate.to_pem())
+        original = tmp_path / "orig.p12"
+        openssl("pkcs12", "-export", "-in", leaf, "-inkey", key, "-certfile", inter,
+                "-name", "site", "-caname", "Issuing CA", "-passout", f"pass:{PW}",
+                "-out", original)
+        store = PKCS12.load(original.read_bytes(), LoadOptions(password=PW))
+        (entry,) = store.key_entries
+        assert [a.friendly_name for a in entry.certificate_attributes] == [None, "Issuing CA"]
+        rewritten = tmp_path / "again.p12"
+        rewritten.write_bytes(_dump(store))
+        shown = openssl("pkcs12", "-in", rewritten, "-nokeys", "-passin", f"pass:{PW}").stdout
+        assert shown.count(b"friendlyName: Issuing CA") == 1
+        assert shown.count(b"friendlyName: site") == 1
+        assert PKCS12.load(rewritten.read_bytes(), LoadOptions(password=PW)) == store

@@ -327,8 +327,11 @@ class PEMCodec:
                 if len(chain) < len(entry.chain):
                     dropped.append(f"{len(entry.chain) - len(chain)} chain certificate(s) of "
                                    f"{entry.alias!r}")
+                recorded = entry.certificate_attributes or (Attributes(),) * len(entry.chain)
                 for index, cert in enumerate(chain):
-                    attributes = entry.attributes if index == 0 else Attributes()
+                    attributes = recorded[index]
+                    if index == 0 and attributes.is_empty:
+                        attributes = entry.attributes
                     alias = entry.alias if index == 0 else None
                     parts.append(self._cert_text(cert, attributes, alias, with_bags))
             elif isinstance(entry, TrustedCertEntry):

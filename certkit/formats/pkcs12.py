@@ -52,7 +52,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from certkit import _pbe
-from certkit._assemble import link_chain, unique_alias
+from certkit._assemble import chain_attributes, link_chain, unique_alias
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     JAVA_TRUSTED_USAGE_OID,
@@ -434,6 +434,10 @@ class _Reader:
                 by_key_id.setdefault(item.attributes.local_key_id, item)
             by_spki.setdefault(item.certificate.public_key_fingerprint, []).append(item)
 
+        loose_copies: dict[bytes, list[Attributes]] = {}
+        for item in loose:  # a Java trusted bag never places a certificate in a chain
+            loose_copies.setdefault(item.certificate.der, []).append(item.attributes)
+
         used: set[bytes] = set()
         leaf_ids: set[int] = set()
         staged: list[tuple[int, str, Entry, _pbe.Scheme | None, str]] = []
@@ -446,17 +450,26 @@ class _Reader:
                 fresh = [c for c in candidates if c.certificate.der not in used]
                 leaf = (fresh or candidates)[0] if candidates else None
             chain = Chain()
+            cert_attributes: list[Attributes] = []
             position = key.position
             if leaf is not None:
                 leaf_ids.add(id(leaf))
                 chain = link_chain(leaf.certificate, pool)
                 used.update(cert.der for cert in chain)
                 position = min(position, leaf.position)
+                # What the leaf bag carries beyond the key's name and id, and whatever the
+                # other chain bags carry, is kept so that writing reproduces every bag.
+                usual = Attributes(friendly_name=key.attributes.friendly_name,
+                                   local_key_id=key.attributes.local_key_id)
+                cert_attributes = [Attributes() if leaf.attributes == usual else leaf.attributes]
+                cert_attributes += [chain_attributes(loose_copies.get(c.der, []))
+                                    for c in chain.certificates[1:]]
             wanted = (key.attributes.friendly_name
                       or (leaf.attributes.friendly_name if leaf else None)
                       or (leaf.certificate.common_name if leaf else None) or "private-key")
             entry_k = KeyEntry(alias="", key=key.key, chain=chain, attributes=key.attributes,
-                             created=_created(key.attributes))
+                               created=_created(key.attributes),
+                               certificate_attributes=cert_attributes)
             staged.append((position, wanted, entry_k, key.protection, "key"))
         # A certificate inside a key's chain is not an entry of its own, unless the file
         # holds it again as a separate, named bag (what a writer does for a CA that is
@@ -829,9 +842,11 @@ class _Writer:
             self.key_bags.append(_bag(SHROUDED_KEY_BAG, self._shroud(pkcs8), attributes))
         else:
             self.key_bags.append(_bag(KEY_BAG, pkcs8, attributes))
-        for index, certificate in enumerate(entry.chain):
-            cert_attributes = (Attributes(friendly_name=entry.alias, local_key_id=key_id)
-                               if index == 0 else Attributes())
+        recorded = entry.certificate_attributes or (Attributes(),) * len(entry.chain)
+        for index, (certificate, kept) in enumerate(zip(entry.chain, recorded, strict=True)):
+            cert_attributes = kept
+            if index == 0 and kept.is_empty:
+                cert_attributes = Attributes(friendly_name=entry.alias, local_key_id=key_id)
             self.cert_bags.append(_cert_bag(certificate, cert_attributes))
 
     def _secret_entry(self, entry: SecretKeyEntry, used: set[bytes]) -> None:
