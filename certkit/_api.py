@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 import pathlib
+import re
 import struct
 import tempfile
 from collections.abc import Mapping
@@ -20,6 +23,7 @@ from certkit.errors import (
     FileExistsCertkitError,
     ReadError,
     UnrepresentableError,
+    UnsupportedFormatError,
 )
 
 __all__ = ["ConversionReport", "Source", "convert", "dump", "load", "save"]
@@ -70,7 +74,19 @@ def load(
     password is not known load locked.
     """
     data, path = _read(source)
-    spec = formats.spec(format) if format is not None else formats.detect(data, source=path)
+    notes: tuple[str, ...] = ()
+    if format is not None:
+        spec = formats.spec(format)
+    else:
+        try:
+            spec = formats.detect(data, source=path)
+        except UnsupportedFormatError:
+            unwrapped = _bare_base64(data)
+            if unwrapped is None:
+                raise
+            spec = formats.detect(unwrapped, source=path)
+            data = unwrapped
+            notes = ("read as base64 without -----BEGIN/END----- lines",)
     codec = formats.codec_for(spec)
     options = formats.LoadOptions(
         password=password, key_passwords=dict(key_passwords or {}), source=path
@@ -87,7 +103,24 @@ def load(
         ) from err
     if store.format is None:
         store = attrs.evolve(store, format=spec.name)
+    if notes:
+        store = attrs.evolve(store, notes=(*store.notes, *notes))
     return store
+
+
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]+")
+
+
+def _bare_base64(data: bytes) -> bytes | None:
+    """Binary DER hidden in base64 text with its PEM armour lost (pasted, or old tools)."""
+    text = data.strip()
+    if len(text) < 16 or not _BASE64_TEXT.fullmatch(text):
+        return None
+    try:
+        decoded = base64.b64decode(b"".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded[:1] == b"\x30" else None
 
 
 def _dump(

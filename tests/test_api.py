@@ -218,3 +218,21 @@ class TestConvert:
         assert (tmp_path / "out.pem").read_bytes() == b"keep"
         certkit.convert(src, tmp_path / "out.pem", overwrite=True)
         assert certkit.load(tmp_path / "out.pem") == key_store
+
+
+class TestBareBase64:
+    """Base64 text whose PEM armour was lost still loads, and says so."""
+
+    def test_openssl_raw_base64_pkcs7(self) -> None:
+        """OpenSSL's test/pkcs7.pem (indented base64 of BER signedData) gives its 2 certificates."""
+        from conftest import corpus_path
+
+        store = certkit.load(corpus_path("openssl", "test", "pkcs7.pem"))
+        assert store.format == "pkcs7"
+        assert len(store.certificates) == 2
+        assert any("without -----BEGIN" in note for note in store.notes)
+
+    def test_plain_text_is_still_rejected(self) -> None:
+        """Text that is not base64 of DER stays an unsupported format."""
+        with pytest.raises(UnsupportedFormatError):
+            certkit.load(b"this is just a note about certificates, not one")
