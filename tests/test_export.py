@@ -89,7 +89,7 @@ class TestChainRules:
                                                           tmp_path: pathlib.Path) -> None:
         """A leaf without its intermediate raises ChainError naming the missing issuer."""
         leaf_only = KeyStore([KeyEntry("localhost", pki.leaf.key, [pki.leaf.certificate])])
-        with pytest.raises(ChainError, match="missing intermediate .*certkit Test Intermediate"):
+        with pytest.raises(ChainError, match=r"missing intermediate .*certkit Test Intermediate"):
             export(leaf_only, "nginx", tmp_path)
         assert not list(tmp_path.iterdir())
 
@@ -261,8 +261,8 @@ class TestRealServers:
         ports = [servers.free_port(), servers.free_port()]
         properties = {"certkit.localhost.password": "changeit",
                       "certkit.jks-site.password": "changeit"}
-        with servers.tomcat(tmp_path / "tomcat", list(zip(ports, [p12.config, jks.config])),
-                            properties=properties):
+        connectors = list(zip(ports, [p12.config, jks.config], strict=True))
+        with servers.tomcat(tmp_path / "tomcat", connectors, properties=properties):
             for port in ports:
                 _check_served(port, root_pem, pki)
 
