@@ -47,7 +47,7 @@ def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path) -> None:
     for command, expected in _commands(page):
         if command.startswith(SKIP):
             continue
-        argv = shlex.split(command)
+        argv = shlex.split(command, comments=True)
         if argv[0] == "certkit":
             argv = _certkit() + argv[1:]
         result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
