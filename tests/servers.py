@@ -17,6 +17,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 
@@ -266,3 +267,76 @@ def s_client_chain(port: int, root_pem: pathlib.Path, *, servername: str = "loca
     blocks = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text,
                         re.DOTALL)
     return [Certificate.load(block.encode()).der for block in blocks]
+
+
+@attrs.define
+class PythonServer:
+    """A TLS server in a thread (Python's ``ssl``); records the SNI names clients sent."""
+
+    port: int
+    sni: list[str | None] = attrs.Factory(list)
+
+
+@contextlib.contextmanager
+def python_tls(folder: pathlib.Path, certificates: Sequence[Certificate], key_pem: bytes,
+               *, starttls: str | None = None) -> Iterator[PythonServer]:
+    """Serve ``certificates`` exactly in the given order (leaf first, or not) on 127.0.0.1.
+
+    With ``starttls`` (``smtp``, ``imap``, ``pop3``) the server speaks that protocol's
+    plain-text greeting and upgrade first, like a minimal mail server.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file = folder / "served.pem"
+    cert_file.write_bytes(b"".join(c.to_pem() for c in certificates))
+    key_file = folder / "key.pem"
+    key_file.write_bytes(key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    state = PythonServer(int(listener.getsockname()[1]))
+    context.sni_callback = lambda _sock, name, _ctx: state.sni.append(name)  # type: ignore[assignment, func-returns-value]
+    stop = threading.Event()
+
+    def dialogue(conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        if starttls == "smtp":
+            conn.sendall(b"220 fake.test ESMTP\r\n")
+            reader.readline()
+            conn.sendall(b"250-fake.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+            reader.readline()
+            conn.sendall(b"220 go ahead\r\n")
+        elif starttls == "imap":
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] fake ready\r\n")
+            tag = reader.readline().split(b" ", 1)[0]
+            conn.sendall(tag + b" OK begin TLS\r\n")
+        elif starttls == "pop3":
+            conn.sendall(b"+OK fake POP3\r\n")
+            reader.readline()
+            conn.sendall(b"+OK begin TLS\r\n")
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    dialogue(conn)
+                    with context.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(1)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
