@@ -278,17 +278,14 @@ def _read_manifest(folder: pathlib.Path,
     return data
 
 
-def _check_manifest_hmac(data: dict[str, Any], password: Password,
-                         problems: list[BackupProblem]) -> None:
+def _manifest_hmac_ok(data: dict[str, Any], password: Password) -> bool | None:
+    """Whether the manifest's HMAC verifies with ``password``; ``None`` if it has none."""
     body = {k: v for k, v in data.items() if k != "hmac"}
     try:
         salt = bytes.fromhex(str(body["integrity"]["salt"]))
     except (KeyError, TypeError, ValueError):
-        problems.append(BackupProblem(MANIFEST, "changed: its integrity field is damaged"))
-        return
-    if not hmac.compare_digest(_hmac(body, password, salt), str(data.get("hmac", ""))):
-        problems.append(BackupProblem(MANIFEST, "changed since the backup was written (its "
-                                                "HMAC does not match)"))
+        return None
+    return hmac.compare_digest(_hmac(body, password, salt), str(data.get("hmac", "")))
 
 
 def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> BackupReport:
@@ -325,19 +322,32 @@ def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> B
             problems.append(BackupProblem(name, "changed since the backup was written "
                                                 f"(SHA-256 {_sha256(contents[name])}, the "
                                                 f"manifest says {info.get('sha256')})"))
+    # The manifest's HMAC and the PKCS#12 MAC both depend on the password: when exactly one
+    # of them fails, that file was changed; when both fail, the password is wrong.
+    hmac_ok = _manifest_hmac_ok(data, password) if data is not None else None
+    archive_intact = ARCHIVE in contents and isinstance(listed.get(ARCHIVE), dict) and (
+        listed[ARCHIVE].get("sha256") == _sha256(contents[ARCHIVE]))
     wrong_password = False
     store: KeyStore | None = None
     if ARCHIVE in contents:
         try:
             store = load(contents[ARCHIVE], password=password, format="pkcs12")
         except PasswordError:
-            wrong_password = True
-            problems.append(BackupProblem(ARCHIVE, "the password is wrong (the PKCS#12 MAC does "
-                                                   "not verify with it)"))
+            if hmac_ok is True and not archive_intact:
+                problems.append(BackupProblem(ARCHIVE, "changed: it no longer opens with the "
+                                                       "password (its MAC fails)"))
+            else:
+                wrong_password = True
+                problems.append(BackupProblem(ARCHIVE, "the password is wrong (the PKCS#12 MAC "
+                                                       "does not verify with it)"))
         except CertkitError as err:
             problems.append(BackupProblem(ARCHIVE, f"cannot be read: {err}"))
     if data is not None and not wrong_password:
-        _check_manifest_hmac(data, password, problems)
+        if hmac_ok is None:
+            problems.append(BackupProblem(MANIFEST, "changed: its integrity field is damaged"))
+        elif not hmac_ok:
+            problems.append(BackupProblem(MANIFEST, "changed since the backup was written (its "
+                                                    "HMAC does not match)"))
     if store is not None:
         _check_archive(store, data, problems)
     pem_count = 0
