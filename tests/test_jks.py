@@ -267,9 +267,18 @@ class TestUnrepresentable:
     def test_attributes_reported_not_kept(self, pki: PKI) -> None:
         """Container attributes and the untrusted marker are reported as not kept."""
         store = KeyStore([TrustedCertEntry("loose", pki.root.certificate, trusted=False,
-                                           attributes=Attributes(friendly_name="loose"))])
+                                           attributes=Attributes(friendly_name="Loose CA"))])
         result = JCEKS.dump(store, DumpOptions(password="pw"))
         assert len(result.not_kept) == 2
+        assert "friendly name" in result.not_kept[0]
+
+    def test_implied_attributes_not_reported(self, pki: PKI) -> None:
+        """A friendly name equal to the alias and keytool's 'Time <ms>' key id are not losses."""
+        ms = int(CREATED.timestamp()) * 1000 + 123
+        attributes = Attributes(friendly_name="tomcat", local_key_id=f"Time {ms}".encode())
+        store = KeyStore([KeyEntry("tomcat", pki.leaf.key, Chain(pki.chain),
+                                   attributes=attributes, created=CREATED)])
+        assert JKS.dump(store, DumpOptions(password="pw")).not_kept == ()
 
     def test_unknown_option(self, pki: PKI) -> None:
         """JKS has no ``iterations`` option: UnsupportedFormatError names the valid ones."""

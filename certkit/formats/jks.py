@@ -35,6 +35,8 @@ import attrs
 from certkit import _javakeys
 from certkit._keys import load_private_key
 from certkit._model import (
+    ANY_EXTENDED_KEY_USAGE,
+    Attributes,
     Certificate,
     Chain,
     Entry,
@@ -460,11 +462,30 @@ def _check_aliases(store: KeyStore) -> dict[str, str]:
     return lowered
 
 
+def _implied(entry: Entry) -> Attributes:
+    """The entry's attributes minus what a Java keystore implies (alias, date, trust)."""
+    attributes = entry.attributes
+    if attributes.friendly_name == entry.alias:
+        attributes = attributes.evolve(friendly_name=None)
+    if entry.created is not None and attributes.local_key_id is not None and \
+            attributes.local_key_id == f"Time {_datetime_to_ms(entry.created)}".encode():
+        attributes = attributes.evolve(local_key_id=None)  # keytool's PKCS#12 date marker
+    if isinstance(entry, TrustedCertEntry) and attributes.trusted_usage in (
+            (ANY_EXTENDED_KEY_USAGE,), ()):
+        attributes = attributes.evolve(trusted_usage=None)
+    return attributes
+
+
 def _not_kept(entry: Entry, fmt: str) -> list[str]:
     out: list[str] = []
-    if not entry.attributes.is_empty:
-        out.append(f"entry {entry.alias!r}: container attributes (friendly name, local key id…); "
-                   f"{_NAMES[fmt]} keeps only the alias")
+    extra = _implied(entry)
+    names = [label for label, value in (
+        ("friendly name", extra.friendly_name), ("local key id", extra.local_key_id),
+        ("CSP name", extra.csp_name), ("trusted usage", extra.trusted_usage),
+        (f"{len(extra.other)} other attribute(s)", extra.other)) if value]
+    if names:
+        out.append(f"entry {entry.alias!r}: {', '.join(names)} ({_NAMES[fmt]} keeps only the "
+                   "alias and the date)")
     if entry.alias != entry.alias.lower():
         out.append(f"entry {entry.alias!r}: written as {entry.alias.lower()!r} "
                    "(Java keystore aliases are lower-case)")
