@@ -1,0 +1,232 @@
+"""PFX to PEM for many files: certkit beside ``openssl pkcs12`` processes and cryptography.
+
+Workload 1 of issue 7. Each PFX holds an RSA-2048 key and a three-certificate chain (all
+RSA-2048) in certkit's ``modern`` profile (PBES2 PBKDF2-HMAC-SHA256 AES-256-CBC for the
+key and the certificates, HMAC-SHA256 MAC) at 2,048 iterations for encryption and MAC,
+as OpenSSL 3 writes; every file is a separate dump (own salts). Each file is converted
+to a PEM file by:
+
+* certkit: ``certkit.convert(pfx, pem, password=…)`` in this process (atomic write,
+  fsync, mode 0600 — what ``certkit convert`` does);
+* openssl: ``openssl pkcs12 -in F -nodes -passin pass:… -out F.pem``, one process per file
+  (what scripts do today);
+* cryptography: ``load_pkcs12`` and PEM serialization of the key and certificates, in
+  this process, written to a file.
+
+Files are processed in turn with the order of the tools rotating, so every tool sees the
+same machine noise; the table shows per-file medians and ratio = certkit / peer. The
+floor is the time the file's three key derivations alone take (two PBKDF2 runs through
+cryptography's OpenSSL, and the PKCS#12 KDF of the MAC, for which Python has no C
+implementation, so certkit's own). Run ``python benchmarks/bench_pfx.py`` (``--quick``:
+50 files, cryptography on every fifth). The exit status is 0 when every target is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+PASSWORD = "bench-pfx-pass"
+ITERATIONS = 2048
+TARGETS = {"openssl": 0.2, "cryptography": 0.25}
+
+
+def _store() -> object:
+    """An RSA-2048 key with a leaf → intermediate → root chain (all RSA-2048, SHA-256)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    import certkit
+
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    keys = [rsa.generate_private_key(65537, 2048) for _ in range(3)]
+    names = [x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+             for cn in ("Bench Root CA", "Bench Intermediate CA", "www.example.test")]
+
+    def issue(index: int, issuer: int, *, ca: bool) -> x509.Certificate:
+        builder = (x509.CertificateBuilder().subject_name(names[index])
+                   .issuer_name(names[issuer]).public_key(keys[index].public_key())
+                   .serial_number(index + 1).not_valid_before(when)
+                   .not_valid_after(when + dt.timedelta(days=3650))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName("www.example.test")]), critical=False)
+        return builder.sign(keys[issuer], hashes.SHA256())
+
+    chain = [issue(2, 1, ca=False), issue(1, 0, ca=True), issue(0, 0, ca=True)]
+    return certkit.KeyStore([certkit.KeyEntry(
+        "www.example.test", certkit.PrivateKey(keys[2]),
+        [certkit.Certificate.from_x509(c) for c in chain])])
+
+
+def _make_files(folder: pathlib.Path, count: int) -> list[pathlib.Path]:
+    import certkit
+
+    store = _store()
+    files = []
+    for index in range(count):
+        path = folder / f"site{index:04d}.pfx"
+        path.write_bytes(certkit.dump(store, "pkcs12", password=PASSWORD,  # type: ignore[arg-type]
+                                      profile="modern", iterations=ITERATIONS,
+                                      mac_iterations=ITERATIONS))
+        files.append(path)
+    return files
+
+
+def _check_profile(path: pathlib.Path) -> None:
+    """Confirm with openssl that the files really use 2,048 iterations everywhere."""
+    info = subprocess.run(["openssl", "pkcs12", "-in", str(path), "-info", "-noout",
+                           "-passin", f"pass:{PASSWORD}"], capture_output=True, text=True,
+                          check=True).stderr
+    assert "MAC: sha256, Iteration 2048" in info, info
+    assert info.count("PBES2, PBKDF2, AES-256-CBC, Iteration 2048") == 2, info
+
+
+def _certkit(src: pathlib.Path, dst: pathlib.Path) -> None:
+    import certkit
+
+    certkit.convert(src, dst, password=PASSWORD)
+
+
+def _openssl(src: pathlib.Path, dst: pathlib.Path) -> None:
+    subprocess.run(["openssl", "pkcs12", "-in", str(src), "-nodes", "-passin",
+                    f"pass:{PASSWORD}", "-out", str(dst)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _cryptography(src: pathlib.Path, dst: pathlib.Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    loaded = pkcs12.load_pkcs12(src.read_bytes(), PASSWORD.encode())
+    assert loaded.key is not None
+    assert loaded.cert is not None
+    parts = [loaded.key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()),
+             loaded.cert.certificate.public_bytes(serialization.Encoding.PEM)]
+    parts += [c.certificate.public_bytes(serialization.Encoding.PEM)
+              for c in loaded.additional_certs]
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(b"".join(parts))
+
+
+def _floor(src: pathlib.Path) -> None:
+    """The three key derivations one file needs, with the salts and counts it uses."""
+    from certkit import _pbe
+
+    form = _pbe.password_forms(PASSWORD)[0]
+    salt = src.name.encode().ljust(16, b"\0")[:16]
+    _pbe.pkcs12_kdf("sha256", form.kdf, salt, 3, ITERATIONS, 32)  # the MAC key
+    for _ in range(2):  # the certificate safe and the shrouded key bag: PBKDF2 via OpenSSL
+        _pbe._pbkdf2(form.raw, salt, ITERATIONS, 32, "sha256")
+
+
+def _same_content(ours: pathlib.Path, theirs: pathlib.Path) -> None:
+    import certkit
+
+    mine, other = certkit.load(ours), certkit.load(theirs)
+    assert [e.key for e in mine.key_entries] == [e.key for e in other.key_entries]
+    assert mine.certificates == other.certificates
+    assert len(mine.certificates) == 3
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, return 0 when certkit meets every target."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="50 files, cryptography on every fifth")
+    parser.add_argument("--files", type=int, help="number of PFX files (default 500)")
+    args = parser.parse_args(argv)
+    count = args.files or (50 if args.quick else 500)
+    crypto_every = 5 if args.quick else 1
+
+    tools: dict[str, Callable[[pathlib.Path, pathlib.Path], None]] = {
+        "certkit": _certkit, "openssl": _openssl, "cryptography": _cryptography,
+        "floor": lambda src, _dst: _floor(src),
+    }
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    with tempfile.TemporaryDirectory(prefix="certkit-bench-pfx-") as tmp:
+        folder = pathlib.Path(tmp)
+        started = time.perf_counter()
+        files = _make_files(folder, count)
+        setup = time.perf_counter() - started
+        _check_profile(files[0])
+        for name in tools:
+            (folder / name).mkdir()
+        # Warm up every path once (imports, the page cache) outside the timings.
+        warm = folder / "warm"
+        warm.mkdir()
+        for name, tool in tools.items():
+            tool(files[0], warm / f"{name}.pem")
+        order = list(tools)
+        for index, src in enumerate(files):
+            for name in order:
+                if name == "cryptography" and index % crypto_every:
+                    continue
+                dst = folder / name / f"{src.stem}.pem"
+                start = time.perf_counter()
+                tools[name](src, dst)
+                times[name].append(time.perf_counter() - start)
+            order.append(order.pop(0))
+        _same_content(folder / "certkit" / f"{files[-1].stem}.pem",
+                      folder / "openssl" / f"{files[-1].stem}.pem")
+        _same_content(folder / "certkit" / f"{files[0].stem}.pem",
+                      folder / "cryptography" / f"{files[0].stem}.pem")
+        script = ("import pathlib, sys, certkit\n"
+                  "out = pathlib.Path(sys.argv[1])\n"
+                  "for src in sys.argv[2:]:\n"
+                  "    p = pathlib.Path(src)\n"
+                  f"    certkit.convert(p, out / (p.stem + '.pem'), password={PASSWORD!r})\n")
+        batch = folder / "batch"
+        batch.mkdir()
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", script, str(batch), *map(str, files)], check=True)
+        batch_seconds = time.perf_counter() - start
+
+    median = {name: statistics.median(values) for name, values in times.items()}
+    ours = median["certkit"]
+    print(f"PFX -> PEM files: {count} files (RSA-2048 key, 3-certificate RSA chain, modern "
+          f"profile, {ITERATIONS:,} iterations for MAC and encryption); per-file medians, "
+          f"tools interleaved; setup {setup:.1f} s")
+    print(f"{'peer':<44} {'certkit':>10} {'peer':>10} {'ratio':>7}  {'target':<8} verdict")
+    ok = True
+    rows = [("openssl pkcs12, one process per file", "openssl"),
+            ("cryptography load_pkcs12 + PEM, in-process", "cryptography")]
+    for label, name in rows:
+        ratio = ours / median[name]
+        target = TARGETS[name]
+        met = ratio <= target
+        ok = ok and met
+        print(f"{label:<44} {_ms(ours):>10} {_ms(median[name]):>10} {ratio:>7.3f}  "
+              f"<= {target:<5} {'met' if met else 'MISSED'} ({median[name] / ours:.1f}x faster)"
+              f"  n={len(times[name])}")
+    floor = median["floor"]
+    print(f"{'key-derivation floor (PKCS#12 KDF + 2 PBKDF2)':<44} {_ms(ours):>10} "
+          f"{_ms(floor):>10} {ours / floor:>7.2f}  (certkit = {ours / floor:.1f}x the floor; "
+          "no target)")
+    total_openssl = sum(times["openssl"])
+    print(f"whole batch: certkit in one fresh Python process (start-up and imports included) "
+          f"{batch_seconds:.2f} s vs the openssl loop {total_openssl:.2f} s: ratio "
+          f"{batch_seconds / total_openssl:.3f} (informational)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
