@@ -207,8 +207,8 @@ def cmd_verify_backup(args: argparse.Namespace, out: TextIO) -> int:
                                   for p in report.problems],
                      "entries": report.entries, "certificates": report.certificates}, out)
     elif report.ok:
-        out.write(f"{report.directory}: ok ({report.entries} entries, "
-                  f"{report.certificates} certificates)\n")
+        entries = f"{report.entries} entr{'y' if report.entries == 1 else 'ies'}"
+        out.write(f"{report.directory}: ok ({entries}, {report.certificates} certificates)\n")
     else:
         for problem in report.problems:
             out.write(f"problem: {problem}\n")

@@ -165,12 +165,17 @@ def export_chain(
     elif not built.trusted and not allow_incomplete:
         last = certs[-1]
         missing = built.chain.missing_issuer or last.issuer
-        where = ("an intermediate (or your private root CA)" if last.is_ca and len(certs) > 1
-                 else "the intermediate certificate")
+        if last.is_ca and len(certs) > 1:
+            what = (f"the chain ends at {last.subject}, whose issuer {missing} is in neither "
+                    f"the input nor the trust store. Add {missing} to the input (an "
+                    "intermediate, or your private root CA) or give it as a trust file "
+                    "(trust=…, --trust FILE)")
+        else:
+            what = (f"missing intermediate {missing} (the issuer of {last.subject}); it is in "
+                    "neither the input nor the trust store. Add the intermediate certificate "
+                    "your CA sent to the input")
         raise ChainError(
-            f"the chain of {entry.alias!r} is incomplete: missing intermediate {missing} "
-            f"(the issuer of {last.subject}); it is in neither the input nor the trust store. "
-            f"Add {where} to the input, give it as a trust file (--trust FILE), or pass "
+            f"the chain of {entry.alias!r} is incomplete: {what}, or pass "
             "allow_incomplete=True (--allow-incomplete) to export the chain as it is",
             strays=[missing],
         )
