@@ -1,0 +1,186 @@
+"""Command-line start-up: ``certkit inspect cert.pem`` beside ``openssl x509`` and ``keytool``.
+
+Workload 6 of issue 7. Every measurement is a fresh process, timed from spawn to exit;
+the commands run in rotation so each sees the same machine noise, and the table shows
+medians. ``python -c pass`` is the interpreter's own start-up, the floor under anything
+written in Python. certkit must start faster than keytool; the gap to openssl (a C
+program) is reported as it is. The second table lists what ``certkit --help`` and
+``certkit inspect cert.pem`` import that they should not need (pyjks, asn1crypto and the
+codecs of other formats), from ``python -X importtime``.
+
+``--baseline REV`` also measures the certkit of git revision REV (exported to a
+temporary folder) in the same run, for before/after numbers. Run
+``python benchmarks/bench_startup.py`` (``--quick``: 3 runs of each instead of 21).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Sequence
+
+TARGET_KEYTOOL = 1.0
+#: Modules a command that reads one PEM certificate has no use for.
+UNWANTED = ("jks", "asn1crypto", "pyasn1", "Cryptodome", "javaobj", "twofish",
+            "certkit.formats.jks", "certkit.formats.pkcs12", "certkit._javakeys",
+            "certkit._pbe", "certkit._backup", "certkit._remote", "certkit._export",
+            "certkit._chains", "certkit._request", "ssl", "http", "urllib.request")
+
+
+def _certificate(path: pathlib.Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.example.test")])
+    when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(when)
+            .not_valid_after(when + dt.timedelta(days=3650))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("www.example.test")]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _run(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env)
+    return time.perf_counter() - start
+
+
+def _imports(command: list[str], env: dict[str, str]) -> tuple[set[str], float]:
+    """Modules a Python command imports, and certkit's own cumulative import time (s)."""
+    result = subprocess.run([sys.executable, "-X", "importtime", *command], check=True,
+                            capture_output=True, text=True, env=env)
+    names: set[str] = set()
+    certkit_us = 0
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        module = name.strip()
+        names.add(module)
+        if module == "certkit":
+            certkit_us = int(cumulative)
+    return names, certkit_us / 1e6
+
+
+def _export(revision: str, folder: pathlib.Path) -> pathlib.Path:
+    archive = subprocess.run(["git", "archive", "--format=tar", revision, "certkit"],
+                             check=True, capture_output=True,
+                             cwd=pathlib.Path(__file__).resolve().parent.parent).stdout
+    target = folder / "baseline"
+    target.mkdir()
+    archive_path = folder / "baseline.tar"
+    archive_path.write_bytes(archive)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the tables, return 0 when the targets are met."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 runs of each instead of 21")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also measure certkit as of git revision REV")
+    args = parser.parse_args(argv)
+    runs = 3 if args.quick else 21
+
+    python = sys.executable
+    keytool = shutil.which("keytool")
+    openssl = shutil.which("openssl")
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="certkit-bench-startup-") as tmp:
+        folder = pathlib.Path(tmp)
+        pem = folder / "cert.pem"
+        _certificate(pem)
+        env = dict(os.environ)
+        envs = {"": env}
+        if args.baseline:
+            base = _export(args.baseline, folder)
+            envs[f" @{args.baseline}"] = {
+                **env, "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(base), env.get("PYTHONPATH", "")]))}
+        commands: list[tuple[str, list[str], dict[str, str]]] = [
+            ("python -c pass (interpreter floor)", [python, "-c", "pass"], env)]
+        for suffix, variant in envs.items():
+            commands += [
+                (f'python -c "import certkit"{suffix}', [python, "-c", "import certkit"], variant),
+                (f"certkit --help{suffix}", [python, "-m", "certkit", "--help"], variant),
+                (f"certkit inspect cert.pem{suffix}",
+                 [python, "-m", "certkit", "inspect", str(pem)], variant),
+            ]
+        if openssl:
+            commands.append(("openssl x509 -noout -text -in cert.pem",
+                             [openssl, "x509", "-noout", "-text", "-in", str(pem)], env))
+        if keytool:
+            commands.append(("keytool -printcert -file cert.pem",
+                             [keytool, "-printcert", "-file", str(pem)], env))
+        times: dict[str, list[float]] = {label: [] for label, _, _ in commands}
+        for _label, command, variant in commands:  # warm the page cache
+            _run(command, variant)
+        for run in range(runs):
+            rotated = commands[run % len(commands):] + commands[:run % len(commands)]
+            for label, command, variant in rotated:
+                times[label].append(_run(command, variant))
+        checks: list[tuple[str, list[str] | None, bool]] = []
+        for suffix, variant in envs.items():
+            for what, command in (("certkit --help", ["-m", "certkit", "--help"]),
+                                  ("certkit inspect cert.pem",
+                                   ["-m", "certkit", "inspect", str(pem)])):
+                names, _ = _imports(command, variant)
+                extra = sorted(n for n in names if n in UNWANTED)
+                checks.append((what + suffix, extra, not suffix))
+            _, import_seconds = _imports(["-c", "import certkit"], variant)
+            summary = (f"import certkit{suffix}: {import_seconds * 1000:.0f} ms cumulative "
+                       "(-X importtime)")
+            checks.append((summary, None, False))
+
+    median = {label: statistics.median(values) for label, values in times.items()}
+    ours = median["certkit inspect cert.pem"]
+    print(f"Start-up, whole process wall time, median of {runs} fresh processes each "
+          "(commands rotated)")
+    print(f"{'command':<48} {'median':>9} {'vs certkit inspect':>19}")
+    for label, _, _ in commands:
+        print(f"{label:<48} {median[label] * 1000:>6.1f} ms {ours / median[label]:>18.2f}x")
+    if keytool:
+        ratio = ours / median["keytool -printcert -file cert.pem"]
+        met = ratio <= TARGET_KEYTOOL
+        ok = ok and met
+        print(f"target: certkit inspect / keytool -printcert = {ratio:.3f} <= {TARGET_KEYTOOL}: "
+              f"{'met' if met else 'MISSED'}")
+    else:
+        print("keytool not found: target not checked")
+        ok = False
+    if openssl:
+        theirs = median["openssl x509 -noout -text -in cert.pem"]
+        floor = median["python -c pass (interpreter floor)"]
+        print(f"gap to openssl x509 (no target): {(ours - theirs) * 1000:+.1f} ms "
+              f"({ours / theirs:.1f}x its time); the interpreter alone takes "
+              f"{floor * 1000:.1f} ms")
+    print("\nImports a command does not need (pyjks, asn1crypto, other codecs, network):")
+    for what, extra, counts in checks:
+        if extra is None:
+            print(f"  {what}")
+            continue
+        print(f"  {what:<44} {', '.join(extra) if extra else 'none'}")
+        ok = ok and not (counts and extra)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
