@@ -13,6 +13,7 @@ import contextlib
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -50,6 +51,12 @@ def _read(path: pathlib.Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def _binary(name: str) -> str:
+    """A server binary: on PATH, else in /usr/sbin (not on every user's PATH), else skip."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    return found if found is not None else require_tool(name)
 
 
 def free_port() -> int:
@@ -102,7 +109,7 @@ def _running(name: str, argv: Sequence[str], *, port: int, folder: pathlib.Path,
 @contextlib.contextmanager
 def nginx(folder: pathlib.Path, tls_lines: str, *, port: int | None = None) -> Iterator[Server]:
     """nginx serving TLS with ``tls_lines`` (``ssl_certificate …;``) pasted in its server block."""
-    binary = require_tool("nginx")
+    binary = _binary("nginx")
     port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "error.log"
@@ -136,7 +143,7 @@ http {{
 @contextlib.contextmanager
 def apache(folder: pathlib.Path, tls_lines: str, *, port: int | None = None) -> Iterator[Server]:
     """Apache httpd (mod_ssl) with ``tls_lines`` pasted in a ``<VirtualHost>``."""
-    binary = require_tool("apache2")
+    binary = _binary("apache2")
     modules = pathlib.Path("/usr/lib/apache2/modules")
     port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
@@ -172,7 +179,7 @@ SSLSessionCache shmcb:{folder}/ssl_scache(512000)
 @contextlib.contextmanager
 def haproxy(folder: pathlib.Path, bind_line: str, *, port: int | None = None) -> Iterator[Server]:
     """HAProxy whose frontend uses certkit's ``bind … ssl crt …`` line on 127.0.0.1:port."""
-    binary = require_tool("haproxy")
+    binary = _binary("haproxy")
     port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "console.log"  # HAProxy reports configuration errors on stderr
