@@ -30,6 +30,9 @@ if TYPE_CHECKING:
         PrivateKeyTypes,
     )
 
+    from certkit._chains import TrustSource
+    from certkit._keystore_ops import ReplySource
+
 __all__ = [
     "Attributes",
     "Certificate",
@@ -843,3 +846,20 @@ class KeyStore:
     def with_entries(self, entries: Sequence[Entry]) -> KeyStore:
         """Return a store with the same provenance and the given entries."""
         return attrs.evolve(self, entries=tuple(entries))
+
+    def import_reply(self, reply: ReplySource, alias: str | None = None, *,
+                     trust: TrustSource | None = None) -> KeyStore:
+        """Return a store with a CA reply installed in the key entry whose public key it certifies.
+
+        The method form of :func:`certkit.import_reply`: a wrong ``alias`` raises
+        :class:`~certkit.errors.KeyMismatchError` naming the right one (``matching_alias``).
+        """
+        from certkit._keystore_ops import import_reply  # noqa: PLC0415 - operations sit above
+
+        return import_reply(self, reply, alias, trust=trust)
+
+    def add_trusted(self, certificate: Certificate, alias: str | None = None) -> KeyStore:
+        """Return a store with ``certificate`` as a new trusted entry (``certkit.add_trusted``)."""
+        from certkit._keystore_ops import add_trusted  # noqa: PLC0415 - operations sit above
+
+        return add_trusted(self, certificate, alias)
