@@ -6,7 +6,7 @@ medians. ``python -c pass`` is the interpreter's own start-up, the floor under a
 written in Python. certkit must start faster than keytool; the gap to openssl (a C
 program) is reported as it is. The second table lists what ``certkit --help`` and
 ``certkit inspect cert.pem`` import that they should not need (pyjks, asn1crypto and the
-codecs of other formats), from ``python -X importtime``.
+codecs of other formats), read from ``sys.modules`` when the command exits.
 
 ``--baseline REV`` also measures the certkit of git revision REV (exported to a
 temporary folder) in the same run, for before/after numbers. Run
@@ -57,25 +57,41 @@ def _certificate(path: pathlib.Path) -> None:
 def _run(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=env)
+                   env=env, cwd=env["BENCH_CWD"])
     return time.perf_counter() - start
 
 
-def _imports(command: list[str], env: dict[str, str]) -> tuple[set[str], float]:
-    """Modules a Python command imports, and certkit's own cumulative import time (s)."""
-    result = subprocess.run([sys.executable, "-X", "importtime", *command], check=True,
-                            capture_output=True, text=True, env=env)
-    names: set[str] = set()
-    certkit_us = 0
+_MODULES_SCRIPT = """
+import runpy, sys
+out, sys.argv = sys.argv[1], ["certkit", *sys.argv[2:]]
+try:
+    runpy.run_module("certkit", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+with open(out, "w") as handle:
+    handle.write("\\n".join(sorted(sys.modules)))
+"""
+
+
+def _modules(arguments: list[str], env: dict[str, str], folder: pathlib.Path) -> set[str]:
+    """The modules loaded when ``certkit ARGUMENTS`` exits (``-X importtime`` misses those
+    imported through ``importlib.import_module``, as lazy imports are)."""
+    listing = folder / "modules.txt"
+    subprocess.run([sys.executable, "-c", _MODULES_SCRIPT, str(listing), *arguments],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                   cwd=env["BENCH_CWD"])
+    return set(listing.read_text().split())
+
+
+def _import_seconds(env: dict[str, str]) -> float:
+    """certkit's own cumulative ``import certkit`` time, from ``-X importtime``."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import certkit"],
+                            check=True, capture_output=True, text=True, env=env,
+                            cwd=env["BENCH_CWD"])
     for line in result.stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
-            continue
-        _, cumulative, name = line.split("|", 2)
-        module = name.strip()
-        names.add(module)
-        if module == "certkit":
-            certkit_us = int(cumulative)
-    return names, certkit_us / 1e6
+        if line.startswith("import time:") and line.rsplit("|", 1)[-1].strip() == "certkit":
+            return int(line.split("|")[1]) / 1e6
+    return float("nan")
 
 
 def _export(revision: str, folder: pathlib.Path) -> pathlib.Path:
@@ -108,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = pathlib.Path(tmp)
         pem = folder / "cert.pem"
         _certificate(pem)
-        env = dict(os.environ)
+        # Run from the temporary folder: Python puts the working directory first on sys.path,
+        # which would shadow the baseline's PYTHONPATH with a checkout's certkit.
+        env = {**os.environ, "BENCH_CWD": str(folder)}
         envs = {"": env}
         if args.baseline:
             base = _export(args.baseline, folder)
@@ -139,13 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 times[label].append(_run(command, variant))
         checks: list[tuple[str, list[str] | None, bool]] = []
         for suffix, variant in envs.items():
-            for what, command in (("certkit --help", ["-m", "certkit", "--help"]),
-                                  ("certkit inspect cert.pem",
-                                   ["-m", "certkit", "inspect", str(pem)])):
-                names, _ = _imports(command, variant)
+            for what, arguments in (("certkit --help", ["--help"]),
+                                    ("certkit inspect cert.pem", ["inspect", str(pem)])):
+                names = _modules(arguments, variant, folder)
                 extra = sorted(n for n in names if n in UNWANTED)
                 checks.append((what + suffix, extra, not suffix))
-            _, import_seconds = _imports(["-c", "import certkit"], variant)
+            import_seconds = _import_seconds(variant)
             summary = (f"import certkit{suffix}: {import_seconds * 1000:.0f} ms cumulative "
                        "(-X importtime)")
             checks.append((summary, None, False))

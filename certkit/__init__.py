@@ -4,36 +4,97 @@ Read anything with :func:`load`, write it with :func:`dump` or :func:`save`, or 
 with :func:`convert`; the model classes are immutable values (chains are leaf first).
 """
 
+# Public names are imported on first use (PEP 562), so that ``certkit --help`` and a
+# command that reads one PEM file load only the modules they touch; type checkers see
+# the ordinary imports below.
+
 from __future__ import annotations
 
-from certkit._api import ConversionReport, convert, dump, load, save
-from certkit._backup import BackupProblem, BackupReport, Manifest, backup, restore, verify_backup
-from certkit._chains import (
-    CertificatePool,
-    Reason,
-    VerificationResult,
-    build_chain,
-    order_chain,
-    verify_chain,
-)
-from certkit._export import ExportResult, export
-from certkit._match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
-from certkit._model import (
-    Attributes,
-    Certificate,
-    CertificateRequest,
-    Chain,
-    KeyEntry,
-    KeyStore,
-    LockedKey,
-    PrivateKey,
-    Protection,
-    RawAttribute,
-    SecretKeyEntry,
-    TrustedCertEntry,
-)
-from certkit._remote import HostReport, check_host, fetch_chain
-from certkit._request import generate_csr, generate_key
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from certkit._api import ConversionReport, convert, dump, load, save
+    from certkit._backup import (
+        BackupProblem,
+        BackupReport,
+        Manifest,
+        backup,
+        restore,
+        verify_backup,
+    )
+    from certkit._chains import (
+        CertificatePool,
+        Reason,
+        VerificationResult,
+        build_chain,
+        order_chain,
+        verify_chain,
+    )
+    from certkit._export import ExportResult, export
+    from certkit._match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
+    from certkit._model import (
+        Attributes,
+        Certificate,
+        CertificateRequest,
+        Chain,
+        KeyEntry,
+        KeyStore,
+        LockedKey,
+        PrivateKey,
+        Protection,
+        RawAttribute,
+        SecretKeyEntry,
+        TrustedCertEntry,
+    )
+    from certkit._remote import HostReport, check_host, fetch_chain
+    from certkit._request import generate_csr, generate_key
+
+#: Where each public name is defined; :func:`__getattr__` imports it from there on first use.
+_LAZY: dict[str, str] = {
+    "Attributes": "certkit._model",
+    "BackupProblem": "certkit._backup",
+    "BackupReport": "certkit._backup",
+    "Certificate": "certkit._model",
+    "CertificatePool": "certkit._chains",
+    "CertificateRequest": "certkit._model",
+    "Chain": "certkit._model",
+    "ConversionReport": "certkit._api",
+    "ExportResult": "certkit._export",
+    "HostReport": "certkit._remote",
+    "KeyEntry": "certkit._model",
+    "KeyIndex": "certkit._match",
+    "KeyLocation": "certkit._match",
+    "KeyStore": "certkit._model",
+    "LockedKey": "certkit._model",
+    "Manifest": "certkit._backup",
+    "PrivateKey": "certkit._model",
+    "Protection": "certkit._model",
+    "RawAttribute": "certkit._model",
+    "Reason": "certkit._chains",
+    "SecretKeyEntry": "certkit._model",
+    "TrustedCertEntry": "certkit._model",
+    "VerificationResult": "certkit._chains",
+    "backup": "certkit._backup",
+    "build_chain": "certkit._chains",
+    "check_host": "certkit._remote",
+    "convert": "certkit._api",
+    "dump": "certkit._api",
+    "export": "certkit._export",
+    "fetch_chain": "certkit._remote",
+    "find_key": "certkit._match",
+    "generate_csr": "certkit._request",
+    "generate_key": "certkit._request",
+    "load": "certkit._api",
+    "modulus": "certkit._match",
+    "modulus_hash": "certkit._match",
+    "order_chain": "certkit._chains",
+    "pair_keys": "certkit._match",
+    "restore": "certkit._backup",
+    "save": "certkit._api",
+    "verify_backup": "certkit._backup",
+    "verify_chain": "certkit._chains",
+}
 
 __all__ = [
     "Attributes",
@@ -81,3 +142,25 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name (or a submodule such as ``certkit.errors``) on first use."""
+        module = _LAZY.get(name)
+        if module is not None:
+            value = getattr(importlib.import_module(module), name)
+            globals()[name] = value
+            return value
+        if not name.startswith("__"):
+            try:
+                return importlib.import_module(f"{__name__}.{name}")
+            except ModuleNotFoundError as err:
+                if err.name != f"{__name__}.{name}":
+                    raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, lazy public names included."""
+    return sorted({*globals(), *__all__})
