@@ -1,0 +1,407 @@
+"""Inventory folders: every certificate, key and keystore, found by content, paired across files.
+
+:func:`scan` walks folders (never twice into the same directory, so symbolic-link loops
+end), sniffs the first bytes of each file to skip what cannot be certificate material
+quickly, loads the rest, and keeps only small records (names, dates, fingerprints) rather
+than parsed objects, so memory grows with the number of certificates found, not with
+their size. Keys are paired with certificates by the SHA-256 of their public key, across
+files; issuers are found by name and key identifier (signatures are not verified, which
+keeps the scan fast: use ``certkit verify`` on a chain that matters).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import stat
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TypeAlias
+
+import attrs
+from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import ExtensionOID
+
+from certkit import formats
+from certkit._api import load
+from certkit._model import Certificate, KeyEntry, LockedKey, Password, PrivateKey
+from certkit.errors import CertkitError, PasswordError
+
+__all__ = [
+    "MAX_FILE",
+    "ScanIssue",
+    "ScanProgress",
+    "ScanReport",
+    "ScannedCertificate",
+    "ScannedKey",
+    "scan",
+]
+
+#: Files larger than this are not read (a big truststore is a few megabytes).
+MAX_FILE = 16 * 1024 * 1024
+#: How much of a text file is searched for a ``-----BEGIN`` line.
+_TEXT_PREFIX = 1024 * 1024
+_SNIFF = 4096
+#: Extensions that promise certificate material: a failure to read them is reported.
+_CERT_EXTENSIONS = frozenset({
+    ".pem", ".crt", ".cer", ".der", ".key", ".p7b", ".p7c", ".pfx", ".p12", ".jks",
+    ".jceks", ".keystore", ".truststore", ".bks", ".csr", ".ca-bundle"})
+
+#: Called after each file with the number of files seen so far and the path.
+ScanProgress: TypeAlias = Callable[[int, str], None]
+
+
+@attrs.frozen
+class ScannedCertificate:
+    """What the scan keeps of one certificate found in a file (not the certificate itself)."""
+
+    path: str
+    alias: str | None
+    subject: str
+    issuer: str
+    serial_number: str
+    not_before: _dt.datetime
+    not_after: _dt.datetime
+    is_ca: bool
+    self_signed: bool
+    sha256: str
+    public_key_sha256: str
+
+
+@attrs.frozen
+class ScannedKey:
+    """A private key found in a file: where, its algorithm and its public key's SHA-256."""
+
+    path: str
+    alias: str | None
+    algorithm: str
+    public_key_sha256: str
+
+
+@attrs.frozen
+class ScanIssue:
+    """A file the scan could not read: ``reason`` is ``unreadable``, ``password-needed``,
+    ``wrong-password``, ``damaged`` or ``too-large``; ``detail`` says more."""
+
+    path: str
+    reason: str
+    detail: str
+
+
+@attrs.frozen
+class ScanReport:
+    """What :func:`scan` found, and what is wrong with it.
+
+    ``pairs`` holds each certificate that has a key anywhere in the scan with that key;
+    ``without_key`` lists leaf certificates with no key anywhere in the scan (CA
+    certificates are not expected to have one); ``incomplete`` lists leaves whose issuer
+    is nowhere in the scan or the trust store, with that issuer's name.
+    """
+
+    files_seen: int
+    files_read: int
+    certificates: tuple[ScannedCertificate, ...]
+    keys: tuple[ScannedKey, ...]
+    pairs: tuple[tuple[ScannedCertificate, ScannedKey], ...]
+    expired: tuple[ScannedCertificate, ...]
+    expiring: tuple[ScannedCertificate, ...]
+    orphaned_keys: tuple[ScannedKey, ...]
+    without_key: tuple[ScannedCertificate, ...]
+    incomplete: tuple[tuple[ScannedCertificate, str], ...]
+    unreadable: tuple[ScanIssue, ...]
+    at: _dt.datetime
+
+    @property
+    def has_problems(self) -> bool:
+        """Whether anything needs attention (expired or expiring, orphans, gaps, unreadable)."""
+        return bool(self.expired or self.expiring or self.orphaned_keys or self.without_key
+                    or self.incomplete or self.unreadable)
+
+
+def _walk(paths: Iterable[str], *,
+          follow_symlinks: bool) -> Iterator[tuple[str, os.stat_result | None]]:
+    """Every file below ``paths`` with its ``stat`` (``None`` when it cannot be stat'ed).
+
+    Directories are entered once each, keyed by ``(st_dev, st_ino)``, so a symbolic link
+    pointing back up the tree ends the walk instead of looping.
+    """
+    visited: set[tuple[int, int]] = set()
+    stack: list[str] = []
+    for top in paths:
+        try:
+            info = os.stat(top)
+        except OSError:
+            yield top, None
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            stack.append(top)
+        else:
+            yield top, info
+        while stack:
+            folder = stack.pop()
+            try:
+                info = os.stat(folder)
+            except OSError:
+                yield folder, None
+                continue
+            key = (info.st_dev, info.st_ino)
+            if key in visited:
+                continue
+            visited.add(key)
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except OSError:
+                yield folder, None
+                continue
+            subfolders: list[str] = []
+            for entry in entries:
+                try:
+                    is_link = entry.is_symlink()
+                    if entry.is_dir(follow_symlinks=True):
+                        if follow_symlinks or not is_link:
+                            subfolders.append(entry.path)
+                        continue
+                    yield entry.path, entry.stat(follow_symlinks=True)
+                except OSError:  # a broken link, or a file that vanished
+                    yield entry.path, None
+            stack.extend(reversed(subfolders))
+
+
+def _looks_binary_container(head: bytes) -> bool:
+    if head[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"):
+        return True
+    if head[:1] == b"\x30" and len(head) > 4:
+        return True
+    return formats.spec("bks").sniff(head)
+
+
+def _is_text(head: bytes) -> bool:
+    return b"\x00" not in head[:_SNIFF] or head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+class _Sniffed:
+    """The verdict of the quick look: skip, or read (and whether failure should be told)."""
+
+    def __init__(self, data: bytes | None, *, promised: bool) -> None:
+        self.data = data
+        self.promised = promised
+
+
+def _sniff(path: str, size: int) -> _Sniffed:
+    promised = os.path.splitext(path)[1].lower() in _CERT_EXTENSIONS
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF)
+        if _is_text(head):
+            if b"-----BEGIN " not in head:
+                head += handle.read(_TEXT_PREFIX - len(head))
+                if b"-----BEGIN " not in head:
+                    return _Sniffed(None, promised=promised) if not promised else _Sniffed(
+                        head + handle.read(), promised=promised)
+            return _Sniffed(head + handle.read(), promised=True)
+        if not _looks_binary_container(head):
+            return _Sniffed(None, promised=promised)
+        strong = head[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce")
+        return _Sniffed(head + handle.read(max(0, size - len(head))),
+                        promised=promised or strong)
+
+
+def _key_identifier(cert: Certificate, oid: x509.ObjectIdentifier) -> bytes | None:
+    try:
+        with warnings.catch_warnings():
+            # Real certificates with non-positive serials load (cryptography only warns).
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            ext = cert.x509.extensions.get_extension_for_oid(oid)
+    except (x509.ExtensionNotFound, ValueError, x509.DuplicateExtension):
+        return None
+    value = ext.value
+    if isinstance(value, x509.SubjectKeyIdentifier):
+        return value.digest
+    if isinstance(value, x509.AuthorityKeyIdentifier):
+        return value.key_identifier
+    return None
+
+
+@attrs.frozen
+class _Issuers:
+    """CA certificates by subject name, with their key identifiers (no DER kept)."""
+
+    by_subject: dict[str, set[bytes | None]] = attrs.field(factory=dict)
+
+    def add(self, cert: Certificate) -> None:
+        self.by_subject.setdefault(cert.subject, set()).add(
+            _key_identifier(cert, ExtensionOID.SUBJECT_KEY_IDENTIFIER))
+
+    def has_issuer(self, issuer: str, authority_key_id: bytes | None) -> bool:
+        found = self.by_subject.get(issuer)
+        if not found:
+            return False
+        return authority_key_id is None or authority_key_id in found or None in found
+
+
+def _record(cert: Certificate, path: str, alias: str | None) -> ScannedCertificate:
+    try:
+        is_ca = cert.is_ca
+    except CertkitError:
+        is_ca = False
+    return ScannedCertificate(
+        path=path, alias=alias, subject=cert.subject, issuer=cert.issuer,
+        serial_number=format(cert.serial_number, "x"), not_before=cert.not_before,
+        not_after=cert.not_after, is_ca=is_ca,
+        self_signed=cert.subject == cert.issuer and cert.is_self_signed,
+        sha256=cert.fingerprint(), public_key_sha256=cert.public_key_fingerprint)
+
+
+def _password_for(path: str, passwords: Password | Mapping[str, Password] | None) -> Password:
+    if isinstance(passwords, Mapping):
+        for key in (path, os.path.abspath(path), os.path.basename(path)):
+            if key in passwords:
+                return passwords[key]
+        return None
+    return passwords
+
+
+def _system_issuers(issuers: _Issuers) -> None:
+    from certkit._chains import trust_pool  # noqa: PLC0415 - only when a scan runs
+
+    try:
+        pool = trust_pool("system")
+    except CertkitError:
+        return
+    for cert in pool or ():
+        issuers.add(cert)
+
+
+def scan(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    passwords: Password | Mapping[str, Password] | None = None,
+    expiring: _dt.timedelta | None = None,
+    follow_symlinks: bool = False,
+    progress: ScanProgress | None = None,
+    at: _dt.datetime | None = None,
+    trust_system: bool = True,
+) -> ScanReport:
+    """Walk ``paths`` and inventory every certificate, key and keystore, identified by content.
+
+    Keys are paired with certificates across files; the report lists expired
+    certificates, those ending within ``expiring`` (if given), keys without a certificate,
+    leaf certificates without a key, leaves whose issuer is nowhere (neither scanned nor
+    in the system trust store, unless ``trust_system=False``), and files that could not
+    be read — a scan never stops for one file. Symbolic links to files are read; links to
+    folders are followed only with ``follow_symlinks`` (loops end either way).
+    ``progress(files_seen, path)`` is called after each file.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    scanner = _Scanner(passwords)
+    for path, info in _walk([os.fspath(p) for p in paths], follow_symlinks=follow_symlinks):
+        scanner.seen += 1
+        try:
+            scanner.read += scanner.scan_file(path, info)
+        finally:
+            if progress is not None:
+                progress(scanner.seen, path)
+    if trust_system:
+        _system_issuers(scanner.issuers)
+    return scanner.report(at or _dt.datetime.now(_dt.timezone.utc), expiring)
+
+
+class _Scanner:
+    """The running state of one scan: small records, never parsed objects."""
+
+    def __init__(self, passwords: Password | Mapping[str, Password] | None) -> None:
+        self.passwords = passwords
+        self.seen = 0
+        self.read = 0
+        self.certificates: list[ScannedCertificate] = []
+        self.keys: list[ScannedKey] = []
+        self.issues: list[ScanIssue] = []
+        self.issuers = _Issuers()
+        self.authority_ids: dict[str, bytes | None] = {}
+
+    def scan_file(self, path: str, info: os.stat_result | None) -> bool:
+        """Record what one file holds; return whether it held certificate material."""
+        issues = self.issues
+        if info is None:
+            detail = ("broken symbolic link" if os.path.islink(path)
+                      else "cannot be listed or stat'ed")
+            issues.append(ScanIssue(path, "unreadable", detail))
+            return False
+        if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            return False  # FIFOs, sockets and devices are never opened (a FIFO would block)
+        if info.st_size > MAX_FILE:
+            if os.path.splitext(path)[1].lower() in _CERT_EXTENSIONS:
+                issues.append(ScanIssue(path, "too-large", f"{info.st_size} bytes; not read"))
+            return False
+        try:
+            sniffed = _sniff(path, info.st_size)
+        except OSError as err:
+            issues.append(ScanIssue(path, "unreadable", err.strerror or str(err)))
+            return False
+        if sniffed.data is None:
+            return False
+        try:
+            store = load(sniffed.data, password=_password_for(path, self.passwords))
+        except PasswordError as err:
+            reason = "password-needed" if err.missing else "wrong-password"
+            issues.append(ScanIssue(path, reason, str(err)))
+            return False
+        except CertkitError as err:
+            if sniffed.promised:
+                issues.append(ScanIssue(path, "damaged", str(err)))
+            return False
+        for key_entry in store.key_entries:
+            _scan_key(key_entry, path, self.keys)
+        for entry in store.entries:
+            chain = entry.chain if isinstance(entry, KeyEntry) else None
+            own = getattr(entry, "certificate", None)
+            for cert in (chain or ((own,) if own is not None else ())):
+                self._add_certificate(cert, path, entry.alias)
+        return bool(store.entries)
+
+    def _add_certificate(self, cert: Certificate, path: str, alias: str) -> None:
+        record = _record(cert, path, alias)
+        self.certificates.append(record)
+        if record.is_ca or record.self_signed:
+            self.issuers.add(cert)
+        else:
+            self.authority_ids.setdefault(
+                record.sha256, _key_identifier(cert, ExtensionOID.AUTHORITY_KEY_IDENTIFIER))
+
+    def report(self, moment: _dt.datetime, expiring: _dt.timedelta | None) -> ScanReport:
+        """Pair keys and certificates and sort out what needs attention."""
+        certificates, keys = self.certificates, self.keys
+        key_by_spki: dict[str, ScannedKey] = {}
+        for key in keys:
+            key_by_spki.setdefault(key.public_key_sha256, key)
+        cert_spkis = {c.public_key_sha256 for c in certificates}
+        pairs = tuple((c, key_by_spki[c.public_key_sha256]) for c in certificates
+                      if c.public_key_sha256 in key_by_spki)
+        issuing = set(self.issuers.by_subject)
+        # CA certificates without the basicConstraints flag still issue: not leaves.
+        leaves = [c for c in certificates
+                  if not c.is_ca and not c.self_signed and c.subject not in issuing]
+        without_key = tuple(c for c in leaves if c.public_key_sha256 not in key_by_spki)
+        incomplete = tuple(
+            (c, c.issuer) for c in leaves
+            if not self.issuers.has_issuer(c.issuer, self.authority_ids.get(c.sha256)))
+        expired = tuple(c for c in certificates if c.not_after < moment)
+        soon = tuple(c for c in certificates
+                     if expiring is not None and moment <= c.not_after < moment + expiring)
+        return ScanReport(
+            files_seen=self.seen, files_read=self.read, certificates=tuple(certificates),
+            keys=tuple(keys), pairs=pairs, expired=expired, expiring=soon,
+            orphaned_keys=tuple(k for k in keys if k.public_key_sha256 not in cert_spkis),
+            without_key=without_key, incomplete=incomplete, unreadable=tuple(self.issues),
+            at=moment)
+
+
+def _scan_key(entry: KeyEntry, path: str, keys: list[ScannedKey]) -> None:
+    key = entry.key
+    if isinstance(key, PrivateKey):
+        keys.append(ScannedKey(path, entry.alias, key.algorithm, key.public_key_fingerprint))
+    elif isinstance(key, LockedKey) and key.public_key_fingerprint:
+        algorithm = entry.certificate.key_algorithm if entry.certificate else "locked"
+        keys.append(ScannedKey(path, entry.alias, algorithm, key.public_key_fingerprint))
