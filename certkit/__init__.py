@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         order_chain,
         verify_chain,
     )
+    from certkit._doctor import Finding, diagnose
     from certkit._export import ExportResult, export
     from certkit._match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
     from certkit._model import (
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     )
     from certkit._remote import HostReport, check_host, fetch_chain
     from certkit._request import generate_csr, generate_key
+    from certkit._scan import ScanReport, scan
 
 #: Where each public name is defined; :func:`__getattr__` imports it from there on first use.
 _LAZY: dict[str, str] = {
@@ -61,6 +63,7 @@ _LAZY: dict[str, str] = {
     "Chain": "certkit._model",
     "ConversionReport": "certkit._api",
     "ExportResult": "certkit._export",
+    "Finding": "certkit._doctor",
     "HostReport": "certkit._remote",
     "KeyEntry": "certkit._model",
     "KeyIndex": "certkit._match",
@@ -72,6 +75,7 @@ _LAZY: dict[str, str] = {
     "Protection": "certkit._model",
     "RawAttribute": "certkit._model",
     "Reason": "certkit._chains",
+    "ScanReport": "certkit._scan",
     "SecretKeyEntry": "certkit._model",
     "TrustedCertEntry": "certkit._model",
     "VerificationResult": "certkit._chains",
@@ -79,6 +83,7 @@ _LAZY: dict[str, str] = {
     "build_chain": "certkit._chains",
     "check_host": "certkit._remote",
     "convert": "certkit._api",
+    "diagnose": "certkit._doctor",
     "dump": "certkit._api",
     "export": "certkit._export",
     "fetch_chain": "certkit._remote",
@@ -92,6 +97,7 @@ _LAZY: dict[str, str] = {
     "pair_keys": "certkit._match",
     "restore": "certkit._backup",
     "save": "certkit._api",
+    "scan": "certkit._scan",
     "verify_backup": "certkit._backup",
     "verify_chain": "certkit._chains",
 }
@@ -106,6 +112,7 @@ __all__ = [
     "Chain",
     "ConversionReport",
     "ExportResult",
+    "Finding",
     "HostReport",
     "KeyEntry",
     "KeyIndex",
@@ -117,6 +124,7 @@ __all__ = [
     "Protection",
     "RawAttribute",
     "Reason",
+    "ScanReport",
     "SecretKeyEntry",
     "TrustedCertEntry",
     "VerificationResult",
@@ -124,6 +132,7 @@ __all__ = [
     "build_chain",
     "check_host",
     "convert",
+    "diagnose",
     "dump",
     "export",
     "fetch_chain",
@@ -137,6 +146,7 @@ __all__ = [
     "pair_keys",
     "restore",
     "save",
+    "scan",
     "verify_backup",
     "verify_chain",
 ]
