@@ -31,6 +31,7 @@ from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 __all__ = [
     "DEFAULT_JCEKS_ITERATIONS",
+    "JAVA_STREAM_HEADER",
     "JCE_PBE_OID",
     "JKS_PROTECTOR_OID",
     "MAX_JCEKS_ITERATIONS",
@@ -297,7 +298,11 @@ def jce_encrypt(plain: bytes, password: bytes, salt: bytes, iterations: int) -> 
 
 
 def jce_decrypt(data: bytes, password: bytes, salt: bytes, iterations: int) -> bytes | None:
-    """Decrypt PBEWithMD5AndTripleDES; ``None`` when the padding shows a wrong password."""
+    """Decrypt PBEWithMD5AndTripleDES; ``None`` when the padding shows a wrong password.
+
+    Valid padding does not prove the password right (a wrong one passes about once in 256
+    tries): callers check that the plaintext has the structure they expect.
+    """
     if not data or len(data) % 8:
         raise DecodeError("PBEWithMD5AndTripleDES ciphertext is not a whole number of blocks")
     key, iv = derive_jce_key(password, salt, iterations)
@@ -334,12 +339,24 @@ def recover_jce(parameters: bytes | None, encrypted: bytes, password: str) -> by
         secret = jce_password_bytes(password)
     except PasswordError:
         return None  # Java cannot have encrypted a key under this password either
-    return jce_decrypt(encrypted, secret, salt, iterations)
+    plain = jce_decrypt(encrypted, secret, salt, iterations)
+    # A wrong password still yields valid padding about once in 256 tries; as in Java, only
+    # a plaintext that is one DER SEQUENCE (the PKCS#8 key) counts as success.
+    return plain if plain is not None and _is_one_sequence(plain) else None
+
+
+def _is_one_sequence(data: bytes) -> bool:
+    try:
+        tag, _, end = _der.read_tlv(data)
+    except DecodeError:
+        return False
+    return tag == 0x30 and end == len(data)
 
 
 # --- Java serialization of secret keys ------------------------------------------------
 
-_STREAM_HEADER = bytes.fromhex("aced0005")
+#: The magic and version every Java serialization stream starts with.
+JAVA_STREAM_HEADER = bytes.fromhex("aced0005")
 _BYTE_ARRAY_CLASS = bytes.fromhex("757200025b42acf317f8060854e00200007870")  # new byte[] class desc
 
 
@@ -350,7 +367,7 @@ def _java_string(text: str) -> bytes:
 def secret_key_spec(algorithm: str, key: bytes) -> bytes:
     """Serialize ``new javax.crypto.spec.SecretKeySpec(key, algorithm)`` as Java does."""
     return (
-        _STREAM_HEADER
+        JAVA_STREAM_HEADER
         + bytes.fromhex(
             "7372001f6a617661782e63727970746f2e737065632e5365637265744b657953706563"
             "5b470b66e230614d0200024c0009616c676f726974686d7400124c6a6176612f6c616e672f"
@@ -374,7 +391,7 @@ def seal_secret_key(algorithm: str, key: bytes, password: str, iterations: int) 
     params = _pbe_parameters(salt, iterations)
     content = jce_encrypt(secret_key_spec(algorithm, key), secret, salt, iterations)
     return (
-        _STREAM_HEADER
+        JAVA_STREAM_HEADER
         + bytes.fromhex(
             # class SealedObjectForKeyProtector extends javax.crypto.SealedObject
             "73720033636f6d2e73756e2e63727970746f2e70726f76696465722e5365616c65644f626a656374"

@@ -423,3 +423,67 @@ class TestConversions:
         assert isinstance(entry, KeyEntry)
         assert entry.private_key == pki.leaf.key
         assert list(entry.chain) == list(pki.chain)
+
+
+def padding_collision(encrypted: bytes, salt: bytes, iterations: int) -> str:
+    """Find a wrong password whose PBEWithMD5AndTripleDES decryption has valid padding.
+
+    pyjks's independent implementation does the decrypting; about one password in 256
+    passes the padding check, so a few thousand candidates always contain one.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from jks import sun_crypto, util
+
+    for number in range(100_000):
+        candidate = f"wrong{number}"
+        try:
+            sun_crypto.jce_pbe_decrypt(encrypted, candidate, salt, iterations)
+        except util.BadPaddingException:
+            continue
+        return candidate
+    raise AssertionError("no padding collision found")
+
+
+class TestWrongPasswordWithValidPadding:
+    """A wrong JCEKS password that happens to give valid padding is still a wrong password."""
+
+    def test_private_key(self, pki: PKI) -> None:
+        """Unlocking and store-password trials treat a padding collision as a wrong password."""
+        from certkit import _javakeys
+
+        data = certkit.dump(server_store(pki), "jceks", password="s", key_password="k",
+                            iterations=1)
+        entry = certkit.load(data, password="s")["tomcat"]
+        assert isinstance(entry, KeyEntry)
+        assert isinstance(entry.key, certkit.LockedKey)
+        _, params, encrypted = _javakeys.parse_encrypted_key(entry.key.data)
+        assert params is not None
+        salt, iterations = _javakeys.parse_pbe_parameters(params)
+        wrong = padding_collision(encrypted, salt, iterations)
+        with pytest.raises(PasswordError, match="tomcat"):
+            entry.unlock(wrong)
+        # The same blob in a store whose store password is that collision still lists.
+        listed = certkit.load(data, password="s")
+        again = certkit.load(certkit.dump(listed, "jceks", password=wrong, iterations=1),
+                             password=wrong)
+        assert again.key_entries[0].is_locked
+
+    def test_secret_key(self) -> None:
+        """A secret key's padding collision is a PasswordError, not a decode error."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import jks as pyjks
+        from certkit import _javakeys
+
+        store = KeyStore([SecretKeyEntry("aes", "AES", bytes(16), created=CREATED)])
+        data = certkit.dump(store, "jceks", password="s", key_password="k", iterations=1)
+        sealed = pyjks.KeyStore.loads(data, "s", try_decrypt_keys=False).entries["aes"]._encrypted
+        salt, iterations = _javakeys.parse_pbe_parameters(bytes(sealed.encodedParams))
+        wrong = padding_collision(bytes(sealed.encryptedContent), salt, iterations)
+        with pytest.raises(PasswordError, match="aes"):
+            certkit.load(data, password="s", key_passwords={"aes": wrong})

@@ -347,8 +347,8 @@ def _unseal(raw: _RawEntry, password: str, source: str | None) -> tuple[str, byt
     except PasswordError:
         return None
     plain = _javakeys.jce_decrypt(_java_bytes(sealed.encryptedContent), secret, salt, iterations)
-    if plain is None:
-        return None
+    if plain is None or not plain.startswith(_javakeys.JAVA_STREAM_HEADER):
+        return None  # bad padding, or (once in 256) good padding from a wrong password
     try:
         with _quiet_javaobj():
             obj, _ = _pyjks.KeyStore._read_java_obj(plain, 0)  # pyjks's Java object parser
