@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 from certkit._api import load, save
-from certkit._chains import CertificatePool, TrustSource, build, order_chain
+from certkit._chains import CertificatePool, TrustSource, build, order_chain, trust_pool
 from certkit._model import (
     Certificate,
     Chain,
@@ -196,7 +196,11 @@ def import_reply(
     for cert in store.certificates:
         if old_leaf is None or cert.der != old_leaf.der:
             pool.add(cert)
-    chain = build(leaf, pool, trust=trust).chain
+    anchors = trust_pool(trust)
+    if anchors is not None:
+        # The store's trusted entries are trust anchors too, as they are for keytool.
+        anchors = CertificatePool([*anchors, *(e.certificate for e in store.trusted_entries)])
+    chain = build(leaf, pool, trust=anchors).chain
     return store.replace(target.with_chain(chain))
 
 
