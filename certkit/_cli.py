@@ -238,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     _register_toolkit(sub)
     from certkit._cli_ops import register as _register_ops  # noqa: PLC0415
     _register_ops(sub)
+    from certkit._cli_keystore import register as _register_keystore  # noqa: PLC0415
+    _register_keystore(sub)
     from certkit._cli_diagnose import register as _register_diagnose  # noqa: PLC0415
     _register_diagnose(sub)
     return parser
