@@ -544,8 +544,11 @@ class _Doctor:
         self.pool = _chains.CertificatePool(c for c, _ in self.certificates.values())
 
     def _issues_another(self, cert: Certificate) -> bool:
+        # Same key on both sides is a re-issue (keytool's self-signed placeholder and the
+        # CA reply share key and name), not an issuer and its subject.
         return any(other.der != cert.der and other.issuer == cert.subject
-                   and other.is_issued_by(cert) for other, _ in self.certificates.values())
+                   and other.spki != cert.spki and other.is_issued_by(cert)
+                   for other, _ in self.certificates.values())
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
