@@ -4,9 +4,11 @@ Workload 6 of issue 7. Every measurement is a fresh process, timed from spawn to
 the commands run in rotation so each sees the same machine noise, and the table shows
 medians. ``python -c pass`` is the interpreter's own start-up, the floor under anything
 written in Python. certkit must start faster than keytool; the gap to openssl (a C
-program) is reported as it is. The second table lists what ``certkit --help`` and
-``certkit inspect cert.pem`` import that they should not need (pyjks, asn1crypto and the
-codecs of other formats), read from ``sys.modules`` when the command exits.
+program) is reported as it is. Python modules run from byte-code cached in a temporary
+folder, as an installed package's would (``PYTHONDONTWRITEBYTECODE`` is ignored). The
+second table lists what ``certkit --help`` and ``certkit inspect cert.pem`` import that
+they should not need (pyjks, asn1crypto, the codecs of other formats, the network), read
+from ``sys.modules`` when the command exits.
 
 ``--baseline REV`` also measures the certkit of git revision REV (exported to a
 temporary folder) in the same run, for before/after numbers. Run
@@ -126,7 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _certificate(pem)
         # Run from the temporary folder: Python puts the working directory first on sys.path,
         # which would shadow the baseline's PYTHONPATH with a checkout's certkit.
-        env = {**os.environ, "BENCH_CWD": str(folder)}
+        # Byte-compiled modules as an installed package has them (pip compiles on install),
+        # kept out of the checkout, whatever PYTHONDONTWRITEBYTECODE the shell sets.
+        env = {**os.environ, "BENCH_CWD": str(folder),
+               "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         envs = {"": env}
         if args.baseline:
             base = _export(args.baseline, folder)
