@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 import getpass
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit._cli import (
     EXIT_ERROR,
@@ -24,8 +24,10 @@ from certkit._cli import (
     _read_password,
     _with_prompt,
 )
-from certkit._model import Certificate, Entry, KeyEntry, KeyStore, Password, TrustedCertEntry
 from certkit.errors import KeyMismatchError
+
+if TYPE_CHECKING:  # the model is imported by the commands that run, not by `certkit --help`
+    from certkit._model import Certificate, Entry, KeyStore, Password
 
 __all__ = ["register"]
 
@@ -66,6 +68,7 @@ def _day(moment: dt.datetime) -> str:
 
 def _entry_row(entry: Entry, now: dt.datetime) -> dict[str, Any]:
     from certkit._keystore_ops import chain_status  # noqa: PLC0415
+    from certkit._model import KeyEntry, TrustedCertEntry  # noqa: PLC0415
 
     row: dict[str, Any] = {"alias": entry.alias, "type": _TYPES[type(entry).__name__]}
     cert: Certificate | None = None
@@ -224,6 +227,7 @@ def cmd_rename(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore remove KEYSTORE ALIAS``: delete an entry (a key only with --force)."""
     from certkit._keystore_ops import remove  # noqa: PLC0415
+    from certkit._model import KeyEntry  # noqa: PLC0415
 
     removed: list[Entry] = []
 
