@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import stat
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -43,6 +44,7 @@ MAX_FILE = 16 * 1024 * 1024
 #: How much of a text file is searched for a ``-----BEGIN`` line.
 _TEXT_PREFIX = 1024 * 1024
 _SNIFF = 4096
+_BARE_BASE64 = re.compile(rb"[A-Za-z0-9+/=\s]{16,}")
 #: Extensions that promise certificate material: a failure to read them is reported.
 _CERT_EXTENSIONS = frozenset({
     ".pem", ".crt", ".cer", ".der", ".key", ".p7b", ".p7c", ".pfx", ".p12", ".jks",
@@ -197,8 +199,11 @@ def _sniff(path: str, size: int) -> _Sniffed:
             if b"-----BEGIN " not in head:
                 head += handle.read(_TEXT_PREFIX - len(head))
                 if b"-----BEGIN " not in head:
-                    return _Sniffed(None, promised=promised) if not promised else _Sniffed(
-                        head + handle.read(), promised=promised)
+                    # Text without a PEM line is not certificate material, whatever its
+                    # name says, unless it is bare base64 (a PEM body that lost its armour).
+                    if not (promised and _BARE_BASE64.fullmatch(head.strip())):
+                        return _Sniffed(None, promised=False)
+                    return _Sniffed(head + handle.read(), promised=True)
             return _Sniffed(head + handle.read(), promised=True)
         if not _looks_binary_container(head):
             return _Sniffed(None, promised=promised)

@@ -1,0 +1,256 @@
+"""certkit scan: a generated tree of certificates, keys, keystores, junk and traps.
+
+The unreadable file is a dangling symbolic link (the tests run as root, who can read a
+chmod 000 file anyway); a FIFO checks that the scan never opens what would block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import pathlib
+import random
+
+import attrs
+import pytest
+from conftest import Issued, issue, make_key, openssl
+from cryptography.hazmat.primitives import serialization
+
+from certkit import ScanReport, scan
+from certkit._cli import main
+
+PASSWORD = "changeit"
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+SITES = 40
+
+
+def _pem(issued: Issued) -> bytes:
+    return issued.certificate.to_pem()
+
+
+def _key_pem(issued: Issued) -> bytes:
+    return issued.key.key.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+
+
+@attrs.frozen
+class Tree:
+    """The generated folder and what the scan must find in it."""
+
+    root: pathlib.Path
+    pairs: frozenset[tuple[str, str]]
+    orphans: frozenset[str]
+    without_key: frozenset[str]
+    incomplete: str
+    expiring: frozenset[str]
+    expired: str
+    dangling: str
+    damaged: str
+    files: int
+
+
+def _write(path: pathlib.Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _build(root: pathlib.Path) -> Tree:
+    """About 700 files: paired sites, orphans, strays, junk, a PKCS#12, traps and a loop."""
+    rng = random.Random(6)  # noqa: S311 - reproducible junk, not secrets
+    ca = issue("Scan Root CA", ca=True, key=make_key("EC-P256"))
+    inter = issue("Scan Intermediate CA", issuer=ca, ca=True, key=make_key("EC-P256"))
+    _write(root / "ca" / "root.crt", _pem(ca))
+    _write(root / "ca" / "inter.crt", _pem(inter))
+    pairs: set[tuple[str, str]] = set()
+    expiring: set[str] = set()
+    for index in range(SITES):
+        end = NOW + dt.timedelta(days=10) if index < 3 else NOW + dt.timedelta(days=400)
+        leaf = issue(f"site{index}.scan.test", issuer=inter, key=make_key("EC-P256"),
+                     not_before=NOW - dt.timedelta(days=1), not_after=end)
+        site = root / "sites" / f"site{index:02}"
+        # Names that lie about the content: the scan must go by the bytes.
+        cert_path = site / ("certificate.txt" if index % 5 == 0 else "cert.pem")
+        if index % 4 == 1:
+            cert_path = site / "cert.cer"
+            _write(cert_path, leaf.certificate.der)
+        else:
+            _write(cert_path, _pem(leaf))
+        key_path = root / "keys" / f"k{index:02}.key"
+        _write(key_path, _key_pem(leaf))
+        pairs.add((str(cert_path), str(key_path)))
+        if index < 3:
+            expiring.add(str(cert_path))
+    orphans = set()
+    for index in range(5):
+        path = root / "orphans" / f"lonely{index}.key"
+        _write(path, _key_pem(issue("unused", key=make_key("EC-P256"))))
+        orphans.add(str(path))
+    without_key = set()
+    for index in range(5):
+        leaf = issue(f"nokey{index}.scan.test", issuer=inter, key=make_key("EC-P256"))
+        path = root / "nokey" / f"nokey{index}.crt"
+        _write(path, _pem(leaf))
+        without_key.add(str(path))
+    elsewhere = issue("Elsewhere Intermediate CA", issuer=ca, ca=True, key=make_key("EC-P256"))
+    stray = issue("stray.scan.test", issuer=elsewhere, key=make_key("EC-P256"))
+    stray_path = root / "stray" / "fullchain.pem"
+    _write(stray_path, _key_pem(stray) + _pem(stray))
+    pairs.add((str(stray_path), str(stray_path)))
+    old = issue("old.scan.test", issuer=inter, key=make_key("EC-P256"),
+                not_before=NOW - dt.timedelta(days=800), not_after=NOW - dt.timedelta(days=35))
+    old_path = root / "old" / "old.pem"
+    _write(old_path, _pem(old) + _key_pem(old))
+    pairs.add((str(old_path), str(old_path)))
+    # A PKCS#12 made by openssl, holding the key and chain of a site pair.
+    pfx_leaf = issue("pfx.scan.test", issuer=inter, key=make_key("EC-P256"))
+    _write(root / "pfx" / "in.pem", _pem(pfx_leaf) + _pem(inter))
+    _write(root / "pfx" / "in.key", _key_pem(pfx_leaf))
+    openssl("pkcs12", "-export", "-in", root / "pfx" / "in.pem", "-inkey", root / "pfx" / "in.key",
+            "-passout", f"pass:{PASSWORD}", "-out", root / "pfx" / "site.bin")
+    (root / "pfx" / "in.pem").unlink()
+    (root / "pfx" / "in.key").unlink()
+    pfx_path = str(root / "pfx" / "site.bin")
+    pairs.add((pfx_path, pfx_path))
+    # Junk: binary noise, text, an empty file, a big sparse file, a file like DER but not.
+    for index in range(600):
+        folder = root / "junk" / f"j{index // 100}"
+        if index % 3 == 0:
+            _write(folder / f"blob{index}.bin", rng.randbytes(rng.randrange(10, 4000)))
+        elif index % 3 == 1:
+            _write(folder / f"notes{index}.txt", f"line {index}\n".encode() * 20)
+        else:
+            _write(folder / f"data{index}.pem", b"not PEM at all, just named like it\n")
+    _write(root / "junk" / "empty.crt", b"")
+    _write(root / "junk" / "fake.der", b"\x30\x82\x01\x00" + rng.randbytes(50))
+    with (root / "junk" / "huge.iso").open("wb") as handle:
+        handle.truncate(20 * 1024 * 1024)
+    # Traps: a damaged certificate, a dangling link, a FIFO, a loop back to the top.
+    damaged = root / "traps" / "cut.pem"
+    text = _pem(old)
+    _write(damaged, text[: len(text) // 2] + b"\n-----END CERTIFICATE-----\n")
+    dangling = root / "traps" / "gone.pem"
+    dangling.symlink_to(root / "traps" / "nowhere.pem")
+    os.mkfifo(root / "traps" / "pipe.pem")
+    (root / "traps" / "loop").symlink_to(root, target_is_directory=True)
+    without_key.discard("")
+    files = sum(len(names) for _, _, names in os.walk(root))
+    return Tree(root, frozenset(pairs), frozenset(orphans), frozenset(without_key),
+                str(stray_path), frozenset(expiring), str(old_path), str(dangling),
+                str(damaged), files)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
+    """The generated tree, once per module."""
+    return _build(tmp_path_factory.mktemp("scan"))
+
+
+@pytest.fixture(scope="module")
+def report(tree: Tree) -> ScanReport:
+    """One scan of the tree with the PKCS#12 password and a 30-day horizon."""
+    return scan(tree.root, passwords=PASSWORD, expiring=dt.timedelta(days=30), at=NOW)
+
+
+class TestInventory:
+    """What the scan finds in the generated tree."""
+
+    def test_every_file_is_seen_once(self, tree: Tree, report: ScanReport) -> None:
+        """Each file (links included, the loop not followed) is looked at exactly once."""
+        assert report.files_seen == tree.files
+
+    def test_every_key_is_paired_with_its_certificate(self, tree: Tree,
+                                                     report: ScanReport) -> None:
+        """Keys in other files and folders, under misleading names, are paired by public key."""
+        found = {(cert.path, key.path) for cert, key in report.pairs
+                 if not cert.is_ca}
+        assert found == tree.pairs
+
+    def test_orphaned_keys(self, tree: Tree, report: ScanReport) -> None:
+        """Keys whose certificate is nowhere are listed."""
+        assert {k.path for k in report.orphaned_keys} == tree.orphans
+
+    def test_leaf_certificates_without_keys(self, tree: Tree, report: ScanReport) -> None:
+        """Leaves with no key anywhere are listed; CA certificates are not."""
+        assert {c.path for c in report.without_key} == tree.without_key
+
+    def test_incomplete_chain_names_the_missing_issuer(self, tree: Tree,
+                                                        report: ScanReport) -> None:
+        """Only the leaf whose intermediate is nowhere is incomplete, and the issuer is named."""
+        assert [(c.path, issuer) for c, issuer in report.incomplete] == [
+            (tree.incomplete, "O=certkit tests,CN=Elsewhere Intermediate CA")]
+
+    def test_expired_and_expiring(self, tree: Tree, report: ScanReport) -> None:
+        """The expired certificate and those ending within 30 days are listed apart."""
+        assert [c.path for c in report.expired] == [tree.expired]
+        assert {c.path for c in report.expiring} == tree.expiring
+
+    def test_unreadable_files_are_reported_and_the_scan_goes_on(self, tree: Tree,
+                                                               report: ScanReport) -> None:
+        """The dangling link, the damaged PEM and a broken .der are reported; junk, the FIFO
+        and the big file are not (they are not certificate material)."""
+        issues = {(i.path, i.reason) for i in report.unreadable}
+        assert issues == {(tree.dangling, "unreadable"), (tree.damaged, "damaged"),
+                          (str(tree.root / "junk" / "fake.der"), "damaged")}
+
+    def test_has_problems(self, report: ScanReport) -> None:
+        """A tree with orphans and gaps has problems."""
+        assert report.has_problems
+
+
+class TestWalking:
+    """Links, loops, passwords and progress."""
+
+    def test_symlink_loop_ends(self, tree: Tree, report: ScanReport) -> None:
+        """Following links, the loop back to the top is entered once and the scan ends."""
+        followed = scan(tree.root, passwords=PASSWORD, follow_symlinks=True, at=NOW)
+        assert followed.files_seen == report.files_seen
+        assert len(followed.certificates) == len(report.certificates)
+
+    def test_progress_is_called_for_every_file(self, tree: Tree) -> None:
+        """The callback sees a running count up to the number of files."""
+        counts: list[int] = []
+        result = scan(tree.root / "sites", progress=lambda n, _: counts.append(n), at=NOW)
+        assert counts == list(range(1, result.files_seen + 1))
+
+    def test_missing_password_is_reported(self, tree: Tree) -> None:
+        """Without the password the PKCS#12 is listed as needing one."""
+        result = scan(tree.root / "pfx", at=NOW)
+        assert [i.reason for i in result.unreadable] == ["password-needed"]
+
+    def test_a_single_file_can_be_scanned(self, tree: Tree) -> None:
+        """A path to a file is scanned like a folder holding only it."""
+        result = scan([tree.incomplete], at=NOW, trust_system=False)
+        assert result.files_seen == 1
+        assert len(result.pairs) == 1
+
+
+class TestCommandLine:
+    """``certkit scan``: exit codes and JSON."""
+
+    def test_problems_exit_1(self, tree: Tree) -> None:
+        """A tree with problems exits 1 and lists them."""
+        out = io.StringIO()
+        assert main(["scan", str(tree.root / "orphans")], out=out) == 1
+        assert out.getvalue().count("orphan ") == 5
+
+    def test_clean_folder_exits_0(self, tree: Tree) -> None:
+        """A folder of CA certificates only has nothing to report."""
+        out = io.StringIO()
+        assert main(["scan", str(tree.root / "ca")], out=out) == 0
+        assert "no problems found" in out.getvalue()
+
+    def test_json(self, tree: Tree, tmp_path: pathlib.Path) -> None:
+        """--json gives counts and lists; the password comes from a file."""
+        (tmp_path / "pass.txt").write_text(PASSWORD + "\n")
+        out = io.StringIO()
+        code = main(["scan", str(tree.root / "pfx"), "--password-file",
+                     str(tmp_path / "pass.txt"), "--json"], out=out)
+        data = json.loads(out.getvalue())
+        assert (code, data["ok"], data["keys"]) == (0, True, 1)
+
+    def test_missing_folder_exits_2(self, tree: Tree) -> None:
+        """A folder that does not exist is a usage error."""
+        assert main(["scan", str(tree.root / "absent")], out=io.StringIO()) == 2
