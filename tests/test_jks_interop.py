@@ -361,14 +361,20 @@ class TestKeytoolReadsCertkit:
         assert_java_agrees(store, java_entries(java_dump, path, "jceks"))
 
     def test_pkcs12_from_jks(self, certkit_written: dict[str, pathlib.Path],
-                             keytool_stores: KeytoolStores) -> None:
-        """The PKCS#12 certkit converts from keytool's JKS lists with the same entries."""
-        listed = keytool_list(certkit_written["pkcs12"], "pkcs12")
+                             keytool_stores: KeytoolStores, java_dump: pathlib.Path) -> None:
+        """The PKCS#12 certkit converts from keytool's JKS lists alike and decrypts in Java."""
+        path = certkit_written["pkcs12"]
+        listed = keytool_list(path, "pkcs12")
         original = keytool_list(keytool_stores.jks, "jks")
         assert {a: (e.kind, e.chain) for a, e in listed.items()} == {
             a: (e.kind, e.chain) for a, e in original.items()}
+        java = java_entries(java_dump, path, "pkcs12")
+        source = certkit.load(keytool_stores.jks, password=STOREPASS,
+                              key_passwords={"second": SECONDPASS})
+        for entry in source.key_entries:
+            assert PrivateKey.load(java[entry.alias].encoded) == entry.private_key
 
-    @pytest.mark.parametrize("fmt", ["jks", "jceks"])
+    @pytest.mark.parametrize("fmt", ["jks", "jceks", "pkcs12"])
     def test_keytool_importkeystore_round_trip(self, certkit_written: dict[str, pathlib.Path],
                                                fmt: str) -> None:
         """keytool converts certkit's output to PKCS#12 and back; certkit reads the result."""
@@ -376,6 +382,11 @@ class TestKeytoolReadsCertkit:
         extra = {"second": SECONDPASS} if fmt == "jks" else {}
         before = certkit.load(path, password=STOREPASS, key_passwords=extra)
         back = keytool_roundtrip(path, fmt, before.aliases, **extra)
+        listed = keytool_list(path, fmt)
+        assert {a: (e.kind, e.chain) for a, e in keytool_list(back, fmt).items()} == {
+            a: (e.kind, e.chain) for a, e in listed.items()}
+        if fmt == "pkcs12":
+            return  # keytool's own PKCS#12 output is the PKCS#12 codec's business
         after = certkit.load(back, password=STOREPASS)
         assert set(after.aliases) == set(before.aliases)
         for entry in before:
