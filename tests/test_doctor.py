@@ -95,7 +95,8 @@ def _build(folder: pathlib.Path) -> None:
     text = (folder / "server.crt").read_bytes()
     cut = text[: len(text) // 2] + b"\n-----END CERTIFICATE-----\n"
     (folder / "truncated.crt").write_bytes(cut)
-    (folder / "junk.txt").write_bytes(openssl("rand", "-hex", "48").stdout)
+    # A text that starts with "0" would sniff as DER (0x30), so give it a header line.
+    (folder / "junk.txt").write_bytes(b"random notes\n" + openssl("rand", "-hex", "48").stdout)
     (folder / "dangling.pem").symlink_to(folder / "nowhere.pem")
     pfx = ("pkcs12", "-export", "-in", folder / "server.crt", "-inkey", folder / "server.key",
            "-passout", f"pass:{PASSWORD}")
