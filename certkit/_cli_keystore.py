@@ -36,7 +36,8 @@ _TYPES = {"KeyEntry": "PrivateKeyEntry", "TrustedCertEntry": "trustedCertEntry",
           "SecretKeyEntry": "SecretKeyEntry"}
 _STATUS_TEXT = {
     "complete": "complete",
-    "no-root": "complete up to the root (root not included; clients hold it)",
+    "no-root": "ends at a CA certificate whose issuer is not included (fine if that issuer "
+               "is a root the clients trust)",
     "leaf-only": "INCOMPLETE: the certificate alone, without its CA chain",
     "self-signed": "self-signed (no CA reply imported yet)",
     "empty": "no certificate",
@@ -107,6 +108,8 @@ def _write_entry(row: dict[str, Any], path: str, out: TextIO) -> None:
     if row.get("status") == "leaf-only":
         out.write(f"    missing issuer: {row['missing_issuer']}; install the CA's chain: "
                   f"certkit keystore import-reply {path} CHAIN.p7b\n")
+    elif row.get("status") == "no-root":
+        out.write(f"    issuer not included: {row['missing_issuer']}\n")
     elif row.get("status") == "self-signed":
         out.write("    send a CSR to the CA, then: certkit keystore import-reply "
                   f"{path} REPLY\n")
