@@ -323,7 +323,7 @@ def material() -> tuple[tuple[PrivateKey, Certificate], ...]:
 
 
 aliases = st.text(min_size=1, max_size=12).map(str.lower)
-dates = st.integers(min_value=0, max_value=4102444800000).map(
+dates = st.integers(min_value=-2208988800000, max_value=4102444800000).map(
     lambda ms: dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=ms))
 
 

@@ -217,7 +217,8 @@ def _read_container(data: bytes, fmt: str, password: str | None, source: str | N
     for _ in range(count):
         tag = reader.uint(4, "an entry tag")
         alias = reader.utf("an alias")
-        timestamp = reader.uint(8, "an entry date")
+        # Java writes dates as a signed long of milliseconds since 1970.
+        timestamp = int.from_bytes(reader.take(8, "an entry date"), "big", signed=True)
         if tag == _TAG_KEY:
             blob = reader.blob("an encrypted key")
             chain_length = reader.uint(4, "a chain length")
