@@ -109,7 +109,7 @@ _PKCS7_CONTENT_TYPE_PREFIX = bytes.fromhex("06092a864886f70d0107")
 
 def _der_body(data: bytes) -> bytes | None:
     """Return the bytes after the outer SEQUENCE header (DER or BER), or ``None``."""
-    if len(data) < 4 or data[0] != 0x30:
+    if len(data) < 2 or data[0] != 0x30:
         return None
     first = data[1]
     if first < 0x80:
@@ -137,7 +137,18 @@ def _is_pkcs7(data: bytes) -> bool:
 
 
 def _is_der(data: bytes) -> bool:
-    return len(data) > 2 and data[0] == 0x30
+    """A single DER SEQUENCE whose length field accounts for the data (not text starting '0')."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    from certkit import _der  # noqa: PLC0415 - tiny module, only needed for this check
+
+    try:
+        _, _, end = _der.read_tlv(data)
+    except DecodeError:
+        # Truncated or damaged DER is still DER: let the codec say what is wrong with it.
+        first = data[1]
+        return first >= 0x80 and first != 0x80 and (first & 0x7F) <= 4
+    return not data[end:].strip(b"\x00\r\n\t ")
 
 
 def _is_bks(data: bytes) -> bool:
