@@ -229,20 +229,20 @@ def cmd_rename(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore remove KEYSTORE ALIAS``: delete an entry (a key only with --force)."""
-    from certkit._keystore_ops import remove  # noqa: PLC0415
+    from certkit._keystore_ops import remove, resolve_alias  # noqa: PLC0415
     from certkit._model import KeyEntry  # noqa: PLC0415
 
     removed: list[Entry] = []
 
     def edit(store: KeyStore) -> KeyStore:
-        entry = store[args.alias]
+        entry = store[resolve_alias(store, args.alias)]
         if isinstance(entry, KeyEntry) and not args.force:
             raise UsageError(
                 f"entry {args.alias!r} holds a private key; removing it destroys the key unless "
                 "you have a copy (a certificate is useless without it). Back it up first "
                 "(`certkit backup`), then pass --force")
         removed.append(entry)
-        return remove(store, args.alias)
+        return remove(store, entry.alias)
 
     store = _edit(args, edit)
     kind = _TYPES[type(removed[0]).__name__]
@@ -297,13 +297,18 @@ def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
         old, args.keystore)
     changed = (["store password"] if new is not None else []) + [
         f"key password of {alias!r}" for alias in changes]
+    kept = [e.alias for e in store.key_entries if e.is_locked and e.alias not in changes]
     if args.json:
         _print_json({"keystore": args.keystore, "format": store.format,
                      "store_password_changed": new is not None,
-                     "key_passwords_changed": list(changes)}, out)
+                     "key_passwords_changed": list(changes),
+                     "own_key_passwords_kept": kept}, out)
         return EXIT_OK
     out.write(f"changed the {' and the '.join(changed)} of {args.keystore} "
               f"({_description(store)})\n")
+    for alias in kept:
+        out.write(f"  entry {alias!r} keeps its own key password (change it with --alias "
+                  f"{alias} --key-password-… --new-key-password-…)\n")
     return EXIT_OK
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "rename",
     "reply_certificates",
     "reply_target",
+    "resolve_alias",
 ]
 
 #: What :func:`import_reply` accepts as the CA's reply: certificates, a chain, a store,
@@ -150,6 +151,7 @@ def _find_target(
         for entry in matching_entries(store, cert):
             found.setdefault(entry.alias, (entry, []))[1].append(cert)
     if alias is not None:
+        alias = resolve_alias(store, alias)
         if alias not in found:
             if not found:
                 raise _no_key_error(_reply_leaf(certs), store, alias)
@@ -228,6 +230,14 @@ def _java_alias(certificate: Certificate) -> str:
     return _ALIAS_UNSAFE.sub("-", name.lower()).strip("-.") or "certificate"
 
 
+def resolve_alias(store: KeyStore, alias: str) -> str:
+    """``alias`` as the store spells it, since Java aliases ignore case (``Tomcat`` is 'tomcat')."""
+    if alias in store:
+        return alias
+    same = [a for a in store.aliases if a.lower() == alias.lower()]
+    return same[0] if len(same) == 1 else alias
+
+
 def _same_alias(store: KeyStore, alias: str, *, besides: str | None = None) -> str | None:
     """The alias in ``store`` equal to ``alias`` ignoring case, as Java compares them."""
     wanted = alias.lower()
@@ -274,6 +284,7 @@ def rename(store: KeyStore, old: str, new: str) -> KeyStore:
     A ``new`` alias equal to another entry's but for case is an
     :class:`~certkit.errors.AliasError`, since Java keystores ignore case.
     """
+    old = resolve_alias(store, old)
     store[old]  # AliasError naming the aliases there are
     clash = _same_alias(store, new, besides=old)
     if clash is not None:
@@ -283,8 +294,8 @@ def rename(store: KeyStore, old: str, new: str) -> KeyStore:
 
 
 def remove(store: KeyStore, alias: str) -> KeyStore:
-    """Return a store without the entry ``alias`` (keytool's ``-delete``)."""
-    return store.remove(alias)
+    """Return a store without the entry ``alias`` (keytool's ``-delete``; case does not matter)."""
+    return store.remove(resolve_alias(store, alias))
 
 
 def _check_keystore(store: KeyStore, path: str) -> str:
@@ -390,7 +401,8 @@ def change_password(
         _write_back(store, path, fmt, store_password, store)
         return store
     out: dict[str, Password] = {}
-    for alias, password in changes.items():
+    for typed, password in changes.items():
+        alias = resolve_alias(store, typed)
         entry = store[alias]
         if not isinstance(entry, (KeyEntry, SecretKeyEntry)):
             raise AliasError(f"entry {alias!r} is a trusted certificate; it has no key password",

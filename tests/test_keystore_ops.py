@@ -341,6 +341,11 @@ class TestImportReplyModel:
         assert len(_chain_of(import_reply(store, pki.chain, "b"), "b")) == 3
         assert reply_target(store, pki.chain, "a").alias == "a"
 
+    def test_alias_ignores_case(self, pki: PKI) -> None:
+        """``TOMCAT`` finds 'tomcat', as keytool's -alias does."""
+        store = KeyStore([KeyEntry("tomcat", pki.leaf.key)])
+        assert len(_chain_of(import_reply(store, pki.chain, "TOMCAT"), "tomcat")) == 3
+
     def test_reply_without_certificates(self, pki: PKI) -> None:
         """An empty reply is a ChainError, not a silent no-op."""
         with pytest.raises(ChainError, match="no certificate"):
@@ -429,6 +434,8 @@ class TestRenameRemove:
         """Remove drops the entry; an unknown alias lists the ones there are."""
         store = KeyStore([TrustedCertEntry("root", pki.root.certificate)])
         assert remove(store, "root").aliases == ()
+        assert remove(store, "ROOT").aliases == ()
+        assert rename(store, "Root", "ca").aliases == ("ca",)
         with pytest.raises(AliasError, match="'root'"):
             remove(store, "nope")
 
