@@ -132,17 +132,25 @@ class _Reader:
         )
 
     def take(self, size: int, what: str) -> bytes:
-        if size < 0 or self.pos + size > len(self.data):
+        pos = self.pos
+        end = pos + size
+        if end > len(self.data):
             raise self.fail(f"the file ends inside {what}; it is truncated")
-        chunk = self.data[self.pos : self.pos + size]
-        self.pos += size
-        return chunk
+        self.pos = end
+        return self.data[pos:end]
 
     def uint(self, size: int, what: str) -> int:
-        return int.from_bytes(self.take(size, what), "big")
+        pos = self.pos
+        end = pos + size
+        if end > len(self.data):
+            raise self.fail(f"the file ends inside {what}; it is truncated")
+        self.pos = end
+        return int.from_bytes(self.data[pos:end], "big")
 
     def utf(self, what: str) -> str:
-        return _javakeys.modified_utf8_decode(self.take(self.uint(2, what), what))
+        body = self.take(self.uint(2, what), what)
+        # ASCII is the same in Java's modified UTF-8 (Java writes NUL as C0 80, not ASCII).
+        return body.decode("ascii") if body.isascii() else _javakeys.modified_utf8_decode(body)
 
     def blob(self, what: str) -> bytes:
         size = self.uint(4, what)
@@ -254,8 +262,6 @@ def _parse_certificates(ders: tuple[bytes, ...], alias: str, source: str | None,
                         fmt: str) -> tuple[Certificate, ...]:
     try:
         certs = tuple(Certificate(der) for der in ders)
-        for cert in certs:
-            cert.x509.public_key  # noqa: B018 - parse the key now so damage shows here
     except DecodeError as err:
         raise DecodeError(f"entry {alias!r} holds a damaged certificate: {err}",
                           source=source, format=fmt) from err
