@@ -277,6 +277,23 @@ class TestPasswd:
         with pytest.raises(PasswordError, match="'other'"):
             other.unlock(STOREPASS)
 
+    def test_own_key_password_kept_and_said(self, files: pathlib.Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+        """A key with its own password keeps it when the store password changes, and is named."""
+        monkeypatch.setenv("STOREPASS_OF_OTHER", "other-key-pass")
+        run("passwd", files / "tomcat.jks", "--alias", "other", "--new-key-password-env",
+            "STOREPASS_OF_OTHER")
+        code, text = run("passwd", files / "tomcat.jks", "--new-password-env", "NEWPASS")
+        assert code == 0
+        assert "entry 'other' keeps its own key password" in text
+        store = certkit.load(files / "tomcat.jks", password=NEWPASS)
+        tomcat, other = store["tomcat"], store["other"]
+        assert isinstance(tomcat, KeyEntry)
+        assert isinstance(other, KeyEntry)
+        assert not tomcat.is_locked
+        assert other.is_locked
+        assert not other.unlock("other-key-pass").is_locked
+
     def test_nothing_to_change(self, files: pathlib.Path) -> None:
         """No new password of any kind is a usage error (exit 2)."""
         assert run("passwd", files / "tomcat.jks")[0] == 2
