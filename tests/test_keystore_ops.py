@@ -471,6 +471,18 @@ class TestEditKeystore:
             edit_keystore(path, lambda s: remove(s, "nope"), password=STOREPASS)
         assert path.read_bytes() == before
 
+    @pytest.mark.parametrize("suffix", [".jks", ".jceks", ".p12"])
+    def test_format_kept(self, pki: PKI, tmp_path: pathlib.Path, suffix: str) -> None:
+        """JKS stays JKS, JCEKS stays JCEKS, PKCS#12 stays PKCS#12."""
+        path = tmp_path / f"store{suffix}"
+        certkit.save(KeyStore([KeyEntry("server", pki.leaf.key, [pki.leaf.certificate])]),
+                     path, password=STOREPASS)
+        fmt = certkit.load(path, password=STOREPASS).format
+        edit_keystore(path, lambda s: import_reply(s, pki.chain), password=STOREPASS)
+        after = certkit.load(path, password=STOREPASS)
+        assert after.format == fmt
+        assert len(_chain_of(after, "server")) == 3
+
     def test_pem_is_not_a_keystore(self, pki: PKI, tmp_path: pathlib.Path) -> None:
         """A PEM file is refused with a pointer to `certkit convert`."""
         path = tmp_path / "server.pem"
