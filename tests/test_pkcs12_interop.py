@@ -184,3 +184,31 @@ class TestChainCertificateAttributes:
         assert shown.count(b"friendlyName: Issuing CA") == 1
         assert shown.count(b"friendlyName: site") == 1
         assert PKCS12.load(rewritten.read_bytes(), LoadOptions(password=PW)) == store
+
+
+class TestKeytoolSharedChain:
+    """keytool writes a shared CA once per chain, named by its subject; those are not entries."""
+
+    def test_two_keys_under_one_ca_are_two_entries(self, tmp_path: pathlib.Path) -> None:
+        """Two key entries signed by one CA load as exactly the two entries keytool lists."""
+        ca, ks = tmp_path / "ca.p12", tmp_path / "ks.p12"
+        keytool("-genkeypair", "-alias", "ca", "-keyalg", "EC", "-dname", "CN=Shared CA",
+                "-ext", "bc:c", "-keystore", ca, "-storepass", PW, "-storetype", "PKCS12")
+        keytool("-exportcert", "-alias", "ca", "-keystore", ca, "-storepass", PW, "-rfc",
+                "-file", tmp_path / "ca.crt")
+        for alias in ("one", "two"):
+            keytool("-genkeypair", "-alias", alias, "-keyalg", "EC", "-dname", f"CN={alias}",
+                    "-keystore", ks, "-storepass", PW, "-storetype", "PKCS12")
+            keytool("-certreq", "-alias", alias, "-keystore", ks, "-storepass", PW,
+                    "-file", tmp_path / f"{alias}.csr")
+            keytool("-gencert", "-alias", "ca", "-keystore", ca, "-storepass", PW, "-rfc",
+                    "-infile", tmp_path / f"{alias}.csr", "-outfile", tmp_path / f"{alias}.crt")
+            chain = tmp_path / f"{alias}.chain"
+            chain.write_bytes((tmp_path / f"{alias}.crt").read_bytes()
+                              + (tmp_path / "ca.crt").read_bytes())
+            keytool("-importcert", "-alias", alias, "-keystore", ks, "-storepass", PW,
+                    "-file", chain, "-noprompt")
+        store = PKCS12.load(ks.read_bytes(), LoadOptions(password=PW))
+        assert [(e.alias, len(e.chain)) for e in store.key_entries] == [("one", 2), ("two", 2)]
+        assert store.aliases == ("one", "two")
+        assert [e["alias"] for e in _keytool_list(ks)] == ["one", "two"]

@@ -483,7 +483,8 @@ class _Reader:
             chosen = item if der in used else unique[der]
             if der in used and not item.java_trusted:
                 named_copy = (copies[der] > 1 and id(item) not in leaf_ids
-                              and item.attributes.friendly_name is not None)
+                              and item.attributes.friendly_name is not None
+                              and not _keytool_chain_name(item))
                 if not named_copy:
                     continue
             marker = (der, chosen.attributes.friendly_name if der in used else None,
@@ -527,6 +528,22 @@ class _Reader:
                                                   "stored without its own encryption"))
         return KeyStore(entries=entries, format=FORMAT, protection=self.protection,
                         notes=self.notes)
+
+
+def _keytool_chain_name(item: _CertItem) -> bool:
+    """Whether a bag is named the way Java names chain certificates: by its subject DN.
+
+    keytool writes a CA certificate once per chain that holds it, each copy named by its
+    subject; those copies are chain members, not entries of their own.
+    """
+    name = item.attributes.friendly_name
+    if name is None:
+        return False
+
+    def canonical(text: str) -> str:
+        return re.sub(r"\s*([,+=])\s*", r"\1", text).casefold()
+
+    return canonical(name) == canonical(item.certificate.subject)
 
 
 def _alias_text(name: str | None) -> str | None:
