@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import PKI, Issued, issue, make_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,6 @@ from certkit.errors import (
 )
 from certkit.formats import DumpOptions, LoadOptions
 from certkit.formats.pkcs12 import PKCS12
-from conftest import PKI, Issued, issue, make_key
 
 FAST = {"iterations": 50}
 
@@ -269,3 +269,17 @@ def test_random_stores_round_trip(pool: dict[str, list[Issued]], data: st.DataOb
     store = KeyStore(entries=entries)
     profile = data.draw(st.sampled_from(["modern", "legacy", "pbmac1"]))
     assert _round(store, profile=profile, iterations=5) == store
+
+
+class TestDates:
+    """Entry dates survive in keytool's ``Time <ms>`` key id, to the millisecond."""
+
+    def test_same_millisecond_and_pre_epoch(self) -> None:
+        """Two entries made in one millisecond keep their date, and so does a date before 1970."""
+        same = dt.datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=dt.timezone.utc)
+        old = dt.datetime(1965, 1, 1, 0, 0, 0, 1000, tzinfo=dt.timezone.utc)
+        store = KeyStore([SecretKeyEntry("a", "AES", b"k" * 16, created=same),
+                          SecretKeyEntry("b", "AES", b"j" * 16, created=same),
+                          SecretKeyEntry("c", "AES", b"i" * 16, created=old)])
+        again = _round(store)
+        assert [e.created for e in again] == [same, same, old]

@@ -118,7 +118,9 @@ SECRET_KEY_OIDS = {
 }
 _SECRET_KEY_NAMES = {oid: name for name, oid in SECRET_KEY_OIDS.items()}
 
-_KEYTOOL_TIME = re.compile(rb"Time (\d{1,15})")
+# keytool's "Time <ms>"; certkit adds "-2", "-3"… when two entries share a millisecond.
+_KEYTOOL_TIME = re.compile(rb"Time (-?[0-9]{1,15})(?:-[0-9]{1,6})?")
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 _PROFILES = {
     # profile: (key scheme, certificate scheme, MAC, default iterations)
@@ -558,9 +560,9 @@ def _created(attributes: Attributes) -> _dt.datetime | None:
     match = _KEYTOOL_TIME.fullmatch(key_id)
     if match is None:
         return None
-    try:
-        return _dt.datetime.fromtimestamp(int(match.group(1)) / 1000, tz=_dt.timezone.utc)
-    except (OverflowError, OSError, ValueError):
+    try:  # integer milliseconds: a float would round some dates
+        return _EPOCH + _dt.timedelta(milliseconds=int(match.group(1)))
+    except (OverflowError, ValueError):
         return None
 
 
@@ -743,7 +745,8 @@ def _cert_bag(certificate: Certificate, attributes: Attributes) -> bytes:
 
 
 def _keytool_key_id(created: _dt.datetime) -> bytes:
-    return f"Time {int(created.timestamp() * 1000)}".encode("ascii")
+    milliseconds = (created - _EPOCH) // _dt.timedelta(milliseconds=1)
+    return f"Time {milliseconds}".encode("ascii")
 
 
 @attrs.frozen
