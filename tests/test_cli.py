@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -239,24 +241,48 @@ def test_help_lists_commands_with_examples(capsys: pytest.CaptureFixture[str]) -
     assert "examples:" in text
 
 
-def test_documented_options_exist() -> None:
-    """Every ``--option`` docs/cli.md lists under a command is accepted by that command."""
-    import argparse
-    import re
-
-    from conftest import ROOT
+def _command_parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command and sub-command parser, by its name as typed (``keystore list``)."""
+    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
 
     from certkit._cli import build_parser
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, parser in subparsers(build_parser()).items():
+        nested = subparsers(parser)
+        found.update({f"{name} {sub}": p for sub, p in nested.items()} if nested
+                     else {name: parser})
+    return found
+
+
+def _documented_sections() -> dict[str, str]:
+    from conftest import ROOT
+
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    sections = re.split(r"^## `certkit ([a-z-]+)", text, flags=re.MULTILINE)
+    parts = re.split(r"^## `certkit ([a-z-]+(?: [a-z][a-z-]*)?)", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_documented_options_exist() -> None:
+    """Every ``--option`` docs/cli.md lists under a command is accepted by that command."""
+    commands = _command_parsers()
     checked = 0
-    for name, body in zip(sections[1::2], sections[2::2], strict=True):
-        assert name in sub.choices, f"docs/cli.md documents unknown command {name!r}"
-        accepted = {opt for action in sub.choices[name]._actions for opt in action.option_strings}
+    for title, body in _documented_sections().items():
+        name = title if title in commands else title.split(" ")[0]
+        assert name in commands, f"docs/cli.md documents unknown command {title!r}"
+        accepted = {opt for action in commands[name]._actions for opt in action.option_strings}
         for option in set(re.findall(r"`(--[a-z-]+)", body)):
             assert option in accepted, f"certkit {name} does not accept {option}"
             checked += 1
     assert checked > 5
+
+
+def test_every_command_is_documented() -> None:
+    """docs/cli.md has a section for every command and keystore sub-command."""
+    documented = set(_documented_sections())
+    missing = [name for name in _command_parsers() if name not in documented]
+    assert not missing, f"docs/cli.md lacks sections for: {missing}"
