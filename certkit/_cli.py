@@ -45,6 +45,30 @@ def _read_password(file: str | None, env: str | None, what: str) -> str | None:
     return None
 
 
+def _key_passwords(files: Sequence[str] | None, envs: Sequence[str] | None) -> dict[str, str]:
+    """Per-alias key passwords from ``ALIAS=FILE`` and ``ALIAS=VAR`` option values."""
+    found: dict[str, str] = {}
+    for values, kind in ((files or (), "file"), (envs or (), "env")):
+        for value in values:
+            alias, sep, where = value.partition("=")
+            if not sep or not alias or not where:
+                raise UsageError(f"--key-password-{kind} takes ALIAS={kind.upper()}, "
+                                 f"not {value!r}")
+            password = _read_password(where if kind == "file" else None,
+                                      where if kind == "env" else None,
+                                      f"key password of {alias!r}")
+            found[alias] = password or ""
+    return found
+
+
+def _add_key_password_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--key-password-file", action="append", metavar="ALIAS=FILE",
+                        help="the key password of one Java keystore entry, from FILE "
+                             "(repeatable; entries without one stay locked)")
+    parser.add_argument("--key-password-env", action="append", metavar="ALIAS=VAR",
+                        help="the key password of one entry, from environment variable VAR")
+
+
 def _with_prompt(action: Callable[[str | None], T], password: str | None, label: str) -> T:
     """Run ``action``; if it needs a password and a terminal is attached, ask and retry once."""
     try:
@@ -118,10 +142,11 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     from certkit._inspect import describe  # noqa: PLC0415
 
     password = _read_password(args.password_file, args.password_env, "password")
+    key_passwords = _key_passwords(args.key_password_file, args.key_password_env)
     results = []
     for path in args.files:
         def load(pw: str | None, p: str = path) -> certkit.KeyStore:
-            return certkit.load(p, password=pw)
+            return certkit.load(p, password=pw, key_passwords=key_passwords)
 
         store = _with_prompt(load, password, path)
         info = describe(store)
@@ -147,6 +172,7 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     report = _with_prompt(
         lambda pw: certkit.convert(
             args.input, args.output, password=pw, new_password=new_password, format=args.to,
+            key_passwords=_key_passwords(args.key_password_file, args.key_password_env),
             overwrite=args.force, allow_loss=args.allow_loss, **options),
         password, args.input)
     if args.json:
@@ -196,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("files", nargs="+", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     _add_password_options(inspect)
+    _add_key_password_options(inspect)
     inspect.set_defaults(func=cmd_inspect)
 
     convert = sub.add_parser(
@@ -224,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="PEM output: keep aliases and attributes as 'Bag Attributes'")
     convert.add_argument("--json", action="store_true", help="machine-readable output")
     _add_password_options(convert, what="input ")
+    _add_key_password_options(convert)
     _add_password_options(convert, "new-", "output ")
     convert.set_defaults(func=cmd_convert)
 
@@ -258,6 +286,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("certkit: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`certkit inspect … | head`): not an error of ours. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 

@@ -286,3 +286,55 @@ def test_every_command_is_documented() -> None:
     documented = set(_documented_sections())
     missing = [name for name in _command_parsers() if name not in documented]
     assert not missing, f"docs/cli.md lacks sections for: {missing}"
+
+
+class TestKeyPasswords:
+    """Java keystore entries with their own key password open from the command line."""
+
+    def test_key_password_env_unlocks_an_entry(self, tmp_path: pathlib.Path, pki: PKI,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        """``--key-password-env ALIAS=VAR`` unlocks that entry; without it the key stays locked."""
+        from conftest import keytool
+
+        store = tmp_path / "ks.jks"
+        keytool("-genkeypair", "-alias", "web", "-keyalg", "EC", "-dname", "CN=web",
+                "-keystore", store, "-storetype", "JKS", "-storepass", "changeit",
+                "-keypass", "keysecret")
+        monkeypatch.setenv("STOREPASS", "changeit")
+        monkeypatch.setenv("WEBPASS", "keysecret")
+        code, out = run_cli("inspect", "--json", "--password-env", "STOREPASS", str(store))
+        assert code == 0
+        assert json.loads(out)["files"][0]["entries"][0]["locked"] is True
+        code, out = run_cli("inspect", "--json", "--password-env", "STOREPASS",
+                            "--key-password-env", "web=WEBPASS", str(store))
+        assert code == 0
+        assert json.loads(out)["files"][0]["entries"][0]["locked"] is False
+        code, _ = run_cli("convert", "--password-env", "STOREPASS", "--key-password-env",
+                          "web=WEBPASS", str(store), str(tmp_path / "web.pem"))
+        assert code == 0
+        assert b"PRIVATE KEY" in (tmp_path / "web.pem").read_bytes()
+
+    def test_malformed_value_is_a_usage_error(self, files: pathlib.Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+        """A value without ``ALIAS=`` is refused with a message showing the expected form."""
+        code, _ = run_cli("inspect", "--key-password-env", "NOALIAS", str(files / "leaf.cer"))
+        assert code == 2
+        assert "ALIAS=ENV" in capsys.readouterr().err
+
+
+def test_broken_pipe_is_not_an_error(tmp_path: pathlib.Path) -> None:
+    """``certkit inspect … | head -1`` exits quietly, without a traceback."""
+    certkit_cmd = [sys.executable, "-m", "certkit"]
+    demo = tmp_path / "demo"
+    subprocess.run([*certkit_cmd, "demo", "--out", str(demo)], check=True, capture_output=True,
+                   timeout=300)
+    files = [str(p) for p in sorted(demo.iterdir()) if p.suffix in (".pem", ".p7b", ".crt")]
+    # Far more output than a pipe buffers, so the write after the reader leaves must fail.
+    proc = subprocess.Popen([*certkit_cmd, "inspect", *(files * 60)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert proc.returncode == 0
