@@ -59,17 +59,31 @@ from certkit.errors import (
 )
 from certkit.formats import Dumped, DumpOptions, LoadOptions
 
-with warnings.catch_warnings():
-    # pyjks and its dependencies are old; whatever they warn about at import time is
-    # theirs, not the caller's (the test suite turns warnings into errors).
-    warnings.simplefilter("ignore")
-    import jks as _pyjks
+_PYJKS: list[Any] = []
 
-    try:  # pyjks imports twofish (UBER's cipher) lazily; its import warns about ``imp``
-        importlib.import_module("twofish")
-        _TWOFISH_ERROR: str | None = None
-    except ImportError as _err:  # e.g. Python 3.12+, where ``imp`` no longer exists
-        _TWOFISH_ERROR = str(_err)
+
+def _pyjks() -> Any:
+    """Import pyjks on first use: JKS and JCEKS are read and written without it, so plain
+    conversions do not pay its ~100 ms import (it parses Java objects and BKS/UBER)."""
+    if not _PYJKS:
+        with warnings.catch_warnings():
+            # pyjks and its dependencies are old; whatever they warn about at import time
+            # is theirs, not the caller's (the test suite turns warnings into errors).
+            warnings.simplefilter("ignore")
+            _PYJKS.append(importlib.import_module("jks"))
+    return _PYJKS[0]
+
+
+def _twofish_error() -> str | None:
+    """Why UBER's cipher (twofish) cannot be imported here, or ``None`` when it can."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its import warns about ``imp``
+        try:
+            importlib.import_module("twofish")
+        except ImportError as err:  # e.g. Python 3.12+, where ``imp`` no longer exists
+            return str(err)
+    return None
+
 
 __all__ = ["BKS", "JCEKS", "JKS", "BKSCodec", "JavaKeyStoreCodec"]
 
@@ -188,9 +202,9 @@ def _read_sealed(reader: _Reader, alias: str) -> Any:
     try:
         # pyjks (through javaobj) parses Java serialization; it reports where the object ends.
         with _quiet_javaobj():
-            sealed, end = _pyjks.KeyStore._read_java_obj(reader.data, start,
+            sealed, end = _pyjks().KeyStore._read_java_obj(reader.data, start,
                                                          ignore_remaining_data=True)
-        is_sealed = _pyjks.KeyStore._java_is_subclass(sealed, "javax.crypto.SealedObject")
+        is_sealed = _pyjks().KeyStore._java_is_subclass(sealed, "javax.crypto.SealedObject")
     except Exception as err:  # javaobj raises anything on damaged input
         raise reader.fail(
             f"the secret key entry {alias!r} is not a readable Java object ({err})") from err
@@ -358,7 +372,7 @@ def _unseal(raw: _RawEntry, password: str, source: str | None) -> tuple[str, byt
         return None  # bad padding, or (once in 256) good padding from a wrong password
     try:
         with _quiet_javaobj():
-            obj, _ = _pyjks.KeyStore._read_java_obj(plain, 0)  # pyjks's Java object parser
+            obj, _ = _pyjks().KeyStore._read_java_obj(plain, 0)  # pyjks's Java object parser
         name = obj.get_class().name
         if name == "javax.crypto.spec.SecretKeySpec":
             return str(obj.algorithm), _java_bytes(obj.key)
@@ -648,9 +662,9 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
     try:
         if password is None:
             # Listing without the HMAC, as keytool -list does without a password.
-            entries, _ = _pyjks.bks.BksKeyStore._load_bks_entries(data[offset:], "bks", None)
-            return _pyjks.bks.BksKeyStore("bks", entries, version=version), "bks"
-        return _pyjks.bks.BksKeyStore.loads(data, password, try_decrypt_keys=False), "bks"
+            entries, _ = _pyjks().bks.BksKeyStore._load_bks_entries(data[offset:], "bks", None)
+            return _pyjks().bks.BksKeyStore("bks", entries, version=version), "bks"
+        return _pyjks().bks.BksKeyStore.loads(data, password, try_decrypt_keys=False), "bks"
     except Exception as err:  # noqa: BLE001 - pyjks raises anything on damaged input
         bks_error = err
     # An UBER store shares BKS v1's header; if the BKS reading fails structurally, try UBER.
@@ -659,13 +673,14 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
         if password is None:
             raise PasswordError("an UBER keystore is encrypted as a whole; it needs the store "
                                 "password even to list it", source=source, missing=True)
-        if _TWOFISH_ERROR is not None:
+        twofish_error = _twofish_error()
+        if twofish_error is not None:
             raise UnsupportedFormatError(
                 "this looks like an UBER keystore, which needs the 'twofish' module that pyjks "
-                f"uses, and it cannot be imported here ({_TWOFISH_ERROR}); convert the store "
+                f"uses, and it cannot be imported here ({twofish_error}); convert the store "
                 "with keytool and the Bouncy Castle provider instead", source=source, format="bks")
         try:
-            return _pyjks.bks.UberKeyStore.loads(data, password, try_decrypt_keys=False), "uber"
+            return _pyjks().bks.UberKeyStore.loads(data, password, try_decrypt_keys=False), "uber"
         except Exception as err:  # pyjks raises anything on damaged input
             raise _pyjks_error(err, "BKS/UBER", source) from err
     raise _pyjks_error(bks_error, "BKS", source) from bks_error
@@ -700,10 +715,10 @@ def _bks_key_entry(entry: Any, alias: str, chain: tuple[Certificate, ...], *,
                    created: dt.datetime | None, notes: list[str],
                    source: str | None) -> Entry | None:
     kind = entry.type
-    if kind == _pyjks.bks.KEY_TYPE_PRIVATE:
+    if kind == _pyjks().bks.KEY_TYPE_PRIVATE:
         key = _private_key(bytes(entry.pkey_pkcs8), alias, source)
         return KeyEntry(alias, key, Chain(chain), created=created)
-    if kind == _pyjks.bks.KEY_TYPE_SECRET:
+    if kind == _pyjks().bks.KEY_TYPE_SECRET:
         return SecretKeyEntry(alias, str(entry.algorithm), bytes(entry.key), created=created)
     notes.append(f"entry {alias!r} ({entry.algorithm} public key) not loaded: certkit's model "
                  "holds public keys only inside certificates")
@@ -718,7 +733,7 @@ def _bks_locked_unlocker(entry: Any, alias: str, source: str | None,
                                 alias=alias, missing=True)
         if not _bks_decrypt(entry, password, alias):
             raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
-        if entry.type != _pyjks.bks.KEY_TYPE_PRIVATE:
+        if entry.type != _pyjks().bks.KEY_TYPE_PRIVATE:
             raise UnsupportedFormatError(f"entry {alias!r} holds no private key", source=source)
         return _private_key(bytes(entry.pkey_pkcs8), alias, source)
 
