@@ -20,6 +20,7 @@ import importlib
 import itertools
 import os
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -81,6 +82,18 @@ def _md5_constructor() -> Callable[[bytes], Any]:
 
 
 _MD5 = _md5_constructor()
+
+
+def _speedups() -> ModuleType | None:
+    # The optional C accelerator (certkit/_speedups.c); absent where no compiler was
+    # available at install time, and then the Python loop below gives the same bytes.
+    try:
+        return importlib.import_module("certkit._speedups")
+    except ImportError:
+        return None
+
+
+_SPEEDUPS = _speedups()
 
 
 def _sha1(data: bytes) -> bytes:
@@ -275,6 +288,16 @@ def derive_jce_key(password: bytes, salt: bytes, iterations: int) -> tuple[bytes
         # The JDK means to reverse the first half but a typo ("salt[3-1]") makes it
         # rotate instead: [a, b, c, d] becomes [d, a, b, d].
         first = bytes((first[3], first[0], first[1], first[3]))
+    if _SPEEDUPS is not None and iterations >= 1:
+        derived = _SPEEDUPS.jce_derive(password, first, second, iterations)
+        return derived[:24], derived[24:]
+    return _derive_jce_key_python(password, first, second, iterations)
+
+
+def _derive_jce_key_python(
+    password: bytes, first: bytes, second: bytes, iterations: int
+) -> tuple[bytes, bytes]:
+    """The derivation loop in Python, used where the C accelerator was not built."""
     md5 = _MD5
     # Both halves advance in one loop: half the interpreter overhead of two loops.
     for _ in itertools.repeat(None, iterations):
