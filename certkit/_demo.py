@@ -240,6 +240,41 @@ def _walk(demo: _Demo) -> None:
 
     _iis_to_apache(demo, key, (server, inter, root))
     _tomcat(demo, (server, inter, root))
+    _doctor(demo)
+    _backup(demo)
+
+
+def _doctor(demo: _Demo) -> None:
+    demo.step("certkit doctor: the handbook's \"key values mismatch\", explained")
+    # A second CSR made a new key and overwrote the first: the classic Apache mistake.
+    stray = KeyStore([KeyEntry("server", PrivateKey(rsa.generate_private_key(65537, 2048)))])
+    certkit.save(stray, demo.path("server-from-second-csr.key"))
+    findings = certkit.diagnose(demo.path("server.crt"), demo.path("server-from-second-csr.key"))
+    codes = sorted({f.code for f in findings})
+    for finding in findings:
+        demo.say(f"{finding.severity}: [{finding.code}] {finding.message}")
+    demo.check("key-mismatch" in codes, f"doctor names the problem: {', '.join(codes)}")
+    healthy = certkit.diagnose(demo.path("apache.pem"))
+    problems = [f.code for f in healthy if f.severity in ("error", "warning")]
+    demo.check(not problems, "apache.pem (key + full chain) has nothing to report"
+               + (f" (but: {problems})" if problems else ""))
+
+
+def _backup(demo: _Demo) -> None:
+    demo.step("Back up key and certificates, then verify the backup")
+    manifest = certkit.backup([demo.path("apache.pem")], demo.path("backup"),
+                              password=DEMO_PASSWORD)
+    demo.say(f"backup/ holds {', '.join(sorted(manifest.files))} (the key only inside the "
+             "encrypted PKCS#12)")
+    report = certkit.verify_backup(demo.path("backup"), password=DEMO_PASSWORD)
+    demo.check(report.ok, "verify-backup: every hash, the password and the key pairing check out")
+    pem = demo.path("backup") / "certificates.pem"
+    original = pem.read_bytes()
+    pem.write_bytes(original.replace(b"MII", b"MIJ", 1))
+    tampered = certkit.verify_backup(demo.path("backup"), password=DEMO_PASSWORD)
+    demo.check(not tampered.ok and any("certificates.pem" in str(p) for p in tampered.problems),
+               "a changed byte in certificates.pem is caught and the file named")
+    pem.write_bytes(original)
 
 
 def _iis_to_apache(demo: _Demo, key: PrivateKey, chain: tuple[Certificate, ...]) -> None:
