@@ -254,6 +254,7 @@ def _doctor(demo: _Demo) -> None:
     for finding in findings:
         demo.say(f"{finding.severity}: [{finding.code}] {finding.message}")
     demo.check("key-mismatch" in codes, f"doctor names the problem: {', '.join(codes)}")
+    demo.path("server-from-second-csr.key").unlink()  # the staged mistake is not kept
     healthy = certkit.diagnose(demo.path("apache.pem"))
     problems = [f.code for f in healthy if f.severity in ("error", "warning")]
     demo.check(not problems, "apache.pem (key + full chain) has nothing to report"
