@@ -180,8 +180,8 @@ def assemble(
             or "private-key"
         )
         key_entry = KeyEntry(
-            alias="", key=loose.key, chain=chain, attributes=loose.attributes, created=loose.created,
-            certificate_attributes=cert_attributes,
+            alias="", key=loose.key, chain=chain, attributes=loose.attributes,
+            created=loose.created, certificate_attributes=cert_attributes,
         )
         staged.append((loose.position, wanted, key_entry))
 

@@ -67,7 +67,9 @@ def openssl(*args: str | os.PathLike[str], input: bytes | None = None,  # noqa: 
     return run([require_tool("openssl"), *args], input=input, check=check)
 
 
-def keytool(*args: str | os.PathLike[str], check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def keytool(
+    *args: str | os.PathLike[str], check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     """Run the real Java ``keytool`` binary (English output)."""
     return run([require_tool("keytool"), "-J-Duser.language=en", *args], check=check)
 

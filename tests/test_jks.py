@@ -7,6 +7,7 @@ import functools
 import hashlib
 
 import pytest
+from conftest import PKI, issue, make_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,6 @@ from certkit.errors import (
 )
 from certkit.formats import DumpOptions
 from certkit.formats.jks import JCEKS, JKS
-from tests.conftest import PKI, issue, make_key
 
 CREATED = dt.datetime(2024, 5, 17, 8, 30, 15, 123000, tzinfo=dt.timezone.utc)
 FAST = 1000  # JCEKS iterations for tests that do not measure keytool's default

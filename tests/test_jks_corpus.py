@@ -5,11 +5,11 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from conftest import corpus_path
 
 import certkit
 from certkit import Certificate, KeyEntry, PrivateKey, SecretKeyEntry, TrustedCertEntry
 from certkit.errors import AliasError, DecodeError, PasswordError, UnsupportedFormatError
-from tests.conftest import corpus_path
 
 NON_ASCII = "\u10da\u0028\u0ca0\u76ca\u0ca0\u10da\u0029"  # test_jks.py L146
 

@@ -13,13 +13,13 @@ import pathlib
 import random
 
 import pytest
+from conftest import CORPUS, PKI, corpus_path
 
 import certkit
 from certkit import Chain, KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
 from certkit.errors import CertkitError
 from certkit.formats import LoadOptions
 from certkit.formats.jks import BKS, JCEKS, JKS, JavaKeyStoreCodec
-from tests.conftest import CORPUS, PKI, corpus_path
 
 PASSWORDS = {"empty": "", "truststore": None, "custom_entry_passwords": "store_password",
              "non_ascii_password": "\u10da\u0028\u0ca0\u76ca\u0ca0\u10da\u0029"}

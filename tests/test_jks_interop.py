@@ -15,10 +15,10 @@ import warnings
 
 import attrs
 import pytest
+from conftest import PKI, keytool, require_tool, run
 
 import certkit
 from certkit import Chain, KeyEntry, KeyStore, PrivateKey, SecretKeyEntry, TrustedCertEntry
-from tests.conftest import PKI, keytool, require_tool, run
 
 pytestmark = pytest.mark.interop
 

@@ -7,9 +7,9 @@ import pathlib
 import shutil
 
 import pytest
+from conftest import ROOT
 
 import certkit
-from conftest import ROOT
 
 
 def test_tests_import_the_installed_package() -> None:

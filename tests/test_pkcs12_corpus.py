@@ -5,12 +5,12 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from conftest import corpus_path
 
 from certkit import Certificate, KeyEntry, KeyStore, PrivateKey, TrustedCertEntry
 from certkit.errors import CertkitError, PasswordError
 from certkit.formats import LoadOptions
 from certkit.formats.pkcs12 import MS_CSP_NAME, PKCS12
-from conftest import corpus_path
 
 cryptography_vectors = pytest.importorskip("cryptography_vectors")
 VECTORS = pathlib.Path(cryptography_vectors.__file__).parent

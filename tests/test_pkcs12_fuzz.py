@@ -6,11 +6,11 @@ import contextlib
 import random
 
 import pytest
+from conftest import corpus_path
 
 from certkit.errors import CertkitError
 from certkit.formats import LoadOptions
 from certkit.formats.pkcs12 import PKCS12
-from conftest import corpus_path
 
 _CASES = [
     (("boringssl", "crypto", "pkcs8", "test", "no_encryption.p12"), "foo"),

@@ -6,11 +6,11 @@ import pathlib
 import re
 
 import pytest
+from conftest import PKI, keytool, openssl
 
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
 from certkit.formats import DumpOptions, LoadOptions
 from certkit.formats.pkcs12 import PKCS12
-from conftest import PKI, keytool, openssl
 
 pytestmark = pytest.mark.interop
 
@@ -166,7 +166,7 @@ class TestChainCertificateAttributes:
     """Attributes on the chain's certificate bags survive a certkit round trip."""
 
     def test_openssl_caname_survives(self, pki: PKI, tmp_path: pathlib.Path) -> None:
-        """``openssl pkcs12 -export -caname`` names on CA bags are written back, as openssl shows."""
+        """``openssl pkcs12 -export -caname`` names on CA bags survive a certkit round trip."""
         leaf, key, inter = tmp_path / "leaf.pem", tmp_path / "leaf.key", tmp_path / "inter.pem"
         leaf.write_bytes(pki.leaf.certificate.to_pem())
         key.write_bytes(pki.leaf.key.to_pem())
