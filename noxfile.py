@@ -42,7 +42,7 @@ def _find_pythons() -> list[str]:
 
 
 PYTHONS = _find_pythons()
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "cryptography-vectors", "pyjks"]
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "cryptography-vectors", "pyjks", "certifi"]
 
 
 @nox.session(python=PYTHONS)

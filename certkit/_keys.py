@@ -7,10 +7,12 @@ the PKCS#8 encryption schemes cryptography does not implement.
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.utils import CryptographyDeprecationWarning
 
 from certkit._model import Password, PrivateKey, password_bytes
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
@@ -62,7 +64,12 @@ def load_private_key(
         )
     loader = serialization.load_pem_private_key if pem else serialization.load_der_private_key
     try:
-        key = loader(data, pw if encrypted else None, unsafe_skip_rsa_key_validation=True)
+        with warnings.catch_warnings():
+            # cryptography deprecates some key types (finite-field DH from 50 on); a file
+            # holding one is still read and reported, not turned into a warning the user
+            # cannot act on.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            key = loader(data, pw if encrypted else None, unsafe_skip_rsa_key_validation=True)
     except TypeError as err:  # cryptography's way of saying "password needed / not needed"
         raise PasswordError(f"cannot open the private key: {err}", source=source) from err
     except UnsupportedAlgorithm as err:

@@ -96,7 +96,8 @@ SEED_NAMES = ["pem-bundle", "pem-bags", "pem-encrypted-pkcs8", "pem-legacy-encry
 
 class TestMutatedInputs:
     @pytest.fixture(scope="class")
-    def inputs(self, pki: PKI) -> dict[str, bytes]:
+    @staticmethod
+    def inputs(pki: PKI) -> dict[str, bytes]:
         """The seed files, built once."""
         return seeds(pki)
 

@@ -83,7 +83,8 @@ def ossl(tmp_path_factory: pytest.TempPathFactory) -> OpensslPKI:
 
 class TestOpensslCertificatesLoad:
     @pytest.fixture(scope="class")
-    def encodings(self, ossl: OpensslPKI) -> dict[str, tuple[pathlib.Path, list[str]]]:
+    @staticmethod
+    def encodings(ossl: OpensslPKI) -> dict[str, tuple[pathlib.Path, list[str]]]:
         """Each encoding openssl writes, with the certificates (by name) it holds."""
         d = ossl.folder
         openssl("x509", "-in", d / "leaf.pem", "-out", d / "leaf-pem.cer")
@@ -133,13 +134,15 @@ class TestOpensslCertificatesLoad:
 
 class TestOpensslEncryptedKeys:
     @pytest.fixture(scope="class")
-    def plain(self, ossl: OpensslPKI) -> dict[str, PrivateKey]:
+    @staticmethod
+    def plain(ossl: OpensslPKI) -> dict[str, PrivateKey]:
         """The unencrypted RSA leaf key and EC intermediate key."""
         return {"rsa": PrivateKey.load((ossl / "leaf.key").read_bytes()),
                 "ec": PrivateKey.load((ossl / "int.key").read_bytes())}
 
     @pytest.fixture(scope="class")
-    def encrypted(self, ossl: OpensslPKI) -> dict[str, tuple[pathlib.Path, str]]:
+    @staticmethod
+    def encrypted(ossl: OpensslPKI) -> dict[str, tuple[pathlib.Path, str]]:
         """Keys openssl encrypted each way it can, with which plain key each holds."""
         d, pw = ossl.folder, f"pass:{PASSWORD}"
         openssl("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", d / "leaf.key",

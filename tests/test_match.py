@@ -159,7 +159,8 @@ class TestMatchesEveryKeyType:
     """``PrivateKey.matches`` and ``find_key`` for keys and certificates made by openssl."""
 
     @pytest.fixture(scope="class")
-    def made(self, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[PrivateKey,
+    @staticmethod
+    def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[PrivateKey,
                                                                               Certificate]]:
         """One openssl key and self-signed certificate per key type."""
         folder = tmp_path_factory.mktemp("keys")

@@ -127,7 +127,8 @@ class TestPasswords:
     """Missing, wrong and unnecessary passwords are told apart."""
 
     @pytest.fixture(scope="class")
-    def data(self, store: KeyStore) -> bytes:
+    @staticmethod
+    def data(store: KeyStore) -> bytes:
         """The store written with password "pw"."""
         return PKCS12.dump(store, DumpOptions(password="pw", extra=FAST)).data
 
