@@ -114,6 +114,9 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
             head += f"  {entry['key_algorithm']}{lock}, chain of {entry['chain_length']} ({status})"
             if entry.get("key_matches_certificate") is False:
                 head += "  KEY DOES NOT MATCH CERTIFICATE"
+        elif kind == "secret-key" and entry.get("locked"):
+            algorithm = entry["algorithm"] or "algorithm unknown until unlocked"
+            head += f"  {algorithm} (locked: key password needed)"
         elif kind == "secret-key":
             head += f"  {entry['algorithm']} {entry['bits']} bits"
         if entry.get("created"):

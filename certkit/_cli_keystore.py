@@ -85,7 +85,7 @@ def _entry_row(entry: Entry, now: dt.datetime) -> dict[str, Any]:
     elif isinstance(entry, TrustedCertEntry):
         cert = entry.certificate
     else:
-        row["algorithm"] = entry.algorithm
+        row.update(algorithm=entry.algorithm, locked=entry.is_locked)
     if cert is not None:
         row.update(subject=cert.subject, expires=cert.not_after.isoformat(),
                    expired=cert.not_after < now, sha256=cert.fingerprint())

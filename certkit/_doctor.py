@@ -31,6 +31,7 @@ from certkit._model import (
     LockedKey,
     Password,
     PrivateKey,
+    SecretKeyEntry,
     TrustedCertEntry,
 )
 from certkit.errors import (
@@ -755,8 +756,9 @@ class _Doctor:
                                       weak="; ".join(weak), stem=_stem(item.label),
                                       data={"weak": "; ".join(weak)}))
             if item.is_container and item.password_given:
-                for entry in item.store.key_entries:
-                    if entry.is_locked:
+                for entry in item.store.entries:
+                    # A secret key under its own password is reported like a private key.
+                    if isinstance(entry, (KeyEntry, SecretKeyEntry)) and entry.is_locked:
                         self.add(_finding("key-locked", files=[item.label],
                                           aliases=[entry.alias], alias=entry.alias,
                                           file=item.label))

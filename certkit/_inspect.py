@@ -11,6 +11,7 @@ from certkit._model import (
     KeyEntry,
     KeyStore,
     LockedKey,
+    LockedSecret,
     SecretKeyEntry,
     TrustedCertEntry,
 )
@@ -91,8 +92,9 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None) -> dict[str, A
             row["certificates"] = [describe_certificate(entry.certificate, now=now)]
         elif isinstance(entry, SecretKeyEntry):
             row["type"] = "secret-key"
-            row["algorithm"] = entry.algorithm
-            row["bits"] = len(entry.key) * 8
+            row["algorithm"] = entry.algorithm  # None while a locked entry hides it
+            row["bits"] = None if isinstance(entry.key, LockedSecret) else len(entry.key) * 8
+            row["locked"] = entry.is_locked
         entries.append(row)
     return {
         "format": store.format,

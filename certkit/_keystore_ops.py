@@ -407,7 +407,7 @@ def change_password(
         if not isinstance(entry, (KeyEntry, SecretKeyEntry)):
             raise AliasError(f"entry {alias!r} is a trusted certificate; it has no key password",
                              alias=alias)
-        if isinstance(entry, KeyEntry) and entry.is_locked:
+        if entry.is_locked:
             raise PasswordError(
                 f"the key of entry {alias!r} has a password of its own; give it (key_passwords="
                 f"{{{alias!r}: …}}, --key-password-file) to change it", alias=alias,

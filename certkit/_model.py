@@ -42,6 +42,7 @@ __all__ = [
     "KeyEntry",
     "KeyStore",
     "LockedKey",
+    "LockedSecret",
     "Password",
     "PrivateKey",
     "Protection",
@@ -426,6 +427,30 @@ class LockedKey:
         return self.unlocker(password)
 
 
+@attrs.frozen(repr=False)
+class LockedSecret:
+    """A secret key still sealed under its own password (a keystore entry not yet opened).
+
+    JCEKS and BKS seal the algorithm name together with the key bytes, so neither is known
+    until :meth:`unlock`; equality is by the sealed bytes, which a write back into the same
+    format keeps unchanged.
+    """
+
+    format: str
+    data: bytes = attrs.field(eq=True)
+    unlocker: Callable[[Password], tuple[str, bytes]] = attrs.field(eq=False)
+
+    def __repr__(self) -> str:
+        return f"LockedSecret(format={self.format!r})"
+
+    def unlock(self, password: Password) -> tuple[str, bytes]:
+        """Decrypt with the entry's key password into ``(algorithm, key bytes)``.
+
+        Raises :class:`PasswordError` if the password is wrong.
+        """
+        return self.unlocker(password)
+
+
 def _parse_csr(der: bytes) -> cx509.CertificateSigningRequest:
     try:
         return cx509.load_der_x509_csr(der)
@@ -683,19 +708,62 @@ class TrustedCertEntry:
     trusted: bool = True
 
 
+def _to_secret(value: bytes | bytearray | memoryview | LockedSecret) -> bytes | LockedSecret:
+    return value if isinstance(value, LockedSecret) else bytes(value)
+
+
 @attrs.frozen(repr=False)
 class SecretKeyEntry:
-    """A symmetric key (Java's ``SecretKeyEntry``) under one alias."""
+    """A symmetric key (Java's ``SecretKeyEntry``) under one alias.
+
+    ``key`` is the raw key, or a :class:`LockedSecret` while the entry is sealed under a
+    password of its own; ``algorithm`` (``"AES"``, ``"HmacSHA256"``…) is ``None`` only for
+    such a locked entry, whose container seals the name with the key.
+    """
 
     alias: str
-    algorithm: str
-    key: bytes = attrs.field(converter=bytes)
+    algorithm: str | None = attrs.field()
+    key: bytes | LockedSecret = attrs.field(converter=_to_secret)
     attributes: Attributes = Attributes()
     created: _dt.datetime | None = None
 
+    @algorithm.validator
+    def _check_algorithm(self, _: attrs.Attribute[str | None], value: str | None) -> None:
+        if value is None and not isinstance(self.key, LockedSecret):
+            raise ValueError(f"secret key {self.alias!r} needs an algorithm name")
+
     def __repr__(self) -> str:
-        return (f"SecretKeyEntry(alias={self.alias!r}, algorithm={self.algorithm!r}, "
-                f"bits={len(self.key) * 8})")
+        size = "locked" if isinstance(self.key, LockedSecret) else f"bits={len(self.key) * 8}"
+        return f"SecretKeyEntry(alias={self.alias!r}, algorithm={self.algorithm!r}, {size})"
+
+    @property
+    def is_locked(self) -> bool:
+        """Whether the key is still sealed under a per-entry password."""
+        return isinstance(self.key, LockedSecret)
+
+    @property
+    def secret(self) -> bytes:
+        """The key bytes; :class:`PasswordError` naming the alias if the entry is still locked."""
+        if isinstance(self.key, LockedSecret):
+            raise PasswordError(
+                f"the secret key {self.alias!r} has its own password; "
+                "pass it in key_passwords={alias: password} when loading",
+                alias=self.alias,
+                missing=True,
+            )
+        return self.key
+
+    def unlock(self, password: Password) -> SecretKeyEntry:
+        """Return the entry with its key unsealed (unchanged if it is not locked)."""
+        if isinstance(self.key, LockedSecret):
+            try:
+                algorithm, key = self.key.unlock(password)
+            except PasswordError as err:
+                what = "no" if err.missing else "wrong"
+                raise PasswordError(f"{what} key password for entry {self.alias!r}",
+                                    alias=self.alias, missing=err.missing) from err
+            return attrs.evolve(self, algorithm=algorithm, key=key)
+        return self
 
 
 Entry: TypeAlias = KeyEntry | TrustedCertEntry | SecretKeyEntry
@@ -834,10 +902,11 @@ class KeyStore:
         )
 
     def unlock(self, passwords: Mapping[str, Password]) -> KeyStore:
-        """Return a store whose locked keys named in ``passwords`` are decrypted."""
+        """Return a store whose locked private and secret keys named in ``passwords`` are opened."""
         entries: list[Entry] = []
         for entry in self.entries:
-            if isinstance(entry, KeyEntry) and entry.is_locked and entry.alias in passwords:
+            if (isinstance(entry, (KeyEntry, SecretKeyEntry)) and entry.is_locked
+                    and entry.alias in passwords):
                 entries.append(entry.unlock(passwords[entry.alias]))
             else:
                 entries.append(entry)

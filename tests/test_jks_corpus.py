@@ -207,13 +207,18 @@ class TestJCEKS:
         assert secret.key.hex() == "3f680504c66cc25aae65d0fa49c526ec"
 
     def test_custom_secret_password_missing(self) -> None:
-        """A secret key with its own password, not given, is a PasswordError naming the alias."""
+        """A secret key with its own password, not given, lists locked and unlocks later."""
+        store = certkit.load(keystore("jceks", "custom_entry_passwords.jceks"),
+                             password="store_password",
+                             key_passwords={"private": "private_password"})
+        secret = store["secret"]
+        assert isinstance(secret, SecretKeyEntry)
+        assert secret.is_locked
         with pytest.raises(PasswordError, match="secret") as info:
-            certkit.load(keystore("jceks", "custom_entry_passwords.jceks"),
-                         password="store_password",
-                         key_passwords={"private": "private_password"})
+            secret.secret  # noqa: B018 - the property raises
         assert info.value.alias == "secret"
         assert info.value.missing
+        assert secret.unlock("secret_password").secret.hex() == "3f680504c66cc25aae65d0fa49c526ec"
 
     def test_duplicate_aliases(self) -> None:
         """duplicate_aliases.jceks raises the documented duplicate-alias error."""

@@ -9,13 +9,15 @@ crashes on keys written by JDK 21 and derives JCEKS keys slowly.
 Behaviour worth knowing:
 
 * Listing needs no key passwords: a key whose password differs from the store password
-  (and is not given in ``key_passwords``) loads as a :class:`~certkit.LockedKey`.
+  (and is not given in ``key_passwords``) loads as a :class:`~certkit.LockedKey`, a secret
+  key as a :class:`~certkit.LockedSecret` (its algorithm unknown until unlocked: JCEKS and
+  BKS seal the name with the key).
 * ``password=None`` lists a JKS or JCEKS without checking its integrity, as ``keytool``
   does; the store's ``notes`` say so.
 * Aliases are written lower-case, as ``keytool`` does; two aliases that differ only in case
   are an :class:`~certkit.errors.AliasError`, never a silent overwrite.
-* A locked key can be written back only into the format it was read from, unchanged and
-  still under its own key password; to convert it, load with its password.
+* A locked key or secret can be written back only into the format it was read from,
+  unchanged and still under its own key password; to convert it, load with its password.
 * Entry dates (``created``) are read and written to the millisecond; a missing date is
   written as the current time, as ``keytool`` does.
 """
@@ -43,6 +45,7 @@ from certkit._model import (
     KeyEntry,
     KeyStore,
     LockedKey,
+    LockedSecret,
     Password,
     PrivateKey,
     Protection,
@@ -252,7 +255,11 @@ def _read_container(data: bytes, fmt: str, password: str | None, source: str | N
             entries.append(_RawEntry(tag, alias, timestamp,
                                      certificates=(_certificate(reader, version, alias),)))
         elif tag == _TAG_SECRET and fmt == "jceks":
-            entries.append(_RawEntry(tag, alias, timestamp, sealed=_read_sealed(reader, alias)))
+            start = reader.pos
+            sealed = _read_sealed(reader, alias)
+            # The serialized bytes are kept so that a locked secret is written back as read.
+            entries.append(_RawEntry(tag, alias, timestamp, data[start : reader.pos],
+                                     sealed=sealed))
         else:
             raise reader.fail(f"entry {alias!r} has unknown type tag {tag}")
     end = reader.pos
@@ -390,19 +397,33 @@ def _unseal(raw: _RawEntry, password: str, source: str | None) -> tuple[str, byt
     )
 
 
+def _jceks_secret_unlocker(raw: _RawEntry, source: str | None,
+                           ) -> Callable[[Password], tuple[str, bytes]]:
+    def unlock(password: Password) -> tuple[str, bytes]:
+        if password is None:
+            raise PasswordError(f"the secret key {raw.alias!r} needs its key password",
+                                alias=raw.alias, missing=True, source=source)
+        result = _unseal(raw, _javakeys.java_password(password), source)
+        if result is None:
+            raise PasswordError(f"wrong key password for entry {raw.alias!r}", alias=raw.alias,
+                                source=source)
+        return result
+
+    return unlock
+
+
 def _load_secret_entry(raw: _RawEntry, options: LoadOptions) -> SecretKeyEntry:
-    password, _ = _key_password(raw.alias, options)
-    result = None
-    if password is not None:
-        result = _unseal(raw, _javakeys.java_password(password), options.source)
-    if result is None:
-        raise PasswordError(
-            f"the secret key {raw.alias!r} has a key password different from the store password; "
-            f"pass key_passwords={{{raw.alias!r}: …}}",
-            alias=raw.alias, missing=raw.alias not in options.key_passwords, source=options.source,
-        )
-    algorithm, key = result
-    return SecretKeyEntry(raw.alias, algorithm, key, created=_ms_to_datetime(raw.timestamp))
+    created = _ms_to_datetime(raw.timestamp)
+    unlock = _jceks_secret_unlocker(raw, options.source)
+    password, explicit = _key_password(raw.alias, options)
+    try:
+        algorithm, key = unlock(password)
+    except PasswordError:
+        if explicit:
+            raise
+        return SecretKeyEntry(raw.alias, None, LockedSecret("jceks", raw.blob, unlock),
+                              created=created)
+    return SecretKeyEntry(raw.alias, algorithm, key, created=created)
 
 
 def _protection(fmt: str, entries: list[_RawEntry]) -> tuple[Protection, ...]:
@@ -455,7 +476,8 @@ def _load_java(data: bytes, fmt: str, options: LoadOptions) -> KeyStore:
     if store_password is None:
         notes.append(f"{_NAMES[fmt]} integrity not verified: no store password was given "
                      "(as keytool -list without a password)")
-    locked = [e.alias for e in entries if isinstance(e, KeyEntry) and e.is_locked]
+    locked = [e.alias for e in entries
+              if isinstance(e, (KeyEntry, SecretKeyEntry)) and e.is_locked]
     if locked:
         notes.append("locked (key password differs from the store password): "
                      + ", ".join(map(_label, locked)))
@@ -539,6 +561,27 @@ def _dump_key(entry: KeyEntry, fmt: str, key_password: Password, iterations: int
         raise PasswordError(f"entry {entry.alias!r}: {err}", alias=entry.alias) from err
 
 
+def _dump_secret(entry: SecretKeyEntry, fmt: str, key_password: Password,
+                 iterations: int) -> bytes:
+    if isinstance(entry.key, LockedSecret) and entry.key.format == fmt:
+        return entry.key.data  # still sealed under its own password, byte for byte as read
+    if isinstance(entry.key, LockedSecret) or entry.algorithm is None:
+        origin = entry.key.format if isinstance(entry.key, LockedSecret) else "another format"
+        raise PasswordError(
+            f"the secret key {entry.alias!r} is still locked under its own password (read from "
+            f"{_NAMES.get(origin, origin)}); it can be written back only to that format. Pass "
+            f"key_passwords={{{entry.alias!r}: …}} when loading to convert it",
+            alias=entry.alias, missing=True)
+    if key_password is None:
+        raise PasswordError(f"no key password for secret key {entry.alias!r}",
+                            alias=entry.alias, missing=True)
+    try:
+        return _javakeys.seal_secret_key(entry.algorithm, entry.key,
+                                         _javakeys.java_password(key_password), iterations)
+    except PasswordError as err:
+        raise PasswordError(f"entry {entry.alias!r}: {err}", alias=entry.alias) from err
+
+
 def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
     allowed: dict[str, object] = {"key_password": None, "key_passwords": {}}
     if fmt == "jceks":
@@ -585,18 +628,11 @@ def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
                         + _write_certificate(entry.certificate.der))
         else:
             if fmt == "jks":
-                lost.append(f"entry {entry.alias!r}: a {entry.algorithm} secret key "
+                lost.append(f"entry {entry.alias!r}: a {entry.algorithm or 'locked'} secret key "
                             "(JKS cannot hold secret keys: use JCEKS or PKCS#12)")
                 continue
-            password = key_passwords.get(entry.alias, default_key_password)
-            if password is None:
-                raise PasswordError(f"no key password for secret key {entry.alias!r}",
-                                    alias=entry.alias, missing=True)
-            try:
-                sealed = _javakeys.seal_secret_key(
-                    entry.algorithm, entry.key, _javakeys.java_password(password), iterations)
-            except PasswordError as err:
-                raise PasswordError(f"entry {entry.alias!r}: {err}", alias=entry.alias) from err
+            sealed = _dump_secret(entry, fmt, key_passwords.get(entry.alias, default_key_password),
+                                  iterations)
             body.append(_TAG_SECRET.to_bytes(4, "big") + alias + created + sealed)
         not_kept.extend(_not_kept(entry, fmt))
     if lost and not options.allow_loss:
@@ -740,6 +776,26 @@ def _bks_locked_unlocker(entry: Any, alias: str, source: str | None,
     return unlock
 
 
+def _bks_secret_unlocker(entry: Any, alias: str, source: str | None,
+                         ) -> Callable[[Password], tuple[str, bytes]]:
+    def unlock(password: Password) -> tuple[str, bytes]:
+        if password is None:
+            raise PasswordError(f"the secret key {alias!r} needs its key password",
+                                alias=alias, missing=True)
+        if not _bks_decrypt(entry, password, alias):
+            raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
+        nested = entry._nested
+        if nested.type != _pyjks().bks.KEY_TYPE_SECRET:
+            kind = "private" if nested.type == _pyjks().bks.KEY_TYPE_PRIVATE else "public"
+            raise UnsupportedFormatError(
+                f"entry {alias!r} holds a {nested.algorithm} {kind} key, not a secret "
+                f"key; load the store with key_passwords={{{alias!r}: …}} to read it as such",
+                source=source, format="bks")
+        return str(nested.algorithm), bytes(nested.key)
+
+    return unlock
+
+
 def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
     source = options.source
     password = (None if options.password is None
@@ -776,19 +832,20 @@ def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
             elif explicit:
                 raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias,
                                     source=source)
-            elif chain:  # a sealed entry with a chain is listed like a locked private key
+            else:
                 notes.append(f"entry {alias!r} is sealed under its own key password; its kind "
                              "(private, public or secret key) shows only once unlocked")
-                unlock = _bks_locked_unlocker(item, alias, source)
-                blob = item._encrypted  # the sealed bytes, kept for equality
-                entries.append(KeyEntry(alias, LockedKey(fmt, bytes(blob), unlock,
-                                                         _leaf_fingerprint(chain)),
-                                        Chain(chain), created=created))
-            else:
-                raise PasswordError(
-                    f"the sealed entry {alias!r} has a key password different from the store "
-                    f"password; pass key_passwords={{{alias!r}: …}}",
-                    alias=alias, missing=True, source=source)
+                blob = bytes(item._encrypted)  # the sealed bytes, kept for equality
+                if chain:  # listed like a locked private key, which always has a chain
+                    unlock = _bks_locked_unlocker(item, alias, source)
+                    entries.append(KeyEntry(alias, LockedKey(fmt, blob, unlock,
+                                                             _leaf_fingerprint(chain)),
+                                            Chain(chain), created=created))
+                else:  # without a chain, most likely a secret key
+                    entries.append(SecretKeyEntry(
+                        alias, None, LockedSecret(fmt, blob, _bks_secret_unlocker(item, alias,
+                                                                                  source)),
+                        created=created))
     protection = (Protection("store integrity", "HMAC-SHA1" if fmt == "bks" else
                              "PBEWithSHAAndTwofish-CBC", None),)
     return KeyStore(entries, format=fmt, protection=protection, notes=notes)

@@ -312,7 +312,7 @@ class PEMCodec:
         not_kept: set[str] = set()
         for entry in store.entries:
             if isinstance(entry, SecretKeyEntry):
-                dropped.append(f"secret key {entry.alias!r} ({entry.algorithm})")
+                dropped.append(f"secret key {entry.alias!r} ({entry.algorithm or 'locked'})")
                 continue
             if isinstance(entry, KeyEntry):
                 if isinstance(entry.key, LockedKey):

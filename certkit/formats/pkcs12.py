@@ -63,6 +63,7 @@ from certkit._model import (
     KeyEntry,
     KeyStore,
     LockedKey,
+    LockedSecret,
     PrivateKey,
     Protection,
     RawAttribute,
@@ -870,6 +871,10 @@ class _Writer:
             self.cert_bags.append(_cert_bag(certificate, cert_attributes))
 
     def _secret_entry(self, entry: SecretKeyEntry, used: set[bytes]) -> None:
+        if isinstance(entry.key, LockedSecret) or entry.algorithm is None:
+            raise PasswordError(f"the secret key {entry.alias!r} is still locked under its own "
+                                "password; unlock it (key_passwords={alias: password}) before "
+                                "writing PKCS#12", alias=entry.alias, missing=True)
         oid = SECRET_KEY_OIDS.get(entry.algorithm)
         if oid is None:
             if not re.fullmatch(r"[0-2](\.\d+)+", entry.algorithm):

@@ -104,7 +104,7 @@ class PKCS7Codec:
             if isinstance(entry, KeyEntry):
                 dropped.append(f"private key of {entry.alias!r}")
             elif isinstance(entry, SecretKeyEntry):
-                dropped.append(f"secret key {entry.alias!r} ({entry.algorithm})")
+                dropped.append(f"secret key {entry.alias!r} ({entry.algorithm or 'locked'})")
         dropped.extend(f"certificate request {r.subject}" for r in store.requests)
         if dropped and not options.allow_loss:
             raise UnrepresentableError(
