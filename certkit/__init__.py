@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         SecretKeyEntry,
         TrustedCertEntry,
     )
+    from certkit._page import MixedResource, PageReport, check_page
     from certkit._remote import HostReport, check_host, fetch_chain
     from certkit._request import generate_csr, generate_key
     from certkit._scan import ScanReport, scan
@@ -81,6 +82,8 @@ _LAZY: dict[str, str] = {
     "LockedKey": "certkit._model",
     "LockedSecret": "certkit._model",
     "Manifest": "certkit._backup",
+    "MixedResource": "certkit._page",
+    "PageReport": "certkit._page",
     "PrivateKey": "certkit._model",
     "Protection": "certkit._model",
     "RawAttribute": "certkit._model",
@@ -95,6 +98,7 @@ _LAZY: dict[str, str] = {
     "chain_status": "certkit._keystore_ops",
     "change_password": "certkit._keystore_ops",
     "check_host": "certkit._remote",
+    "check_page": "certkit._page",
     "convert": "certkit._api",
     "diagnose": "certkit._doctor",
     "dump": "certkit._api",
@@ -137,6 +141,8 @@ __all__ = [
     "LockedKey",
     "LockedSecret",
     "Manifest",
+    "MixedResource",
+    "PageReport",
     "PrivateKey",
     "Protection",
     "RawAttribute",
@@ -151,6 +157,7 @@ __all__ = [
     "chain_status",
     "change_password",
     "check_host",
+    "check_page",
     "convert",
     "diagnose",
     "dump",

@@ -19,6 +19,7 @@ __all__ = [
     "FileExistsCertkitError",
     "KeyMismatchError",
     "NetworkError",
+    "PageError",
     "PasswordError",
     "ReadError",
     "RequestError",
@@ -186,6 +187,20 @@ class NetworkError(CertkitError, OSError):
 
     def __str__(self) -> str:  # OSError would otherwise format its own way
         return str(self.args[0])
+
+
+class PageError(CertkitError, ValueError):
+    """A web page cannot be checked as asked; ``reason`` says why and ``url`` names the page.
+
+    ``reason`` is one of ``not-https`` (the address is not an https:// URL),
+    ``http-status`` (the server answered 4xx/5xx), ``too-large``, ``not-html`` or
+    ``redirects`` (a loop, too many, or to another scheme).
+    """
+
+    def __init__(self, message: str, *, url: str, reason: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.reason = reason
 
 
 class BackupError(CertkitError, ValueError):
