@@ -273,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     _register_keystore(sub)
     from certkit._cli_diagnose import register as _register_diagnose  # noqa: PLC0415
     _register_diagnose(sub)
+    from certkit._cli_page import register as _register_page  # noqa: PLC0415
+    _register_page(sub)
     return parser
 
 
