@@ -199,6 +199,7 @@ class _Scanner(HTMLParser):
         except ValueError:  # a malformed URL (bad IPv6 literal…) loads nothing
             return
         if scheme == "http":
+            resolved = "http" + resolved[len(scheme):]  # HTTP://… as browsers show it
             self.found.append(MixedResource(resolved, element, attribute, line, blocked))
 
     def add_css(self, css: str, element: str, attribute: str | None, line: int) -> None:
