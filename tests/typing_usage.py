@@ -46,3 +46,15 @@ def fingerprints(data: bytes) -> dict[str, str]:
     saved: pathlib.Path = certkit.save(store, "x.pem", overwrite=True)
     print(len(out), saved)
     return result
+
+
+def secret_keys(store: certkit.KeyStore, key_password: str) -> dict[str, bytes]:
+    """Map aliases to secret key bytes, opening locked entries with one key password."""
+    out: dict[str, bytes] = {}
+    for entry in store.secret_entries:
+        key: bytes | certkit.LockedSecret = entry.key
+        opened: certkit.SecretKeyEntry = entry.unlock(key_password) if entry.is_locked else entry
+        algorithm: str | None = opened.algorithm
+        out[f"{entry.alias} ({algorithm})"] = opened.secret
+        print(type(key))
+    return out
