@@ -10,6 +10,7 @@ import json
 import pathlib
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -177,6 +178,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Say nothing: pytest would show it as noise."""
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Threaded server that does not print clients hanging up or refusing its certificate."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Print unexpected errors only; the tests make clients reject and abort on purpose."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @attrs.frozen
 class Server:
     """The running HTTPS server and a trust bundle for it."""
@@ -203,8 +215,7 @@ def server(pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     context.load_cert_chain(cert_file, key_file)
     release = threading.Event()
     handler = type("Handler", (_Handler,), {"release": release})
-    httpd = http.server.ThreadingHTTPServer((HOST, 0), handler)
-    httpd.daemon_threads = True
+    httpd = _QuietServer((HOST, 0), handler)
     # The handshake runs in each request's thread, so a stuck client stalls only itself.
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True,
                                        do_handshake_on_connect=False)
