@@ -21,7 +21,7 @@ from conftest import PKI
 
 from certkit import MixedResource, PageReport, check_page
 from certkit._cli import main
-from certkit.errors import CertkitError, NetworkError, PageError
+from certkit.errors import CertkitError, NetworkError, PageError, ReadError
 
 HOST = "127.0.0.1"
 
@@ -383,6 +383,13 @@ class TestErrors:
         with pytest.raises(NetworkError, match="refused") as info:
             check_page(f"https://{HOST}:{port}/")
         assert info.value.reason == "refused"
+
+    def test_trust_without_certificates(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """A trust bundle with no certificate in it (a key, say) is refused before connecting."""
+        key_only = tmp_path / "key.pem"
+        key_only.write_bytes(pki.leaf.key.to_pem())
+        with pytest.raises(ReadError, match="holds no certificate"):
+            check_page("https://localhost:1/", trust=key_only)
 
     def test_errors_are_certkit_errors(self) -> None:
         """PageError is a CertkitError and a ValueError."""
