@@ -196,9 +196,18 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit demo``: a walk-through on throw-away files."""
+    import io  # noqa: PLC0415
+
     from certkit._demo import run_demo  # noqa: PLC0415
 
-    return EXIT_OK if run_demo(out, directory=args.out) else EXIT_PROBLEM
+    result = run_demo(io.StringIO() if args.json else out, directory=args.out)
+    if args.json:
+        _print_json({
+            "ok": result.ok,
+            "folder": str(result.folder) if result.folder else None,
+            "checks": [{"step": c.step, "title": c.title, "check": c.what, "ok": c.ok}
+                       for c in result.checks]}, out)
+    return EXIT_OK if result.ok else EXIT_PROBLEM
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,8 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="walk through certkit on a throw-away CA, intermediate and server certificate",
         description="Create a throw-away CA, intermediate and server certificate in a temporary "
                     "folder and show, with the real files, what certkit does. Nothing is "
-                    "written elsewhere unless --out is given; no network is used.")
+                    "written elsewhere unless --out is given; no network is used.",
+        epilog="examples:\n  certkit demo\n  certkit demo --out demo   # keep the files\n"
+               "  certkit demo --json      # the checks, for a smoke test",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--out", metavar="DIR", help="keep the files in DIR (must be empty or new)")
+    demo.add_argument("--json", action="store_true",
+                      help="print only the checks and their outcome, as JSON")
     demo.set_defaults(func=cmd_demo)
     from certkit._cli_toolkit import register as _register_toolkit  # noqa: PLC0415
     _register_toolkit(sub)

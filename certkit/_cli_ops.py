@@ -315,6 +315,7 @@ def register(sub: Any) -> None:
         description="Re-read a backup folder: every file present and unchanged, no file "
                     "added, the PKCS#12 opens with the password, every key matches its "
                     "certificate. Exit 1 when anything is wrong.",
+        epilog="example:\n  certkit verify-backup backup-2026 --password-file pass.txt",
         formatter_class=_FORMATTER)
     verify.add_argument("directory", metavar="DIR")
     verify.add_argument("--json", action="store_true", help="machine-readable output")

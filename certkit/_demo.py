@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import TextIO
 
+import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -33,7 +34,7 @@ from certkit._model import (
 )
 from certkit.errors import CertkitError, UnrepresentableError
 
-__all__ = ["run_demo"]
+__all__ = ["DemoCheck", "DemoResult", "run_demo"]
 
 HOST = "www.demo.example"
 #: The demo's throw-away password (Tomcat's traditional default); shown on purpose.
@@ -87,9 +88,12 @@ class _Demo:
         self.folder = folder
         self.failures = 0
         self.step_no = 0
+        self.title = ""
+        self.checks: list[DemoCheck] = []
 
     def step(self, title: str) -> None:
         self.step_no += 1
+        self.title = title
         self.out.write(f"\n== {self.step_no}. {title}\n")
 
     def say(self, text: str) -> None:
@@ -97,6 +101,7 @@ class _Demo:
 
     def check(self, ok: bool, what: str) -> None:
         self.out.write(f"   [{'ok' if ok else 'FAILED'}] {what}\n")
+        self.checks.append(DemoCheck(self.step_no, self.title, what, ok))
         if not ok:
             self.failures += 1
 
@@ -137,8 +142,31 @@ def _workdir(directory: str | None) -> Iterator[pathlib.Path]:
     yield folder
 
 
-def run_demo(out: TextIO, *, directory: str | None = None) -> bool:
-    """Run the walk-through, writing to ``out``; return whether every check passed."""
+@attrs.frozen
+class DemoCheck:
+    """One check the walk-through made: its step, what it checked, and the outcome."""
+
+    step: int
+    title: str
+    what: str
+    ok: bool
+
+
+@attrs.frozen
+class DemoResult:
+    """The outcome of :func:`run_demo`: every check, and the folder if it was kept."""
+
+    checks: tuple[DemoCheck, ...]
+    folder: pathlib.Path | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return all(check.ok for check in self.checks)
+
+
+def run_demo(out: TextIO, *, directory: str | None = None) -> DemoResult:
+    """Run the walk-through, narrating to ``out``; return every check it made."""
     with _workdir(directory) as folder:
         demo = _Demo(out, folder)
         _walk(demo)
@@ -146,9 +174,9 @@ def run_demo(out: TextIO, *, directory: str | None = None) -> bool:
         out.write(f"\nFiles were written to {where}.\n")
         if demo.failures:
             out.write(f"{demo.failures} check(s) FAILED.\n")
-            return False
-        out.write("Every check passed.\n")
-        return True
+        else:
+            out.write("Every check passed.\n")
+        return DemoResult(tuple(demo.checks), folder if directory else None)
 
 
 def _keytool_chain_lengths(path: pathlib.Path, storetype: str) -> list[int] | None:

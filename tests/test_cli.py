@@ -220,6 +220,17 @@ class TestDemo:
         assert certkit.load(tmp_path / "demo" / "chain.p7b").format == "pkcs7"
         assert (tmp_path / "demo" / "server.key").stat().st_mode & 0o777 == 0o600
 
+    def test_json_lists_every_check(self) -> None:
+        """``--json`` prints only JSON: every check with its step and outcome, all passing."""
+        code, out = run_cli("demo", "--json")
+        assert code == 0
+        report = json.loads(out)
+        assert report["ok"] is True
+        assert report["folder"] is None
+        assert len(report["checks"]) >= 15
+        assert all(check["ok"] for check in report["checks"])
+        assert {check["step"] for check in report["checks"]} >= set(range(2, 11))
+
     def test_out_refuses_a_folder_with_files(self, tmp_path: pathlib.Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
         """The demo never writes into a folder that already has files."""
