@@ -79,6 +79,10 @@ def pem_blocks(data: bytes, *, source: str | None = None) -> Iterator[PEMBlock]:
     text = _decode_text(data, source)
     position = 0
     count = 0
+    # Line numbers are counted from the previous block on, so a bundle of N blocks costs
+    # O(size), not O(N * size).
+    line = 1
+    counted = 0
     while True:
         begin = _BEGIN.search(text, position)
         if begin is None:
@@ -88,7 +92,8 @@ def pem_blocks(data: bytes, *, source: str | None = None) -> Iterator[PEMBlock]:
             raise DecodeError(f"more than {_MAX_BLOCKS} PEM blocks; refusing to read further",
                               source=source)
         label = begin.group(1)
-        line = text.count("\n", 0, begin.start()) + 1
+        line += text.count("\n", counted, begin.start())
+        counted = begin.start()
         end_re = re.compile(r"^[ \t>]*-----END " + re.escape(label) + r"-----[ \t]*$", re.MULTILINE)
         end = end_re.search(text, begin.end())
         if end is None:
