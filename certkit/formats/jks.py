@@ -4,7 +4,9 @@ This is the only module that imports pyjks. pyjks parses the Java-serialized obj
 JCEKS secret keys and the Bouncy Castle formats; certkit reads and writes the JKS/JCEKS
 container itself (bounded, with Java's modified UTF-8 aliases) and does all JKS/JCEKS key
 cryptography in :mod:`certkit._javakeys`, because pyjks cannot write JCEKS or secret keys,
-crashes on keys written by JDK 21 and derives JCEKS keys slowly.
+crashes on keys written by JDK 21 and derives JCEKS keys slowly. certkit also decrypts UBER
+stores itself (:mod:`certkit._twofish`), because the ``twofish`` module pyjks relies on does
+not import on Python 3.12+; pyjks then parses the decrypted BKS entry list.
 
 Behaviour worth knowing:
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import importlib
 import logging
 import warnings
@@ -34,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from certkit import _javakeys
+from certkit import _javakeys, _pbe, _twofish
 from certkit._keys import load_private_key
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
@@ -77,17 +80,6 @@ def _pyjks() -> Any:
     return _PYJKS[0]
 
 
-def _twofish_error() -> str | None:
-    """Why UBER's cipher (twofish) cannot be imported here, or ``None`` when it can."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # its import warns about ``imp``
-        try:
-            importlib.import_module("twofish")
-        except ImportError as err:  # e.g. Python 3.12+, where ``imp`` no longer exists
-            return str(err)
-    return None
-
-
 __all__ = ["BKS", "JCEKS", "JKS", "BKSCodec", "JavaKeyStoreCodec"]
 
 _MAGIC = {"jks": b"\xfe\xed\xfe\xed", "jceks": b"\xce\xce\xce\xce"}
@@ -96,6 +88,8 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MS = dt.timedelta(milliseconds=1)
 #: Bouncy Castle writes 1024 to 2047 iterations; more than this is a damaged or hostile file.
 _MAX_BKS_ITERATIONS = 100_000
+#: UBER bodies decrypt in pure Python at ~1 MB/s; Bouncy Castle's are a few kilobytes.
+_MAX_UBER_BODY = 16 * 1024 * 1024
 _NAMES = {"jks": "JKS", "jceks": "JCEKS", "bks": "BKS", "uber": "UBER"}
 
 
@@ -692,6 +686,58 @@ def _pyjks_error(err: Exception, what: str, source: str | None) -> CertkitError:
     return DecodeError(f"not a valid {what} keystore: {err or name}", source=source, format="bks")
 
 
+def _uber_password(password: str) -> bytes:
+    """The password as Bouncy Castle's PKCS#12 KDF takes it (``PKCS12PasswordToBytes``):
+    UTF-16BE and two zero bytes, but no bytes at all for the empty password."""
+    return password.encode("utf-16-be", "surrogatepass") + b"\x00\x00" if password else b""
+
+
+def _uber_decrypt(data: bytes, password: str, source: str | None) -> bytes:
+    """Decrypt an UBER store and check its SHA-1; return the BKS-format entry list inside.
+
+    After BKS v1's header (version, salt, iteration count) comes
+    Twofish-256-CBC(entries || SHA-1(entries)), PKCS#7-padded, with key and IV from the
+    PKCS#12 KDF (SHA-1) over the password. Padding and digest failures are a
+    :class:`PasswordError`: without the right password the two cannot be told apart.
+    """
+    _, iterations, offset = _bks_header(data, source)
+    body = data[offset:]
+    if not body or len(body) % _twofish.BLOCK_SIZE:
+        raise DecodeError("not a valid BKS or UBER keystore: the data after the header is "
+                          "neither BKS entries nor whole Twofish blocks (truncated or damaged)",
+                          source=source, format="bks")
+    if len(body) > _MAX_UBER_BODY:
+        raise DecodeError(f"an UBER keystore of {len(body):,} bytes is implausible (real ones "
+                          "hold a few kilobytes); the file is damaged or hostile",
+                          source=source, format="bks")
+    secret = _uber_password(password)
+    salt = data[8 : offset - 4]
+    key = _pbe.pkcs12_kdf("sha1", secret, salt, 1, iterations, 32)
+    iv = _pbe.pkcs12_kdf("sha1", secret, salt, 2, iterations, 16)
+    wrong = PasswordError("wrong store password for this UBER keystore (or the file is "
+                          "damaged: it does not decrypt)", source=source)
+    # CBC lets the last block decrypt alone: a wrong password almost always shows in its
+    # padding before the whole body is decrypted in pure Python.
+    last_iv = body[-32:-16] if len(body) > 16 else iv
+    pad = _twofish.cbc_decrypt(key, last_iv, body[-16:])[-1]
+    plain = _twofish.cbc_decrypt(key, iv, body) if 1 <= pad <= 16 else b""
+    if not plain or plain[-pad:] != bytes((pad,)) * pad:
+        raise wrong
+    entries, digest = plain[: -pad - 20], plain[-pad - 20 : -pad]
+    if len(digest) != 20 or hashlib.sha1(entries).digest() != digest:  # noqa: S324 - UBER's own
+        raise wrong
+    return entries
+
+
+def _uber_store(data: bytes, password: str, source: str | None) -> Any:
+    entries_data = _uber_decrypt(data, password, source)
+    try:
+        entries, _ = _pyjks().bks.BksKeyStore._load_bks_entries(entries_data, "uber", password)
+    except Exception as err:  # pyjks raises anything on damaged input
+        raise _pyjks_error(err, "UBER", source) from err
+    return _pyjks().bks.UberKeyStore("uber", entries, version=1)
+
+
 def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[Any, str]:
     version, _, offset = _bks_header(data, source)
     bks_error: Exception | None = None
@@ -703,22 +749,18 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
         return _pyjks().bks.BksKeyStore.loads(data, password, try_decrypt_keys=False), "bks"
     except Exception as err:  # noqa: BLE001 - pyjks raises anything on damaged input
         bks_error = err
-    # An UBER store shares BKS v1's header; if the BKS reading fails structurally, try UBER.
-    if version == 1 and type(bks_error).__name__ not in ("KeystoreSignatureException",
-                                                         "DuplicateAliasException"):
+    # An UBER store shares BKS v1's header and fails as BKS: its body is encrypted.
+    if version == 1 and type(bks_error).__name__ != "DuplicateAliasException":
         if password is None:
             raise PasswordError("an UBER keystore is encrypted as a whole; it needs the store "
                                 "password even to list it", source=source, missing=True)
-        twofish_error = _twofish_error()
-        if twofish_error is not None:
-            raise UnsupportedFormatError(
-                "this looks like an UBER keystore, which needs the 'twofish' module that pyjks "
-                f"uses, and it cannot be imported here ({twofish_error}); convert the store "
-                "with keytool and the Bouncy Castle provider instead", source=source, format="bks")
-        try:
-            return _pyjks().bks.UberKeyStore.loads(data, password, try_decrypt_keys=False), "uber"
-        except Exception as err:  # pyjks raises anything on damaged input
-            raise _pyjks_error(err, "BKS/UBER", source) from err
+        if type(bks_error).__name__ != "KeystoreSignatureException":
+            return _uber_store(data, password, source), "uber"
+        # Once in 256, an UBER body starts with a zero byte and reads as an empty BKS entry
+        # list whose HMAC fails; only if it does not decrypt as UBER either is it a BKS v1
+        # store opened with the wrong password.
+        with contextlib.suppress(PasswordError, DecodeError):
+            return _uber_store(data, password, source), "uber"
     raise _pyjks_error(bks_error, "BKS", source) from bks_error
 
 
