@@ -307,7 +307,8 @@ class TestBKS:
         return corpus_path("pyjks", "keystores", "bks", "custom_entry_passwords.bksv1")
 
     @pytest.fixture(scope="class")
-    def bks(self) -> bytes:
+    @staticmethod
+    def bks() -> bytes:
         """pyjks's sealed AES key (key password 'secret_password'), re-stored without a chain."""
         source = certkit.load(self.corpus(), password="store_password")
         sealed = source["sealed_secret_key"]
