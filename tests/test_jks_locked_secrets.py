@@ -298,19 +298,19 @@ def _bks_v2(entries: bytes, password: str, salt: bytes = b"s" * 20, iterations: 
             + iterations.to_bytes(4, "big") + body + hmac.new(key, body, hashlib.sha1).digest())
 
 
+def _bks_corpus() -> pathlib.Path:
+    """pyjks's BKS whose sealed entries each have a password of their own."""
+    return corpus_path("pyjks", "keystores", "bks", "custom_entry_passwords.bksv1")
+
+
 class TestBKS:
     """A sealed BKS entry without a certificate chain, under its own password."""
-
-    @staticmethod
-    def corpus() -> pathlib.Path:
-        """pyjks's BKS whose sealed entries each have a password of their own."""
-        return corpus_path("pyjks", "keystores", "bks", "custom_entry_passwords.bksv1")
 
     @pytest.fixture(scope="class")
     @staticmethod
     def bks() -> bytes:
         """pyjks's sealed AES key (key password 'secret_password'), re-stored without a chain."""
-        source = certkit.load(self.corpus(), password="store_password")
+        source = certkit.load(_bks_corpus(), password="store_password")
         sealed = source["sealed_secret_key"]
         assert isinstance(sealed, KeyEntry)  # with its chain it lists like a locked key
         assert isinstance(sealed.key, certkit.LockedKey)
@@ -327,7 +327,7 @@ class TestBKS:
         assert entry.is_locked
         assert store.format == "bks"
         unlocked = entry.unlock("secret_password")
-        opened_at_load = certkit.load(self.corpus(), password="store_password",
+        opened_at_load = certkit.load(_bks_corpus(), password="store_password",
                                       key_passwords={"sealed_secret_key": "secret_password"})
         assert unlocked == attrs.evolve(secret_of(opened_at_load, "sealed_secret_key"),
                                         created=unlocked.created)
