@@ -161,21 +161,6 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms" if seconds < 0.01 else f"{seconds * 1e3:.1f} ms"
 
 
-def _in_child(argv: Sequence[str] | None) -> int:
-    """Run this module in a fresh process and print its table there.
-
-    The benchmark holds tens of thousands of certificates; run by ``benchmarks/run.py`` in
-    its own process, that memory would stay in the runner, and the benchmarks after it
-    read their children's ``ru_maxrss``, which starts from the runner's size at the fork.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    result = subprocess.run([sys.executable, __file__, *args, "--in-process"],
-                            capture_output=True, text=True, check=False)
-    print(result.stdout, end="")
-    sys.stderr.write(result.stderr)
-    return result.returncode
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate the PKI, run the comparisons, print the tables; 0 when targets are met."""
     from certkit import Certificate, CertificatePool, Chain, build_chain
@@ -183,11 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="100 leaves, pools of 1,000/3,000/10,000, fewer openssl runs")
-    parser.add_argument("--in-process", action="store_true",
-                        help="run here, not in a child process")
     args = parser.parse_args(argv)
-    if not args.in_process:
-        return _in_child(argv)
     sizes = (1000, 3000, 10000) if args.quick else (1000, 10000, 100000)
     leaf_count = 100 if args.quick else 1000
     compare = 10000  # the pool of the side-by-side comparison

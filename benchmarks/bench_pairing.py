@@ -31,8 +31,6 @@ import argparse
 import datetime as dt
 import random
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -79,30 +77,11 @@ def _total(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def _in_child(argv: Sequence[str] | None) -> int:
-    """Run this module in a fresh process and print its table there.
-
-    The benchmark holds tens of thousands of certificates; run by ``benchmarks/run.py`` in
-    its own process, that memory would stay in the runner, and the benchmarks after it
-    read their children's ``ru_maxrss``, which starts from the runner's size at the fork.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    result = subprocess.run([sys.executable, __file__, *args, "--in-process"],
-                            capture_output=True, text=True, check=False)
-    print(result.stdout, end="")
-    sys.stderr.write(result.stderr)
-    return result.returncode
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the pairings, print the table, return 0 when every pair was found and flat."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 300 and 3,000, one repeat")
-    parser.add_argument("--in-process", action="store_true",
-                        help="run here, not in a child process")
     args = parser.parse_args(argv)
-    if not args.in_process:
-        return _in_child(argv)
     sizes = (300, 3000) if args.quick else (1000, 10000)
     runs = 1 if args.quick else 3
     sample_matches = 5 if args.quick else 20

@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import importlib.util
-import io
 import os
 import pathlib
 import platform
 import subprocess
 import sys
-import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "benchmarks.md"
@@ -47,14 +44,16 @@ def _machine() -> str:
             f"{platform.release()}; Python {platform.python_version()}; {openssl}{load}")
 
 
-def _load(path: pathlib.Path) -> object:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
+def _run_module(path: pathlib.Path, quick: bool) -> tuple[int, str]:
+    """Run one benchmark module in its own Python process; return its exit code and output.
+
+    A fresh process per module keeps one benchmark's memory (pools of 100,000
+    certificates) out of the next one's measurements, and its imports out of the
+    start-up figures.
+    """
+    result = subprocess.run([sys.executable, str(path), *(["--quick"] if quick else [])],
+                            capture_output=True, text=True, check=False)
+    return result.returncode, result.stdout + result.stderr
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,18 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         name = path.stem.removeprefix("bench_")
         if args.names and name not in args.names:
             continue
-        module = _load(path)
-        buffer = io.StringIO()
         print(f"\n### {name}", flush=True)
-        with contextlib.redirect_stdout(buffer):
-            try:
-                code = module.main(["--quick"] if args.quick else [])  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001 - one broken benchmark must not stop the others
-                traceback.print_exc(file=buffer)
-                code = 2
-        print(buffer.getvalue(), end="", flush=True)
+        code, output = _run_module(path, args.quick)  # a crash stays in its own process
+        print(output, end="", flush=True)
         failed += code != 0
-        sections.append(f"### {name}\n\n```text\n{buffer.getvalue().rstrip()}\n```\n")
+        sections.append(f"### {name}\n\n```text\n{output.rstrip()}\n```\n")
     if not args.quick and not args.names:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         existing = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
