@@ -123,6 +123,19 @@ def _bare_base64(data: bytes) -> bytes | None:
     return decoded if decoded[:1] == b"\x30" else None
 
 
+def password_for(
+    source: str, passwords: Password | Mapping[str, Password] | None
+) -> Password:
+    """The password for one source: the single password given, or the mapping's entry for
+    the source's path, absolute path or file name (``None`` when it has none)."""
+    if isinstance(passwords, Mapping):
+        for key in (source, os.path.abspath(source), os.path.basename(source)):
+            if key in passwords:
+                return passwords[key]
+        return None
+    return passwords
+
+
 def _dump(
     store: KeyStore, spec: formats.FormatSpec, password: Password, allow_loss: bool,
     options: dict[str, Any],

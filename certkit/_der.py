@@ -1,8 +1,10 @@
-"""A minimal, bounded DER walker for the few places that need raw TLV boundaries.
+"""Minimal, bounded DER helpers: TLV boundaries, element encoding and OBJECT IDENTIFIERs.
 
-cryptography parses certificates and keys; this module only finds where a structure ends
-(to split a TRUSTED CERTIFICATE from its trailer, to sniff formats, to lift the raw
-SubjectPublicKeyInfo out of a certificate whose key type cryptography does not know).
+cryptography parses certificates and keys; this module finds where a structure ends (to
+split a TRUSTED CERTIFICATE from its trailer, to sniff formats, to lift the raw
+SubjectPublicKeyInfo out of a certificate whose key type cryptography does not know), and
+is the one place DER elements are encoded and OIDs decoded by hand (PKCS#7, PKCS#12, the
+Java keystores). BER input goes through :class:`certkit._pbe.Node` instead.
 """
 
 from __future__ import annotations
@@ -75,6 +77,11 @@ def certificate_spki(der: bytes) -> bytes:
     return der[estart:ccend]
 
 
+def integer(value: int) -> bytes:
+    """Encode a DER INTEGER (two's complement, minimal length)."""
+    return encode(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True))
+
+
 def encode(tag: int, content: bytes) -> bytes:
     """Encode one DER element from its tag byte and content."""
     length = len(content)
@@ -84,3 +91,28 @@ def encode(tag: int, content: bytes) -> bytes:
         size = (length.bit_length() + 7) // 8
         header = bytes((tag, 0x80 | size)) + length.to_bytes(size, "big")
     return header + content
+
+
+#: Decoded OIDs: a PKCS#12 file repeats a dozen of them; bounded so hostile input cannot grow it.
+_OID_CACHE: dict[bytes, str] = {}
+
+
+def decode_oid(body: bytes, what: str = "OBJECT IDENTIFIER") -> str:
+    """Decode the content octets of an OBJECT IDENTIFIER to dotted text."""
+    cached = _OID_CACHE.get(body)
+    if cached is not None:
+        return cached
+    if not body or len(body) > 128 or body[-1] & 0x80:
+        raise DecodeError(f"{what}: malformed OBJECT IDENTIFIER")
+    arcs: list[int] = []
+    value = 0
+    for byte in body:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    dotted = ".".join(str(a) for a in [first, arcs[0] - 40 * first, *arcs[1:]])
+    if len(_OID_CACHE) < 512:
+        _OID_CACHE[bytes(body)] = dotted
+    return dotted

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attrs
 
 from certkit import _chains, formats
-from certkit._api import load
+from certkit._api import load, password_for
 from certkit._model import (
     Certificate,
     Chain,
@@ -378,15 +378,6 @@ class _Input:
         return self.store.format in _CONTAINERS
 
 
-def _password_for(label: str, passwords: Password | Mapping[str, Password] | None) -> Password:
-    if isinstance(passwords, Mapping):
-        for key in (label, os.path.abspath(label), os.path.basename(label)):
-            if key in passwords:
-                return passwords[key]
-        return None
-    return passwords
-
-
 def _stem(label: str) -> str:
     return os.path.splitext(label)[0]
 
@@ -401,7 +392,7 @@ def _load_one(source: DiagnoseSource, index: int,
     else:
         label = os.fspath(source)
         data = None
-    password = _password_for(label, passwords)
+    password = password_for(label, passwords)
     try:
         if data is None:
             data = _read_bytes(label)

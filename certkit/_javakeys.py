@@ -155,39 +155,9 @@ def modified_utf8_decode(data: bytes) -> str:
 # --- DER helpers ----------------------------------------------------------------------
 
 
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(content)) + content
-
-
-def _der_integer(value: int) -> bytes:
-    body = value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
-    return _tlv(0x02, body)
-
-
 def _encrypted_private_key_info(oid: str, parameters: bytes, encrypted: bytes) -> bytes:
-    algorithm = _tlv(0x30, _OID_DER[oid] + parameters)
-    return _tlv(0x30, algorithm + _tlv(0x04, encrypted))
-
-
-def _decode_oid(content: bytes) -> str:
-    if not content or content[-1] & 0x80:
-        raise DecodeError("malformed object identifier in an encrypted key")
-    arcs: list[int] = []
-    value = 0
-    for byte in content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = min(arcs[0] // 40, 2)
-    return ".".join(str(a) for a in (first, arcs[0] - 40 * first, *arcs[1:]))
+    algorithm = _der.encode(0x30, _OID_DER[oid] + parameters)
+    return _der.encode(0x30, algorithm + _der.encode(0x04, encrypted))
 
 
 def parse_encrypted_key(der: bytes) -> tuple[str, bytes | None, bytes]:
@@ -202,7 +172,7 @@ def parse_encrypted_key(der: bytes) -> tuple[str, bytes | None, bytes]:
     algorithm = _der.children(der, astart, aend)
     if not algorithm or algorithm[0][0] != 0x06 or len(algorithm) > 2:
         raise DecodeError("an encrypted key entry has a malformed algorithm identifier")
-    oid = _decode_oid(der[algorithm[0][2] : algorithm[0][3]])
+    oid = _der.decode_oid(der[algorithm[0][2] : algorithm[0][3]], "an encrypted key's algorithm")
     parameters = None
     if len(algorithm) == 2:
         _, pstart, _, pend = algorithm[1]
@@ -232,7 +202,7 @@ def parse_pbe_parameters(der: bytes) -> tuple[bytes, int]:
 
 
 def _pbe_parameters(salt: bytes, iterations: int) -> bytes:
-    return _tlv(0x30, _tlv(0x04, salt) + _der_integer(iterations))
+    return _der.encode(0x30, _der.encode(0x04, salt) + _der.integer(iterations))
 
 
 # --- the JKS key protector --------------------------------------------------------------

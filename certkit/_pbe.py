@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+from certkit import _der
+from certkit._der import decode_oid
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 __all__ = [
@@ -206,31 +208,6 @@ class Node:
 _STRING_TAGS = frozenset({0x03, 0x04, 0x0C, 0x13, 0x14, 0x16, 0x1E, 0x80})
 
 
-#: Decoded OIDs: a PKCS#12 file repeats a dozen of them; bounded so hostile input cannot grow it.
-_OID_CACHE: dict[bytes, str] = {}
-
-
-def decode_oid(body: bytes, what: str = "OBJECT IDENTIFIER") -> str:
-    """Decode the content octets of an OBJECT IDENTIFIER to dotted text."""
-    cached = _OID_CACHE.get(body)
-    if cached is not None:
-        return cached
-    if not body or len(body) > 128 or body[-1] & 0x80:
-        raise DecodeError(f"{what}: malformed OBJECT IDENTIFIER")
-    arcs: list[int] = []
-    value = 0
-    for byte in body:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = min(arcs[0] // 40, 2)
-    dotted = ".".join(str(a) for a in [first, arcs[0] - 40 * first, *arcs[1:]])
-    if len(_OID_CACHE) < 512:
-        _OID_CACHE[bytes(body)] = dotted
-    return dotted
-
-
 def encode_oid(dotted: str) -> bytes:
     """Encode dotted text as a DER OBJECT IDENTIFIER element."""
     arcs = [int(part) for part in dotted.split(".")]
@@ -246,19 +223,9 @@ def encode_oid(dotted: str) -> bytes:
     return tlv(0x06, bytes(body))
 
 
-def tlv(tag: int, content: bytes) -> bytes:
-    """Encode one DER element."""
-    length = len(content)
-    if length < 0x80:
-        return bytes((tag, length)) + content
-    size = (length.bit_length() + 7) // 8
-    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big") + content
-
-
-def der_int(value: int) -> bytes:
-    """Encode a DER INTEGER."""
-    size = value.bit_length() // 8 + 1
-    return tlv(0x02, value.to_bytes(size, "big", signed=True))
+#: DER encoding lives in :mod:`certkit._der`; these names are what the PKCS#12 code uses.
+tlv = _der.encode
+der_int = _der.integer
 
 
 def der(node: Node) -> bytes:

@@ -25,7 +25,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID
 
 from certkit import formats
-from certkit._api import load
+from certkit._api import load, password_for
 from certkit._model import Certificate, KeyEntry, LockedKey, Password, PrivateKey
 from certkit.errors import CertkitError, PasswordError
 
@@ -258,15 +258,6 @@ def _record(cert: Certificate, path: str, alias: str | None) -> ScannedCertifica
         sha256=cert.fingerprint(), public_key_sha256=cert.public_key_fingerprint)
 
 
-def _password_for(path: str, passwords: Password | Mapping[str, Password] | None) -> Password:
-    if isinstance(passwords, Mapping):
-        for key in (path, os.path.abspath(path), os.path.basename(path)):
-            if key in passwords:
-                return passwords[key]
-        return None
-    return passwords
-
-
 def _system_issuers(issuers: _Issuers) -> None:
     from certkit._chains import trust_pool  # noqa: PLC0415 - only when a scan runs
 
@@ -348,7 +339,7 @@ class _Scanner:
         if sniffed.data is None:
             return False
         try:
-            store = load(sniffed.data, password=_password_for(path, self.passwords))
+            store = load(sniffed.data, password=password_for(path, self.passwords))
         except PasswordError as err:
             reason = "password-needed" if err.missing else "wrong-password"
             issues.append(ScanIssue(path, reason, str(err)))

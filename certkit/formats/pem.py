@@ -228,7 +228,7 @@ def _trusted_certificate(block: PEMBlock, source: str | None) -> tuple[Certifica
             if tag == 0x30:  # trust: SEQUENCE OF OBJECT IDENTIFIER
                 for otag, _, ostart, oend in _der.children(aux, cstart, cend):
                     if otag == 0x06:
-                        trust.append(_oid_text(aux[ostart:oend]))
+                        trust.append(_der.decode_oid(aux[ostart:oend], "a trust setting"))
             elif tag == 0x0C:  # alias UTF8String
                 alias = aux[cstart:cend].decode("utf-8", "replace")
             elif tag == 0x04:  # keyid OCTET STRING
@@ -238,20 +238,6 @@ def _trusted_certificate(block: PEMBlock, source: str | None) -> tuple[Certifica
                           f"trust trailer: {err}", source=source) from err
     return cert, Attributes(friendly_name=alias, local_key_id=key_id,
                             trusted_usage=tuple(trust) or None)
-
-
-def _oid_text(content: bytes) -> str:
-    if not content:
-        return ""
-    first = content[0]
-    parts = [str(min(first // 40, 2)), str(first - 40 * min(first // 40, 2))]
-    value = 0
-    for byte in content[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(str(value))
-            value = 0
-    return ".".join(parts)
 
 
 class PEMCodec:
