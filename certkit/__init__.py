@@ -1,7 +1,8 @@
 """certkit: certificates, private keys, chains and keystores as typed objects.
 
 Read anything with :func:`load`, write it with :func:`dump` or :func:`save`, or do both
-with :func:`convert`; the model classes are immutable values (chains are leaf first).
+with :func:`convert` (:func:`convert_many` for many files); the model classes are
+immutable values (chains are leaf first).
 """
 
 # Public names are imported on first use (PEP 562), so that ``certkit --help`` and a
@@ -14,7 +15,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from certkit._api import ConversionReport, convert, dump, load, save
+    from certkit._api import (
+        BatchConversionReport,
+        ConversionFailure,
+        ConversionReport,
+        convert,
+        convert_many,
+        dump,
+        load,
+        save,
+    )
     from certkit._backup import (
         BackupProblem,
         BackupReport,
@@ -67,10 +77,12 @@ _LAZY: dict[str, str] = {
     "Attributes": "certkit._model",
     "BackupProblem": "certkit._backup",
     "BackupReport": "certkit._backup",
+    "BatchConversionReport": "certkit._api",
     "Certificate": "certkit._model",
     "CertificatePool": "certkit._chains",
     "CertificateRequest": "certkit._model",
     "Chain": "certkit._model",
+    "ConversionFailure": "certkit._api",
     "ConversionReport": "certkit._api",
     "ExportResult": "certkit._export",
     "Finding": "certkit._doctor",
@@ -100,6 +112,7 @@ _LAZY: dict[str, str] = {
     "check_host": "certkit._remote",
     "check_page": "certkit._page",
     "convert": "certkit._api",
+    "convert_many": "certkit._api",
     "diagnose": "certkit._doctor",
     "dump": "certkit._api",
     "edit_keystore": "certkit._keystore_ops",
@@ -126,10 +139,12 @@ __all__ = [
     "Attributes",
     "BackupProblem",
     "BackupReport",
+    "BatchConversionReport",
     "Certificate",
     "CertificatePool",
     "CertificateRequest",
     "Chain",
+    "ConversionFailure",
     "ConversionReport",
     "ExportResult",
     "Finding",
@@ -159,6 +174,7 @@ __all__ = [
     "check_host",
     "check_page",
     "convert",
+    "convert_many",
     "diagnose",
     "dump",
     "edit_keystore",

@@ -1,4 +1,5 @@
-"""The top-level verbs: ``load`` and ``dump`` (bytes), ``save`` (paths) and ``convert``."""
+"""The top-level verbs: ``load`` and ``dump`` (bytes), ``save`` (paths), ``convert`` and
+``convert_many``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import os
 import pathlib
 import re
 import struct
+import sys
 import tempfile
-from collections.abc import Mapping
-from typing import Any, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Union, cast
 
 import attrs
 
@@ -26,7 +28,17 @@ from certkit.errors import (
     UnsupportedFormatError,
 )
 
-__all__ = ["ConversionReport", "Source", "convert", "dump", "load", "save"]
+__all__ = [
+    "BatchConversionReport",
+    "ConversionFailure",
+    "ConversionReport",
+    "Source",
+    "convert",
+    "convert_many",
+    "dump",
+    "load",
+    "save",
+]
 
 #: What ``load`` accepts: a path or the bytes themselves.
 Source = Union[str, "os.PathLike[str]", bytes]
@@ -175,33 +187,194 @@ def _holds_secrets(store: KeyStore) -> bool:
     return any(isinstance(e, (KeyEntry, SecretKeyEntry)) for e in store.entries)
 
 
-def _write_atomic(path: pathlib.Path, data: bytes, *, mode: int, overwrite: bool) -> None:
-    """Write via a temporary file in the same folder, then link or rename it into place."""
-    directory = path.parent if str(path.parent) else pathlib.Path()
+@attrs.frozen
+class _Output:
+    """One file to write: where it goes, its bytes and its permission bits."""
+
+    path: pathlib.Path
+    data: bytes = attrs.field(repr=False)
+    mode: int
+
+
+def _syncfs_function() -> Callable[[int], int] | None:
+    """The C library's ``syncfs(fd)`` (Linux), or ``None`` where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # noqa: PLC0415 - only batches need it; keeps ``import certkit`` small
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return cast("Callable[[int], int]", function)
+
+
+def _fsync_path(path: pathlib.Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _syncfs_path(syncfs: Callable[[int], int], path: pathlib.Path) -> bool:
+    """Flush the whole filesystem holding ``path``; ``False`` if that did not work."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        # Since Linux 5.8 syncfs returns the filesystem's writeback errors (before, 0 like
+        # sync()); any error sends the files to fsync, which then reports them one by one.
+        return syncfs(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def _sync_temps(temps: Mapping[int, tuple[pathlib.Path, int]]) -> dict[int, OSError]:
+    """Make the closed temporary files ``temps`` (index → path, st_dev) durable.
+
+    One ``syncfs`` per filesystem flushes them all for about the cost of one ``fsync``
+    (more when other programs have much unwritten data on the same filesystem, which it
+    flushes too); where ``syncfs`` is missing or fails, each file is synced on its own.
+    Returns the files that could not be synced, by index.
+    """
+    syncfs = _syncfs_function()
+    by_device: dict[int, list[int]] = {}
+    for index, (_, device) in temps.items():
+        by_device.setdefault(device, []).append(index)
+    failed: dict[int, OSError] = {}
+    for indexes in by_device.values():
+        if syncfs is not None and _syncfs_path(syncfs, temps[indexes[0]][0]):
+            continue
+        for index in indexes:
+            try:
+                _fsync_path(temps[index][0])
+            except OSError as err:  # noqa: PERF203 - each file reports its own failure
+                failed[index] = err
+    return failed
+
+
+def _sync_directories(directories: Iterable[pathlib.Path]) -> None:
+    """fsync each folder once, so the new names survive a crash as well as the contents."""
+    for directory in directories:
+        # Best effort: the files' contents are already durable, and some filesystems
+        # (several network and FUSE ones) cannot sync a folder; a crash there can lose
+        # the new name, never leave a truncated file under it.
+        with contextlib.suppress(OSError):
+            fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _write_temp(output: _Output, *, overwrite: bool, sync: bool) -> tuple[pathlib.Path, int]:
+    """Write ``output`` to a new temporary file beside its target; return (path, st_dev)."""
+    path = output.path
     if not overwrite and path.exists():
         raise FileExistsCertkitError(str(path))
+    directory = path.parent if str(path.parent) else pathlib.Path()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     tmp = pathlib.Path(tmp_name)
     try:
-        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            os.fchmod(handle.fileno(), output.mode)
+            handle.write(output.data)
             handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # atomic, and fails rather than clobber a file that appeared
-            except FileExistsError:
-                raise FileExistsCertkitError(str(path)) from None
-            except OSError:  # filesystems without hard links
-                if path.exists():
-                    raise FileExistsCertkitError(str(path)) from None
-                os.replace(tmp, path)
-    finally:
+            if sync:
+                os.fsync(handle.fileno())
+            device = os.fstat(handle.fileno()).st_dev
+    except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        raise
+    return tmp, device
+
+
+def _put_in_place(tmp: pathlib.Path, path: pathlib.Path, *, overwrite: bool) -> None:
+    """Link (never clobbering) or rename (``overwrite``) a synced temporary file to ``path``."""
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic, and fails rather than clobber a file that appeared
+    except FileExistsError:
+        raise FileExistsCertkitError(str(path)) from None
+    except OSError:  # filesystems without hard links
+        if path.exists():
+            raise FileExistsCertkitError(str(path)) from None
+        os.replace(tmp, path)
+
+
+def _write_files(outputs: Sequence[_Output], *, overwrite: bool) -> list[OSError | None]:
+    """Write every output atomically and durably; return one error (or ``None``) per output.
+
+    No file appears under its final name before its content is on disk: each output is
+    written to a temporary file in its target's folder, all of them are made durable
+    (one ``fsync`` for a single file; one ``syncfs`` per filesystem for a batch), and only
+    then linked (or, with ``overwrite``, renamed) into place; each target folder is then
+    synced once. A failing output (:class:`FileExistsCertkitError`, any ``OSError``) leaves
+    nothing behind and does not stop the others. Temporary files are always removed.
+    """
+    errors: list[OSError | None] = [None] * len(outputs)
+    temps: dict[int, tuple[pathlib.Path, int]] = {}
+    try:
+        for index, output in enumerate(outputs):
+            try:
+                temps[index] = _write_temp(output, overwrite=overwrite, sync=len(outputs) == 1)
+            except OSError as err:  # noqa: PERF203 - one failing file must not stop the others
+                errors[index] = err
+        if len(outputs) > 1:
+            for index, unsynced in _sync_temps(temps).items():
+                errors[index] = unsynced
+        placed: dict[pathlib.Path, None] = {}
+        for index, (tmp, _) in temps.items():
+            if errors[index] is not None:
+                continue
+            target = outputs[index].path
+            try:
+                _put_in_place(tmp, target, overwrite=overwrite)
+            except OSError as err:
+                errors[index] = err
+            else:
+                placed[target.parent] = None
+        _sync_directories(placed)
+    finally:
+        for tmp, _ in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    return errors
+
+
+def _write_atomic(path: pathlib.Path, data: bytes, *, mode: int, overwrite: bool) -> None:
+    """Write one file via a synced temporary file in the same folder, then link or rename it."""
+    (error,) = _write_files([_Output(path, data, mode)], overwrite=overwrite)
+    if error is not None:
+        raise error
+
+
+def _prepare(
+    store: KeyStore, target: pathlib.Path, *, spec: formats.FormatSpec, password: Password,
+    overwrite: bool, allow_loss: bool, options: dict[str, Any],
+) -> tuple[_Output, formats.Dumped]:
+    """Encode ``store`` for ``target`` (refusing early if it exists) and choose its mode."""
+    if not overwrite and target.exists():
+        raise FileExistsCertkitError(str(target))
+    result = _dump(store, spec, password, allow_loss, options)
+    mode = 0o600 if _holds_secrets(store) and spec.holds_keys else 0o644
+    return _Output(target, result.data, mode), result
+
+
+def _write_error(path: pathlib.Path, err: OSError) -> CertkitError:
+    """What a failed write is reported as: an existing target as is, anything else a ReadError."""
+    if isinstance(err, FileExistsCertkitError):
+        return err
+    error = ReadError(f"cannot write {path}: {err.strerror or err}", path=str(path))
+    error.__cause__ = err
+    return error
 
 
 def _save(
@@ -210,16 +383,11 @@ def _save(
 ) -> tuple[pathlib.Path, formats.FormatSpec, formats.Dumped]:
     target = pathlib.Path(path)
     spec = formats.format_for_path(str(target), format=format)
-    if not overwrite and target.exists():
-        raise FileExistsCertkitError(str(target))
-    result = _dump(store, spec, password, allow_loss, options)
-    mode = 0o600 if _holds_secrets(store) and spec.holds_keys else 0o644
-    try:
-        _write_atomic(target, result.data, mode=mode, overwrite=overwrite)
-    except FileExistsCertkitError:
-        raise
-    except OSError as err:
-        raise ReadError(f"cannot write {target}: {err.strerror or err}", path=str(target)) from err
+    output, result = _prepare(store, target, spec=spec, password=password, overwrite=overwrite,
+                              allow_loss=allow_loss, options=options)
+    (error,) = _write_files([output], overwrite=overwrite)
+    if error is not None:
+        raise _write_error(target, error)
     return target, spec, result
 
 
@@ -258,6 +426,27 @@ class ConversionReport:
     not_kept: tuple[str, ...] = ()
 
 
+def _output_password(spec: formats.FormatSpec, password: Password,
+                     new_password: Password) -> Password:
+    """Password-based containers keep the input password unless a new one is given."""
+    if new_password is None and spec.name in ("pkcs12", "jks", "jceks"):
+        return password
+    return new_password
+
+
+def _report(src: str | os.PathLike[str], store: KeyStore, target: pathlib.Path,
+            spec: formats.FormatSpec, result: formats.Dumped) -> ConversionReport:
+    return ConversionReport(
+        source=os.fspath(src),
+        destination=target,
+        source_format=store.format or "unknown",
+        format=spec.name,
+        entries=len(store),
+        dropped=result.dropped,
+        not_kept=result.not_kept,
+    )
+
+
 def convert(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -278,19 +467,99 @@ def convert(
     """
     store = load(src, password=password, key_passwords=key_passwords)
     spec = formats.format_for_path(os.fspath(dst), format=format)
-    out_password = new_password
-    if out_password is None and spec.name in ("pkcs12", "jks", "jceks"):
-        out_password = password
     target, spec, result = _save(
-        store, dst, format=spec.name, password=out_password, overwrite=overwrite,
-        allow_loss=allow_loss, options=options,
+        store, dst, format=spec.name, password=_output_password(spec, password, new_password),
+        overwrite=overwrite, allow_loss=allow_loss, options=options,
     )
-    return ConversionReport(
-        source=os.fspath(src),
-        destination=target,
-        source_format=store.format or "unknown",
-        format=spec.name,
-        entries=len(store),
-        dropped=result.dropped,
-        not_kept=result.not_kept,
+    return _report(src, store, target, spec, result)
+
+
+@attrs.frozen
+class ConversionFailure:
+    """A source :func:`convert_many` did not convert, and why; nothing was written for it."""
+
+    source: str
+    error: CertkitError
+
+
+@attrs.frozen
+class BatchConversionReport:
+    """What :func:`convert_many` did: a report per file written and the sources that failed,
+    each in the order the sources were given."""
+
+    converted: tuple[ConversionReport, ...] = ()
+    failed: tuple[ConversionFailure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every source was converted."""
+        return not self.failed
+
+
+def convert_many(
+    sources: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    format: str,  # noqa: A002 - the public keyword is "format"
+    password: Password = None,
+    new_password: Password = None,
+    overwrite: bool = False,
+    allow_loss: bool = False,
+    key_passwords: Mapping[str, Password] | None = None,
+    **options: Any,
+) -> BatchConversionReport:
+    """Convert each source into ``out_dir`` as ``format``, syncing the disk once for all.
+
+    Each source is converted as :func:`convert` would, to the source's name with the
+    format's usual extension (``site.pfx`` → ``site.pem``; ``.der``, ``.p7b``, ``.pfx``,
+    ``.jks``, ``.jceks``). A source that fails — wrong password, damaged, target already
+    there without ``overwrite``, or two sources with the same output name — is reported in
+    ``failed`` and the others still go ahead; nothing is written for it. Every file is
+    on disk before any appears under its final name, as with :func:`save`, but the batch
+    pays for one flush per filesystem instead of one per file. ``out_dir`` must exist.
+    """
+    folder = pathlib.Path(out_dir)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ReadError(f"output folder {folder} {what}; create it first", path=str(folder))
+    spec = formats.spec(format)
+    if not spec.writable:
+        raise UnsupportedFormatError(
+            f"certkit cannot write {spec.description} files; choose pem, der, pkcs7, pkcs12, "
+            "jks or jceks", format=spec.name)
+    out_password = _output_password(spec, password, new_password)
+    paths = [os.fspath(src) for src in sources]
+    targets = [folder / (pathlib.Path(path).stem + spec.extensions[0]) for path in paths]
+    claimed: dict[pathlib.Path, list[str]] = {}
+    for path, target in zip(paths, targets, strict=True):
+        claimed.setdefault(target, []).append(path)
+
+    outcomes: list[ConversionReport | ConversionFailure | None] = [None] * len(paths)
+    pending: list[tuple[int, KeyStore, formats.Dumped]] = []
+    outputs: list[_Output] = []
+    for index, (path, target) in enumerate(zip(paths, targets, strict=True)):
+        if len(claimed[target]) > 1:
+            outcomes[index] = ConversionFailure(path, CertkitError(
+                f"{', '.join(claimed[target])} would all be written to {target}; "
+                "convert them into separate folders or rename all but one"))
+            continue
+        try:
+            store = load(path, password=password, key_passwords=key_passwords)
+            output, result = _prepare(store, target, spec=spec, password=out_password,
+                                      overwrite=overwrite, allow_loss=allow_loss,
+                                      options=options)
+        except CertkitError as err:
+            outcomes[index] = ConversionFailure(path, err)
+            continue
+        pending.append((index, store, result))
+        outputs.append(output)
+    for (index, store, result), output, error in zip(
+            pending, outputs, _write_files(outputs, overwrite=overwrite), strict=True):
+        if error is None:
+            outcomes[index] = _report(paths[index], store, output.path, spec, result)
+        else:
+            outcomes[index] = ConversionFailure(paths[index], _write_error(output.path, error))
+    return BatchConversionReport(
+        converted=tuple(o for o in outcomes if isinstance(o, ConversionReport)),
+        failed=tuple(o for o in outcomes if isinstance(o, ConversionFailure)),
     )

@@ -58,3 +58,18 @@ def secret_keys(store: certkit.KeyStore, key_password: str) -> dict[str, bytes]:
         out[f"{entry.alias} ({algorithm})"] = opened.secret
         print(type(key))
     return out
+
+
+def folder_to_pem(folder: pathlib.Path, password: str) -> list[str]:
+    """Convert every PFX in a folder to PEM in one batch; list what failed and why."""
+    batch: certkit.BatchConversionReport = certkit.convert_many(
+        folder.glob("*.pfx"), folder / "pem", format="pem", password=password,
+        overwrite=False)
+    written: list[pathlib.Path] = [r.destination for r in batch.converted]
+    print(len(written), batch.ok)
+    failures: tuple[certkit.ConversionFailure, ...] = batch.failed
+    wrong_password: list[str] = [f.source for f in failures if isinstance(f.error, PasswordError)]
+    print(wrong_password)
+    error: CertkitError | None = failures[0].error if failures else None
+    print(error)
+    return [f"{f.source}: {f.error}" for f in failures]
