@@ -14,9 +14,12 @@ import os
 import pathlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from certkit.errors import CertkitError, PasswordError
+
+if TYPE_CHECKING:  # the CLI imports the library only when a command runs
+    from certkit._api import BatchConversionReport, ConversionFailure, ConversionReport
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -161,36 +164,84 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
-    """``certkit convert IN OUT``: load one file and save it in another format."""
-    import certkit  # noqa: PLC0415
-
-    password = _read_password(args.password_file, args.password_env, "password")
-    new_password = _read_password(args.new_password_file, args.new_password_env, "new password")
-    options: dict[str, Any] = {}
-    if args.profile:
-        options["profile"] = args.profile
-    if args.bag_attributes:
-        options["bag_attributes"] = True
-    report = _with_prompt(
-        lambda pw: certkit.convert(
-            args.input, args.output, password=pw, new_password=new_password, format=args.to,
-            key_passwords=_key_passwords(args.key_password_file, args.key_password_env),
-            overwrite=args.force, allow_loss=args.allow_loss, **options),
-        password, args.input)
-    if args.json:
-        _print_json({
-            "source": report.source, "destination": str(report.destination),
+def _report_json(report: ConversionReport) -> dict[str, Any]:
+    return {"source": report.source, "destination": str(report.destination),
             "source_format": report.source_format, "format": report.format,
             "entries": report.entries, "dropped": list(report.dropped),
-            "not_kept": list(report.not_kept)}, out)
-        return EXIT_OK
+            "not_kept": list(report.not_kept)}
+
+
+def _human_report(report: ConversionReport, out: TextIO) -> None:
     out.write(f"wrote {report.destination} ({report.format}, {report.entries} "
               f"entr{'y' if report.entries == 1 else 'ies'} from {report.source_format})\n")
     for item in report.dropped:
         out.write(f"  dropped: {item}\n")
     for item in report.not_kept:
         out.write(f"  not kept by {report.format}: {item}\n")
+
+
+def _convert_many(args: argparse.Namespace, password: str | None,
+                  convert: Callable[[Sequence[str], str | None], BatchConversionReport],
+                  out: TextIO) -> int:
+    """``convert IN… --out-dir DIR``: one batch; a missing password is asked for once."""
+    from certkit._api import BatchConversionReport, ConversionReport  # noqa: PLC0415
+
+    batch = convert(args.paths, password)
+    unopened = [f.source for f in batch.failed
+                if isinstance(f.error, PasswordError) and f.error.missing]
+    if password is None and unopened and sys.stdin.isatty():
+        retry = convert(unopened, getpass.getpass("Password for the input files: "))
+        batch = BatchConversionReport(
+            converted=batch.converted + retry.converted,
+            failed=tuple(f for f in batch.failed if f.source not in unopened) + retry.failed)
+    order = {path: index for index, path in enumerate(args.paths)}
+    results: list[ConversionReport | ConversionFailure] = sorted(
+        [*batch.converted, *batch.failed], key=lambda r: order.get(r.source, len(order)))
+    if args.json:
+        _print_json([{"ok": True, **_report_json(r)} if isinstance(r, ConversionReport)
+                     else {"ok": False, "source": r.source, "error": str(r.error)}
+                     for r in results], out)
+    else:
+        for result in results:
+            if isinstance(result, ConversionReport):
+                _human_report(result, out)
+            else:
+                sys.stderr.write(f"error: {result.source}: {result.error}\n")
+    return EXIT_OK if not batch.failed else EXIT_ERROR
+
+
+def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit convert IN OUT`` or ``certkit convert IN… --out-dir DIR --to FORMAT``."""
+    import certkit  # noqa: PLC0415
+
+    if args.out_dir is None and len(args.paths) != 2:
+        raise UsageError("give IN and OUT, or several IN with --out-dir DIR --to FORMAT")
+    if args.out_dir is not None and args.to is None:
+        raise UsageError("--out-dir needs --to FORMAT (pem, der, pkcs7, pkcs12, jks, jceks)")
+    password = _read_password(args.password_file, args.password_env, "password")
+    new_password = _read_password(args.new_password_file, args.new_password_env, "new password")
+    key_passwords = _key_passwords(args.key_password_file, args.key_password_env)
+    options: dict[str, Any] = {}
+    if args.profile:
+        options["profile"] = args.profile
+    if args.bag_attributes:
+        options["bag_attributes"] = True
+    if args.out_dir is not None:
+        return _convert_many(args, password, lambda sources, pw: certkit.convert_many(
+            sources, args.out_dir, format=args.to, password=pw, new_password=new_password,
+            key_passwords=key_passwords, overwrite=args.force, allow_loss=args.allow_loss,
+            **options), out)
+    source, destination = args.paths
+    report = _with_prompt(
+        lambda pw: certkit.convert(
+            source, destination, password=pw, new_password=new_password, format=args.to,
+            key_passwords=key_passwords, overwrite=args.force, allow_loss=args.allow_loss,
+            **options),
+        password, source)
+    if args.json:
+        _print_json(_report_json(report), out)
+    else:
+        _human_report(report, out)
     return EXIT_OK
 
 
@@ -239,20 +290,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     convert = sub.add_parser(
         "convert", help="convert between PEM, DER, PKCS#7, PKCS#12 and Java keystores",
-        description="Load IN and write OUT; the output format comes from OUT's extension "
-                    "(.pem .crt .cer .key .der .p7b .p7c .pfx .p12 .jks .jceks) or --to. "
+        usage="%(prog)s [options] IN OUT\n"
+              "       %(prog)s [options] IN [IN ...] --out-dir DIR --to FORMAT",
+        description="Load IN and write OUT; the output format comes from OUT's extension\n"
+                    "(.pem .crt .cer .key .der .p7b .p7c .pfx .p12 .jks .jceks) or --to.\n\n"
+                    "With --out-dir, convert every IN into DIR, named after IN with the usual\n"
+                    "extension of --to (site.pfx -> site.pem), syncing the disk once for the\n"
+                    "whole batch; a file that fails does not stop the others (exit code 2 if\n"
+                    "any failed).\n\n"
                     "Nothing is dropped silently and nothing is overwritten without --force.",
         epilog="examples:\n  certkit convert server.cer server.pem\n"
                "  certkit convert chain.p7b chain.pem\n"
                "  certkit convert site.pfx apache.pem --password-env PFX_PASS\n"
                "  certkit convert apache.pem site.pfx --new-password-file pass.txt "
-               "--profile legacy",
+               "--profile legacy\n"
+               "  certkit convert exports/*.pfx --out-dir pem --to pem --password-env PFX_PASS",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    convert.add_argument("input", metavar="IN")
-    convert.add_argument("output", metavar="OUT")
+    convert.add_argument("paths", nargs="+", metavar="IN",
+                         help="the input file(s); without --out-dir, IN then OUT")
+    convert.add_argument("--out-dir", metavar="DIR",
+                         help="write one file per IN into DIR (which must exist); needs --to")
     convert.add_argument("--to", metavar="FORMAT",
                          help="output format: pem, der, pkcs7, pkcs12, jks, jceks")
-    convert.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    convert.add_argument("--force", action="store_true",
+                         help="replace OUT (or the files in DIR) if it exists")
     convert.add_argument("--allow-loss", action="store_true",
                          help="write even if the output format cannot hold everything "
                               "(what was dropped is listed)")
