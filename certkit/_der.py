@@ -9,17 +9,20 @@ Java keystores). BER input goes through :class:`certkit._pbe.Node` instead.
 
 from __future__ import annotations
 
+import binascii
+
 from certkit.errors import DecodeError
 
 MAX_DEPTH = 64
 
 
-def read_tlv(data: bytes, offset: int = 0) -> tuple[int, int, int]:
+def read_tlv(data: bytes, offset: int = 0, limit: int | None = None) -> tuple[int, int, int]:
     """Return ``(tag, content_start, content_end)`` of the DER element at ``offset``.
 
-    Raises :class:`DecodeError` for truncated data, indefinite lengths or absurd lengths.
+    The element must end by ``limit`` (default: the end of ``data``). Raises
+    :class:`DecodeError` for truncated data, indefinite lengths or absurd lengths.
     """
-    end = len(data)
+    end = len(data) if limit is None else limit
     if offset + 2 > end:
         raise DecodeError("DER data is truncated (no room for a tag and length)", offset=offset)
     tag = data[offset]
@@ -51,7 +54,7 @@ def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int
     out: list[tuple[int, int, int, int]] = []
     pos = start
     while pos < end:
-        tag, cstart, cend = read_tlv(data[:end], pos)
+        tag, cstart, cend = read_tlv(data, pos, end)
         out.append((tag, pos, cstart, cend))
         pos = cend
     return out
@@ -75,6 +78,13 @@ def certificate_spki(der: bytes) -> bytes:
         raise DecodeError("certificate TBS structure is too short to hold a public key")
     _, estart, _, ccend = fields[5]
     return der[estart:ccend]
+
+
+def pem_armor(label: str, der: bytes) -> bytes:
+    """Armour DER as one PEM block: base64 in 64-character lines, as OpenSSL writes it."""
+    body = binascii.b2a_base64(der, newline=False).decode("ascii")
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n".encode("ascii")
 
 
 def integer(value: int) -> bytes:

@@ -21,14 +21,13 @@ import itertools
 import os
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
-
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from typing import TYPE_CHECKING, Any
 
 from certkit import _der
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 __all__ = [
     "DEFAULT_JCEKS_ITERATIONS",
@@ -126,6 +125,10 @@ def store_digest(password: str, data: bytes) -> bytes:
 
 def modified_utf8_encode(text: str, *, what: str = "alias") -> bytes:
     """Encode ``text`` as Java's ``DataOutput.writeUTF`` does, length prefix included."""
+    if text.isascii() and "\x00" not in text:  # the usual alias: modified UTF-8 is ASCII
+        body = text.encode("ascii")
+        if len(body) <= 0xFFFF:
+            return len(body).to_bytes(2, "big") + body
     units = _utf16_units(text).decode("utf-16-be", "surrogatepass")
     # Splitting astral characters into surrogates, then encoding each surrogate on its
     # own, gives CESU-8; Java also writes NUL as two bytes.
@@ -278,14 +281,18 @@ def _derive_jce_key_python(
 
 
 def _des3(key: bytes, iv: bytes) -> Cipher[modes.CBC]:
+    # cryptography is imported here, not at the top: JKS stores never need 3DES.
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES  # noqa: PLC0415
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes  # noqa: PLC0415
+
     return Cipher(TripleDES(key), modes.CBC(iv))
 
 
 def jce_encrypt(plain: bytes, password: bytes, salt: bytes, iterations: int) -> bytes:
     """Encrypt with PBEWithMD5AndTripleDES (PKCS#5 padding)."""
     key, iv = derive_jce_key(password, salt, iterations)
-    padder = padding.PKCS7(64).padder()
-    padded = padder.update(plain) + padder.finalize()
+    pad = 8 - len(plain) % 8
+    padded = plain + bytes((pad,)) * pad
     encryptor = _des3(key, iv).encryptor()
     return encryptor.update(padded) + encryptor.finalize()
 
@@ -301,11 +308,10 @@ def jce_decrypt(data: bytes, password: bytes, salt: bytes, iterations: int) -> b
     key, iv = derive_jce_key(password, salt, iterations)
     decryptor = _des3(key, iv).decryptor()
     padded = decryptor.update(data) + decryptor.finalize()
-    unpadder = padding.PKCS7(64).unpadder()
-    try:
-        return unpadder.update(padded) + unpadder.finalize()
-    except ValueError:
+    pad = padded[-1]
+    if not 1 <= pad <= 8 or padded[-pad:] != bytes((pad,)) * pad:
         return None
+    return padded[:-pad]
 
 
 def _fresh_salt() -> bytes:

@@ -14,17 +14,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import attrs
-from cryptography import x509 as cx509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
-from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import ExtensionOID, NameOID
 
 from certkit import _der
 from certkit.errors import AliasError, DecodeError, PasswordError
 
+# cryptography is imported where it is used, not here: a keystore copied from one file to
+# another (JKS to JKS, say) never parses a certificate or key, and importing cryptography's
+# x509 and serialization modules costs more than the whole copy (see docs/benchmarks.md).
 if TYPE_CHECKING:
+    from cryptography import x509 as cx509
     from cryptography.hazmat.primitives.asymmetric.types import (
         CertificatePublicKeyTypes,
         PrivateKeyTypes,
@@ -68,14 +66,7 @@ _CURVE_NAMES = {
     "secp192r1": "P192",
 }
 
-_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-    "md5": hashes.MD5,
-}
+_HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512", "md5"})
 
 
 def password_bytes(password: Password) -> bytes | None:
@@ -93,6 +84,8 @@ def _digest(data: bytes, algorithm: str) -> str:
 
 
 def _spki_of(public_key: CertificatePublicKeyTypes) -> bytes:
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see the imports
+
     return public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -100,6 +93,16 @@ def _spki_of(public_key: CertificatePublicKeyTypes) -> bytes:
 
 def key_algorithm_name(key: object) -> str:
     """Describe a key (public or private) as ``RSA-2048``, ``EC-P256``, ``Ed25519``…."""
+    from cryptography.hazmat.primitives.asymmetric import (  # noqa: PLC0415 - see the imports
+        dsa,
+        ec,
+        ed448,
+        ed25519,
+        rsa,
+        x448,
+        x25519,
+    )
+
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return f"RSA-{key.key_size}"
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
@@ -145,6 +148,8 @@ def _rfc4514(name: cx509.Name | None) -> str:
 def _common_name(name: cx509.Name | None) -> str | None:
     if name is None:
         return None
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415 - see the imports
+
     try:
         attrs_ = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     except ValueError:
@@ -156,6 +161,8 @@ def _common_name(name: cx509.Name | None) -> str | None:
 
 
 def _general_names(ext_value: cx509.SubjectAlternativeName) -> tuple[str, ...]:
+    from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+
     out: list[str] = []
     for name in ext_value:
         if isinstance(name, cx509.DNSName):
@@ -169,39 +176,93 @@ def _general_names(ext_value: cx509.SubjectAlternativeName) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _parse_certificate(der: bytes) -> cx509.Certificate:
+def _parse_certificate(der: bytes) -> tuple[cx509.Certificate, int]:
+    """The parsed certificate and its serial number (which cryptography warns about on
+    every access when it is not positive, so certkit reads it once, inside a filter)."""
+    from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+    from cryptography.utils import CryptographyDeprecationWarning  # noqa: PLC0415
+
     try:
         with warnings.catch_warnings():
             # Real-world certificates with non-positive serials still load (cryptography
             # only warns); certkit must read what the servers out there hold.
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
             cert = cx509.load_der_x509_certificate(der)
-            cert.serial_number  # noqa: B018 - parse the serial now, inside the filter
-            return cert
+            return cert, cert.serial_number
     except (ValueError, cx509.InvalidVersion) as err:
         raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
 
 
+def _serial_of(cert: cx509.Certificate) -> int:
+    from cryptography.utils import CryptographyDeprecationWarning  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return cert.serial_number
+
+
+def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
+    """The cheap check every certificate gets: one DER SEQUENCE of TBS, algorithm, signature."""
+    tags: list[int] = []
+    try:
+        tag, position, end = _der.read_tlv(der)
+        if tag == 0x30 and end == len(der):
+            while position < end and len(tags) < 4:
+                tag, _, position = _der.read_tlv(der, position, end)
+                tags.append(tag)
+    except DecodeError as err:
+        raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
+    if tags != [0x30, 0x30, 0x03] or position != end:
+        raise DecodeError("not a valid X.509 certificate: the DER is not a SEQUENCE of "
+                          "to-be-signed data, signature algorithm and signature", format="der")
+
+
 @attrs.frozen(repr=False)
 class Certificate:
-    """An X.509 certificate, kept as its exact DER bytes with a parsed view in ``x509``."""
+    """An X.509 certificate, kept as its exact DER bytes with a parsed view in ``x509``.
 
-    der: bytes = attrs.field(converter=bytes)
-    x509: cx509.Certificate = attrs.field(
-        init=False,
-        eq=False,
-        default=attrs.Factory(lambda self: _parse_certificate(self.der), takes_self=True),
-    )
+    ``Certificate(der)`` parses at once and raises :class:`DecodeError` for anything that
+    is not a certificate. ``Certificate(der, lazy=True)`` checks only the DER framing and
+    parses on first use of a parsed property (a :class:`DecodeError` then): what a codec
+    uses to carry thousands of certificates from one keystore file to another.
+    """
+
+    der: bytes = attrs.field(converter=bytes, validator=_check_certificate_framing)
+    lazy: bool = attrs.field(default=False, kw_only=True, eq=False)
+    _parsed: tuple[cx509.Certificate, int] | None = attrs.field(init=False, default=None,
+                                                                eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.lazy:
+            object.__setattr__(self, "_parsed", _parse_certificate(self.der))
+
+    def _view(self) -> tuple[cx509.Certificate, int]:
+        parsed = self._parsed
+        if parsed is None:
+            parsed = _parse_certificate(self.der)
+            object.__setattr__(self, "_parsed", parsed)
+        return parsed
+
+    @property
+    def x509(self) -> cx509.Certificate:
+        """The certificate parsed by ``cryptography`` (parsed on first use if ``lazy``)."""
+        return self._view()[0]
 
     @classmethod
     def from_x509(cls, certificate: cx509.Certificate) -> Certificate:
         """Wrap a certificate object from ``cryptography``."""
-        return cls(certificate.public_bytes(serialization.Encoding.DER))
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+        wrapped = cls(certificate.public_bytes(serialization.Encoding.DER), lazy=True)
+        object.__setattr__(wrapped, "_parsed", (certificate, _serial_of(certificate)))
+        return wrapped
 
     @classmethod
     def load(cls, data: bytes) -> Certificate:
         """Read one certificate from PEM or DER bytes."""
         if data.lstrip().startswith(b"-----BEGIN"):
+            from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+
             try:
                 return cls.from_x509(cx509.load_pem_x509_certificate(data))
             except ValueError as err:
@@ -232,9 +293,7 @@ class Certificate:
     @property
     def serial_number(self) -> int:
         """The serial number as an integer (non-positive ones, which RFC 5280 forbids, too)."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            return self.x509.serial_number
+        return self._view()[1]
 
     @property
     def not_before(self) -> _dt.datetime:
@@ -249,6 +308,9 @@ class Certificate:
     def _extension(
         self, oid: cx509.ObjectIdentifier
     ) -> cx509.Extension[cx509.ExtensionType] | None:
+        from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+        from cryptography.utils import CryptographyDeprecationWarning  # noqa: PLC0415
+
         try:
             with warnings.catch_warnings():
                 # An authorityCertSerialNumber may be non-positive too (see _parse_certificate).
@@ -264,6 +326,9 @@ class Certificate:
     @property
     def san(self) -> tuple[str, ...]:
         """Subject alternative names: DNS names and IP addresses bare, e-mail and URI prefixed."""
+        from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+        from cryptography.x509.oid import ExtensionOID  # noqa: PLC0415
+
         ext = self._extension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
         if ext is None or not isinstance(ext.value, cx509.SubjectAlternativeName):
             return ()
@@ -272,11 +337,19 @@ class Certificate:
     @property
     def is_ca(self) -> bool:
         """Whether basicConstraints marks this as a CA certificate."""
+        from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+        from cryptography.x509.oid import ExtensionOID  # noqa: PLC0415
+
         ext = self._extension(ExtensionOID.BASIC_CONSTRAINTS)
         return ext is not None and isinstance(ext.value, cx509.BasicConstraints) and ext.value.ca
 
     def is_issued_by(self, issuer: Certificate) -> bool:
         """Whether ``issuer``'s name and public key signed this certificate."""
+        from cryptography.exceptions import (  # noqa: PLC0415 - see the imports
+            InvalidSignature,
+            UnsupportedAlgorithm,
+        )
+
         try:
             self.x509.verify_directly_issued_by(issuer.x509)
         except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
@@ -297,6 +370,8 @@ class Certificate:
     @property
     def spki(self) -> bytes:
         """The DER SubjectPublicKeyInfo, canonical where cryptography knows the key type."""
+        from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+
         try:
             return _spki_of(self.x509.public_key())
         except (ValueError, UnsupportedAlgorithm):
@@ -310,6 +385,8 @@ class Certificate:
     @property
     def key_algorithm(self) -> str:
         """The public key's algorithm and size, e.g. ``RSA-2048`` or ``EC-P256``."""
+        from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+
         try:
             return key_algorithm_name(self.x509.public_key())
         except (ValueError, UnsupportedAlgorithm):
@@ -336,10 +413,12 @@ class Certificate:
 
     def to_pem(self) -> bytes:
         """The certificate as one PEM ``CERTIFICATE`` block."""
-        return self.x509.public_bytes(serialization.Encoding.PEM)
+        return _der.pem_armor("CERTIFICATE", self.der)
 
 
 def _pkcs8_of(key: PrivateKeyTypes) -> bytes:
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see the imports
+
     return key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -347,19 +426,48 @@ def _pkcs8_of(key: PrivateKeyTypes) -> bytes:
     )
 
 
-@attrs.frozen(repr=False)
+def _check_pkcs8_framing(encoded: bytes) -> None:
+    """PrivateKeyInfo: SEQUENCE { INTEGER version, AlgorithmIdentifier, OCTET STRING, … }."""
+    try:
+        tag, start, end = _der.read_tlv(encoded)
+        parts = _der.children(encoded, start, end) if tag == 0x30 and end == len(encoded) else []
+    except DecodeError as err:
+        raise DecodeError(f"not a readable private key: {err}") from err
+    if [part[0] for part in parts[:3]] != [0x02, 0x30, 0x04]:
+        raise DecodeError("not a readable private key: the DER is not a PKCS#8 PrivateKeyInfo")
+
+
+def _parse_pkcs8(encoded: bytes) -> PrivateKeyTypes:
+    from certkit._keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
+
+    return load_private_key(encoded).key
+
+
+@attrs.frozen(repr=False, eq=False)
 class PrivateKey:
     """A private key; equal to another when their unencrypted PKCS#8 DER is identical.
 
     Keys are loaded without RSA's expensive consistency check (a conversion never uses the
     key); call :meth:`validate` before trusting a key from an unknown source to sign.
+    ``PrivateKey(key)`` wraps a ``cryptography`` key object; :meth:`from_pkcs8` keeps PKCS#8
+    bytes as read (checking their framing) and parses them on first use.
     """
 
-    key: PrivateKeyTypes = attrs.field(eq=False)
-    pkcs8: bytes = attrs.field(
-        init=False,
-        default=attrs.Factory(lambda self: _pkcs8_of(self.key), takes_self=True),
-    )
+    _key: PrivateKeyTypes | None = attrs.field(default=None, alias="key")
+    _encoded: bytes | None = attrs.field(default=None, kw_only=True, alias="encoded")
+    _canonical: bytes | None = attrs.field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if (self._key is None) == (self._encoded is None):
+            raise TypeError("PrivateKey takes a key object or encoded=PKCS#8 bytes, not both")
+        if self._encoded is not None:
+            object.__setattr__(self, "_encoded", bytes(self._encoded))
+            _check_pkcs8_framing(self._encoded)
+
+    @classmethod
+    def from_pkcs8(cls, encoded: bytes) -> PrivateKey:
+        """Keep unencrypted PKCS#8 DER as read; it is parsed on first use (DecodeError then)."""
+        return cls(encoded=encoded)
 
     @classmethod
     def load(cls, data: bytes, password: Password = None) -> PrivateKey:
@@ -367,6 +475,44 @@ class PrivateKey:
         from certkit._keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
 
         return load_private_key(data, password)
+
+    @property
+    def key(self) -> PrivateKeyTypes:
+        """The ``cryptography`` key object (parsed on first use for :meth:`from_pkcs8` keys)."""
+        key = self._key
+        if key is None:
+            assert self._encoded is not None
+            key = _parse_pkcs8(self._encoded)
+            object.__setattr__(self, "_key", key)
+        return key
+
+    @property
+    def pkcs8(self) -> bytes:
+        """The key as canonical unencrypted PKCS#8 DER (what equality compares)."""
+        canonical = self._canonical
+        if canonical is None:
+            canonical = _pkcs8_of(self.key)
+            object.__setattr__(self, "_canonical", canonical)
+        return canonical
+
+    @property
+    def encoded(self) -> bytes:
+        """The PKCS#8 DER as read, byte for byte, where the key came from bytes; else canonical.
+
+        Java keystores write this, so a key copied from one keystore to another keeps the
+        encoding the JDK gave it.
+        """
+        return self._encoded if self._encoded is not None else self.pkcs8
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PrivateKey):
+            return NotImplemented
+        if self._encoded is not None and self._encoded == other._encoded:
+            return True
+        return self.pkcs8 == other.pkcs8
+
+    def __hash__(self) -> int:
+        return hash(self.pkcs8)
 
     def __repr__(self) -> str:
         return (f"PrivateKey(algorithm={self.algorithm!r}, "
@@ -393,6 +539,8 @@ class PrivateKey:
 
     def validate(self) -> PrivateKey:
         """Run the full consistency check the fast loader skips; return ``self`` if it passes."""
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
         try:
             serialization.load_der_private_key(self.pkcs8, None)
         except ValueError as err:
@@ -452,6 +600,8 @@ class LockedSecret:
 
 
 def _parse_csr(der: bytes) -> cx509.CertificateSigningRequest:
+    from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+
     try:
         return cx509.load_der_x509_csr(der)
     except (ValueError, cx509.InvalidVersion) as err:
@@ -480,6 +630,8 @@ class CertificateRequest:
     @property
     def san(self) -> tuple[str, ...]:
         """Requested subject alternative names, in the form :attr:`Certificate.san` uses."""
+        from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+
         try:
             ext = self.x509.extensions.get_extension_for_class(cx509.SubjectAlternativeName)
         except cx509.ExtensionNotFound:
@@ -491,6 +643,8 @@ class CertificateRequest:
     @property
     def spki(self) -> bytes:
         """The DER SubjectPublicKeyInfo of the requested key."""
+        from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+
         try:
             return _spki_of(self.x509.public_key())
         except (ValueError, UnsupportedAlgorithm) as err:
@@ -503,7 +657,7 @@ class CertificateRequest:
 
     def to_pem(self) -> bytes:
         """The request as one PEM ``CERTIFICATE REQUEST`` block."""
-        return self.x509.public_bytes(serialization.Encoding.PEM)
+        return _der.pem_armor("CERTIFICATE REQUEST", self.der)
 
 
 def _to_certificates(value: Iterable[Certificate]) -> tuple[Certificate, ...]:

@@ -30,15 +30,13 @@ import contextlib
 import datetime as dt
 import hashlib
 import importlib
-import logging
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
 
-from certkit import _javakeys, _pbe, _twofish
-from certkit._keys import load_private_key
+from certkit import _javakeys
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     Attributes,
@@ -96,6 +94,8 @@ _NAMES = {"jks": "JKS", "jceks": "JCEKS", "bks": "BKS", "uber": "UBER"}
 @contextlib.contextmanager
 def _quiet_javaobj() -> Iterator[None]:
     """Silence javaobj, which logs an "Oops state dump" to stderr for every damaged object."""
+    import logging  # noqa: PLC0415 - only the pyjks paths log; plain JKS stores need no logging
+
     logger = logging.getLogger("javaobj")
     previous = logger.disabled
     logger.disabled = True
@@ -276,7 +276,7 @@ def _read_container(data: bytes, fmt: str, password: str | None, source: str | N
 def _parse_certificates(ders: tuple[bytes, ...], alias: str, source: str | None,
                         fmt: str) -> tuple[Certificate, ...]:
     try:
-        certs = tuple(Certificate(der) for der in ders)
+        certs = tuple(Certificate(der, lazy=True) for der in ders)
     except DecodeError as err:
         raise DecodeError(f"entry {alias!r} holds a damaged certificate: {err}",
                           source=source, format=fmt) from err
@@ -298,8 +298,9 @@ def _decrypt_private_key(blob: bytes, password: str, alias: str,
 
 
 def _private_key(pkcs8: bytes, alias: str, source: str | None) -> PrivateKey:
+    # Kept as read and parsed on first use: copying a keystore needs only the bytes.
     try:
-        return load_private_key(pkcs8, source=source)
+        return PrivateKey.from_pkcs8(pkcs8)
     except CertkitError as err:
         raise type(err)(f"the key of entry {alias!r} decrypts but cannot be read: {err}") from err
 
@@ -481,8 +482,11 @@ def _load_java(data: bytes, fmt: str, options: LoadOptions) -> KeyStore:
 # --- writing ------------------------------------------------------------------------
 
 
+_X509_TYPE = _javakeys.modified_utf8_encode("X.509")
+
+
 def _write_certificate(der: bytes) -> bytes:
-    return _javakeys.modified_utf8_encode("X.509") + len(der).to_bytes(4, "big") + der
+    return _X509_TYPE + len(der).to_bytes(4, "big") + der
 
 
 def _check_aliases(store: KeyStore) -> dict[str, str]:
@@ -548,9 +552,9 @@ def _dump_key(entry: KeyEntry, fmt: str, key_password: Password, iterations: int
                             "encrypts every private key", alias=entry.alias, missing=True)
     text = _javakeys.java_password(key_password, what="key password")
     if fmt == "jks":
-        return _javakeys.protect_jks(entry.key.pkcs8, text)
+        return _javakeys.protect_jks(entry.key.encoded, text)
     try:
-        return _javakeys.protect_jce(entry.key.pkcs8, text, iterations)
+        return _javakeys.protect_jce(entry.key.encoded, text, iterations)
     except PasswordError as err:
         raise PasswordError(f"entry {entry.alias!r}: {err}", alias=entry.alias) from err
 
@@ -700,6 +704,8 @@ def _uber_decrypt(data: bytes, password: str, source: str | None) -> bytes:
     PKCS#12 KDF (SHA-1) over the password. Padding and digest failures are a
     :class:`PasswordError`: without the right password the two cannot be told apart.
     """
+    from certkit import _pbe, _twofish  # noqa: PLC0415 - only UBER stores need them
+
     _, iterations, offset = _bks_header(data, source)
     body = data[offset:]
     if not body or len(body) % _twofish.BLOCK_SIZE:

@@ -7,8 +7,6 @@ does, in DER or PEM.
 
 from __future__ import annotations
 
-import base64
-
 from asn1crypto import cms  # untyped; this module and the PKCS#12 codec are its users
 
 from certkit import _der
@@ -116,10 +114,7 @@ class PKCS7Codec:
             isinstance(e, TrustedCertEntry) and not e.attributes.is_empty
             for e in store.entries) else set()))
         if opts["encoding"] == "pem":
-            body = base64.encodebytes(der).decode("ascii").replace("\n", "")
-            lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-            text = "-----BEGIN PKCS7-----\n" + "\n".join(lines) + "\n-----END PKCS7-----\n"
-            return Dumped(text.encode("ascii"), tuple(dropped), not_kept)
+            return Dumped(_der.pem_armor("PKCS7", der), tuple(dropped), not_kept)
         return Dumped(der, tuple(dropped), not_kept)
 
 
