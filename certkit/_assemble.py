@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 import attrs
 
@@ -71,9 +71,10 @@ class _Index:
         for cert in certificates:
             self.by_subject.setdefault(cert.x509.subject.public_bytes(), []).append(cert)
 
-    def issuers_of(self, cert: Certificate) -> list[Certificate]:
+    def issuers_of(self, cert: Certificate, exclude: Container[bytes] = ()) -> list[Certificate]:
         candidates = self.by_subject.get(cert.x509.issuer.public_bytes(), [])
-        return [c for c in candidates if c.der != cert.der and cert.is_issued_by(c)]
+        return [c for c in candidates
+                if c.der != cert.der and c.der not in exclude and cert.is_issued_by(c)]
 
 
 def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
@@ -86,11 +87,23 @@ def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
     chain = [leaf]
     seen = {leaf.der}
     current = leaf
-    while len(chain) < _MAX_CHAIN and not current.is_self_signed:
-        issuers = [c for c in index.issuers_of(current) if c.der not in seen]
-        if not issuers:
+    # Each signature check costs as much as a tenth of a PFX conversion: check every
+    # certificate's self-signature at most once, and rank issuers only when there is a choice.
+    self_signed: dict[bytes, bool] = {}
+
+    def is_self_signed(cert: Certificate) -> bool:
+        if cert.der not in self_signed:
+            self_signed[cert.der] = cert.is_self_signed
+        return self_signed[cert.der]
+
+    while len(chain) < _MAX_CHAIN:
+        # Looking for issuers first: a root's only candidate is itself, already in the chain,
+        # so no self-signature needs checking to end there.
+        issuers = index.issuers_of(current, exclude=seen)
+        if not issuers or is_self_signed(current):
             break
-        issuers.sort(key=lambda c: (c.is_self_signed, c.not_after, c.der), reverse=True)
+        if len(issuers) > 1:
+            issuers.sort(key=lambda c: (is_self_signed(c), c.not_after, c.der), reverse=True)
         current = issuers[0]
         chain.append(current)
         seen.add(current.der)
