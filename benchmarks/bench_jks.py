@@ -12,8 +12,9 @@ with a two-certificate chain, all under the store password. Compared:
   interleaved, medians, with each process's peak resident memory (``wait4`` maxrss);
 * peak Python heap (tracemalloc) of one in-process load + dump for each library.
 
-Run ``python benchmarks/bench_jks.py`` (``--quick``: fewer repeats). The exit status is 0
-when every target is met.
+Run ``python benchmarks/bench_jks.py`` (``--quick``: fewer repeats; ``--baseline REV``: also
+run ``certkit convert`` of git revision REV in the whole-process comparison, interleaved, for
+before/after numbers). The exit status is 0 when every target is met.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import tracemalloc
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import _baseline  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 PASSWORD = "changeit"
 TRUSTED = 1000
@@ -124,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, return 0 when certkit meets every target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 in-process and 2 process runs")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also run certkit convert as of git revision REV (whole process)")
     args = parser.parse_args(argv)
     repeats, process_runs = (3, 2) if args.quick else (9, 5)
 
@@ -162,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     keytool = shutil.which("keytool")
     cli: dict[str, list[tuple[float, int]]] = {"certkit": [], "keytool": []}
+    if args.baseline:
+        cli[f"certkit@{args.baseline}"] = []
     with tempfile.TemporaryDirectory(prefix="certkit-bench-jks-") as tmp:
         folder = pathlib.Path(tmp)
         source = folder / "big.jks"
@@ -170,6 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {**os.environ, "BENCH_STOREPASS": PASSWORD,
                "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        envs = {"certkit": env, "keytool": env}
+        if args.baseline:
+            envs[f"certkit@{args.baseline}"] = _baseline.env_for(
+                _baseline.export(args.baseline, folder),
+                {**env, "PYTHONPYCACHEPREFIX": str(folder / "pycache-baseline")})
         for run in range(-1, process_runs):  # run -1 warms the byte-code and page caches
             ours_cmd = [*_certkit_cli(), "convert", str(source), str(folder / f"c{run}.jks"),
                         "--password-env", "BENCH_STOREPASS"]
@@ -178,10 +190,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "-srcstorepass", PASSWORD, "-destkeystore", str(folder / f"k{run}.jks"),
                           "-deststoretype", "JKS", "-deststorepass", PASSWORD]
             pair = [("certkit", ours_cmd), ("keytool", theirs_cmd)]
+            if args.baseline:
+                pair.append((f"certkit@{args.baseline}",
+                             [sys.executable, "-m", "certkit", *ours_cmd[-5:-3],
+                              str(folder / f"b{run}.jks"), *ours_cmd[-2:]]))
             for name, command in pair if run % 2 == 0 else reversed(pair):
                 if name == "keytool" and keytool is None:
                     continue
-                result = _process(command, env)
+                result = _process(command, envs[name])
                 if run >= 0:
                     cli[name].append(result)
         converted = certkit.load(folder / "c0.jks", password=PASSWORD)
@@ -220,7 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{'vs keytool -importkeystore, whole process':<46} {mine * 1000:>7.0f} ms "
               f"{other * 1000:>7.0f} ms {ratio:>7.3f}  <= {TARGET_KEYTOOL:<5} "
               f"{'met' if met else 'MISSED'} ({other / mine:.1f}x faster)")
-        rss = {name: max(m for _, m in runs) / 1024 for name, runs in cli.items()}
+        if args.baseline:
+            before = statistics.median(t for t, _ in cli[f"certkit@{args.baseline}"])
+            print(f"{'  same, certkit as of ' + args.baseline:<46} {before * 1000:>7.0f} ms "
+                  f"{other * 1000:>7.0f} ms {before / other:>7.3f}  (before; "
+                  f"{args.baseline} -> now: {before * 1000:.0f} -> {mine * 1000:.0f} ms)")
+        rss = {name: max(m for _, m in runs) / 1024 for name, runs in cli.items() if runs}
         print(f"peak memory, whole process (maxrss): certkit convert {rss['certkit']:.0f} MiB, "
               f"keytool {rss['keytool']:.0f} MiB")
     else:

@@ -25,10 +25,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
+
+import _baseline  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 TARGET_KEYTOOL = 1.0
 #: Modules a command that reads one PEM certificate has no use for.
@@ -96,19 +97,6 @@ def _import_seconds(env: dict[str, str]) -> float:
     return float("nan")
 
 
-def _export(revision: str, folder: pathlib.Path) -> pathlib.Path:
-    archive = subprocess.run(["git", "archive", "--format=tar", revision, "certkit"],
-                             check=True, capture_output=True,
-                             cwd=pathlib.Path(__file__).resolve().parent.parent).stdout
-    target = folder / "baseline"
-    target.mkdir()
-    archive_path = folder / "baseline.tar"
-    archive_path.write_bytes(archive)
-    with tarfile.open(archive_path) as tar:
-        tar.extractall(target, filter="data")
-    return target
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the tables, return 0 when the targets are met."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -135,10 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         envs = {"": env}
         if args.baseline:
-            base = _export(args.baseline, folder)
-            envs[f" @{args.baseline}"] = {
-                **env, "PYTHONPATH": os.pathsep.join(
-                    filter(None, [str(base), env.get("PYTHONPATH", "")]))}
+            base = _baseline.export(args.baseline, folder)
+            envs[f" @{args.baseline}"] = _baseline.env_for(base, env)
         commands: list[tuple[str, list[str], dict[str, str]]] = [
             ("python -c pass (interpreter floor)", [python, "-c", "pass"], env)]
         for suffix, variant in envs.items():
