@@ -14,6 +14,7 @@ from collections.abc import Container, Iterable, Sequence
 
 import attrs
 
+from certkit import _der
 from certkit._model import (
     Attributes,
     Certificate,
@@ -69,10 +70,11 @@ class _Index:
     def __init__(self, certificates: Iterable[Certificate]) -> None:
         self.by_subject: dict[bytes, list[Certificate]] = {}
         for cert in certificates:
-            self.by_subject.setdefault(cert.x509.subject.public_bytes(), []).append(cert)
+            self.by_subject.setdefault(_der.certificate_names(cert.der)[1], []).append(cert)
 
     def issuers_of(self, cert: Certificate, exclude: Container[bytes] = ()) -> list[Certificate]:
-        candidates = self.by_subject.get(cert.x509.issuer.public_bytes(), [])
+        # Names compared as encoded (as the parsed names re-encode): no Name objects built.
+        candidates = self.by_subject.get(_der.certificate_names(cert.der)[0], [])
         return [c for c in candidates
                 if c.der != cert.der and c.der not in exclude and cert.is_issued_by(c)]
 
@@ -93,7 +95,8 @@ def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
 
     def is_self_signed(cert: Certificate) -> bool:
         if cert.der not in self_signed:
-            self_signed[cert.der] = cert.is_self_signed
+            issuer, subject = _der.certificate_names(cert.der)
+            self_signed[cert.der] = issuer == subject and cert.is_self_signed
         return self_signed[cert.der]
 
     while len(chain) < _MAX_CHAIN:

@@ -66,18 +66,30 @@ def element_length(data: bytes, offset: int = 0) -> int:
     return cend - offset
 
 
-def certificate_spki(der: bytes) -> bytes:
-    """Return the raw SubjectPublicKeyInfo element of a DER certificate or CSR-like TBS."""
+def _tbs_fields(der: bytes) -> list[tuple[int, int, int, int]]:
+    """The TBS fields of a DER certificate from serialNumber on (the version skipped)."""
     _, cstart, _cend = read_tlv(der)
     _, tstart, tend = read_tlv(der, cstart)
     fields = children(der, tstart, tend)
     if fields and fields[0][0] == 0xA0:  # explicit [0] version
         fields = fields[1:]
-    # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
+    # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, …
     if len(fields) < 6:
         raise DecodeError("certificate TBS structure is too short to hold a public key")
-    _, estart, _, ccend = fields[5]
-    return der[estart:ccend]
+    return fields
+
+
+def certificate_spki(der: bytes) -> bytes:
+    """Return the raw SubjectPublicKeyInfo element of a DER certificate or CSR-like TBS."""
+    _, estart, _, cend = _tbs_fields(der)[5]
+    return der[estart:cend]
+
+
+def certificate_names(der: bytes) -> tuple[bytes, bytes]:
+    """Return the encoded issuer and subject Names of a DER certificate, as written."""
+    fields = _tbs_fields(der)
+    (_, istart, _, iend), (_, sstart, _, send) = fields[2], fields[4]
+    return der[istart:iend], der[sstart:send]
 
 
 def pem_armor(label: str, der: bytes) -> bytes:
