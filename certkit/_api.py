@@ -11,7 +11,6 @@ import pathlib
 import re
 import struct
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Union, cast
 
@@ -271,14 +270,29 @@ def _sync_directories(directories: Iterable[pathlib.Path]) -> None:
                 os.close(fd)
 
 
+def _create_temp(directory: pathlib.Path, name: str) -> tuple[int, pathlib.Path]:
+    """Create ``.NAME.<random>.tmp`` in ``directory`` exclusively (mode 0600); (fd, path).
+
+    What ``tempfile.mkstemp`` does, without importing ``tempfile`` (and ``shutil`` and
+    ``random`` with it) into every command that writes a file.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = directory / f".{name}.{os.urandom(6).hex()}.tmp"
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name for {name} in {directory}")
+
+
 def _write_temp(output: _Output, *, overwrite: bool, sync: bool) -> tuple[pathlib.Path, int]:
     """Write ``output`` to a new temporary file beside its target; return (path, st_dev)."""
     path = output.path
     if not overwrite and path.exists():
         raise FileExistsCertkitError(str(path))
     directory = path.parent if str(path.parent) else pathlib.Path()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = pathlib.Path(tmp_name)
+    fd, tmp = _create_temp(directory, path.name)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), output.mode)

@@ -8,8 +8,6 @@ Every command maps to one library call; :func:`main` is the one place that turns
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import os
 import pathlib
 import sys
@@ -26,6 +24,13 @@ EXIT_PROBLEM = 1
 EXIT_ERROR = 2
 
 T = TypeVar("T")
+
+
+def _prompt(prompt: str) -> str:
+    """Ask for a password on the terminal (getpass is imported only when one is needed)."""
+    import getpass  # noqa: PLC0415
+
+    return getpass.getpass(prompt)
 
 
 class UsageError(CertkitError):
@@ -79,7 +84,7 @@ def _with_prompt(action: Callable[[str | None], T], password: str | None, label:
     except PasswordError as err:
         if password is not None or not err.missing or not sys.stdin.isatty():
             raise
-        return action(getpass.getpass(f"Password for {label}: "))
+        return action(_prompt(f"Password for {label}: "))
 
 
 def _add_password_options(
@@ -93,6 +98,8 @@ def _add_password_options(
 
 
 def _print_json(data: object, out: TextIO) -> None:
+    import json  # noqa: PLC0415 - only --json needs it
+
     json.dump(data, out, indent=2, ensure_ascii=False)
     out.write("\n")
 
@@ -190,7 +197,7 @@ def _convert_many(args: argparse.Namespace, password: str | None,
     unopened = [f.source for f in batch.failed
                 if isinstance(f.error, PasswordError) and f.error.missing]
     if password is None and unopened and sys.stdin.isatty():
-        retry = convert(unopened, getpass.getpass("Password for the input files: "))
+        retry = convert(unopened, _prompt("Password for the input files: "))
         batch = BatchConversionReport(
             converted=batch.converted + retry.converted,
             failed=tuple(f for f in batch.failed if f.source not in unopened) + retry.failed)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -21,6 +20,7 @@ from certkit._cli import (
     UsageError,
     _add_password_options,
     _print_json,
+    _prompt,
     _read_password,
     _with_prompt,
 )
@@ -260,8 +260,8 @@ def _new_password(file: str | None, env: str | None, what: str) -> str | None:
     given = _read_password(file, env, what)
     if given is not None or file or env or not sys.stdin.isatty():
         return given
-    first = getpass.getpass(f"{what.capitalize()}: ")
-    if first != getpass.getpass(f"{what.capitalize()} again: "):
+    first = _prompt(f"{what.capitalize()}: ")
+    if first != _prompt(f"{what.capitalize()} again: "):
         raise UsageError(f"the two {what}s differ; nothing was changed")
     return first
 

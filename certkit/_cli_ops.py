@@ -8,7 +8,6 @@ errors to ``certkit: error: …`` and exit code 2. ``check-host`` and ``verify-b
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from typing import Any, TextIO
 
@@ -18,6 +17,7 @@ from certkit._cli import (
     UsageError,
     _add_password_options,
     _print_json,
+    _prompt,
     _read_password,
     _with_prompt,
 )
@@ -166,8 +166,8 @@ def _backup_password(args: argparse.Namespace, *, confirm: bool) -> str:
         return password
     if not sys.stdin.isatty():
         raise UsageError("give the backup password with --password-file or --password-env")
-    password = getpass.getpass("Backup password: ")
-    if confirm and getpass.getpass("Again: ") != password:
+    password = _prompt("Backup password: ")
+    if confirm and _prompt("Again: ") != password:
         raise UsageError("the two passwords differ")
     return password
 
