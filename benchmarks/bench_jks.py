@@ -94,10 +94,15 @@ def _median(action: Callable[[], object], times: list[float]) -> None:
     times.append(time.perf_counter() - start)
 
 
-def _process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run ``command`` to completion; return (wall seconds, peak RSS in KiB)."""
+def _process(command: list[str], env: dict[str, str], cwd: pathlib.Path) -> tuple[float, int]:
+    """Run ``command`` to completion; return (wall seconds, peak RSS in KiB).
+
+    ``cwd`` is a folder outside the checkout: ``python -m certkit`` puts the working
+    folder first on ``sys.path``, where a checkout's ``certkit`` would shadow a baseline.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -197,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, command in pair if run % 2 == 0 else reversed(pair):
                 if name == "keytool" and keytool is None:
                     continue
-                result = _process(command, envs[name])
+                result = _process(command, envs[name], folder)
                 if run >= 0:
                     cli[name].append(result)
         converted = certkit.load(folder / "c0.jks", password=PASSWORD)

@@ -49,6 +49,44 @@ def read_tlv(data: bytes, offset: int = 0, limit: int | None = None) -> tuple[in
     return tag, pos, pos + length
 
 
+def _header(data: bytes, pos: int, limit: int) -> tuple[int, int, int] | None:
+    """``(tag, content_start, content_end)`` at ``pos``, or ``None`` if it does not fit."""
+    if pos + 2 > limit or data[pos] & 0x1F == 0x1F:
+        return None
+    length = data[pos + 1]
+    start = pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 1 <= count <= 4 or start + count > limit:
+            return None
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    if start + length > limit:
+        return None
+    return data[pos], start, start + length
+
+
+def sequence_tags(data: bytes, most: int = 8) -> list[int] | None:
+    """The tags of the elements inside ``data``, which must be exactly one SEQUENCE.
+
+    ``None`` when it is not (or holds more than ``most`` elements): a quick shape check
+    for bulk input, e.g. every certificate of a 1,000-entry truststore, where
+    :func:`read_tlv` would say what exactly is wrong.
+    """
+    outer = _header(data, 0, len(data))
+    if outer is None or outer[0] != 0x30 or outer[2] != len(data):
+        return None
+    tags: list[int] = []
+    pos, end = outer[1], outer[2]
+    while pos < end:
+        element = _header(data, pos, end)
+        if element is None or len(tags) == most:
+            return None
+        tags.append(element[0])
+        pos = element[2]
+    return tags
+
+
 def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
     """List ``(tag, element_start, content_start, content_end)`` for each element in a range."""
     out: list[tuple[int, int, int, int]] = []

@@ -203,18 +203,14 @@ def _serial_of(cert: cx509.Certificate) -> int:
 
 def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
     """The cheap check every certificate gets: one DER SEQUENCE of TBS, algorithm, signature."""
-    tags: list[int] = []
+    if _der.sequence_tags(der, 3) == [0x30, 0x30, 0x03]:
+        return
     try:
-        tag, position, end = _der.read_tlv(der)
-        if tag == 0x30 and end == len(der):
-            while position < end and len(tags) < 4:
-                tag, _, position = _der.read_tlv(der, position, end)
-                tags.append(tag)
+        _der.read_tlv(der)  # says what is wrong with the framing, if that is it
     except DecodeError as err:
         raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
-    if tags != [0x30, 0x30, 0x03] or position != end:
-        raise DecodeError("not a valid X.509 certificate: the DER is not a SEQUENCE of "
-                          "to-be-signed data, signature algorithm and signature", format="der")
+    raise DecodeError("not a valid X.509 certificate: the DER is not a SEQUENCE of "
+                      "to-be-signed data, signature algorithm and signature", format="der")
 
 
 @attrs.frozen(repr=False)

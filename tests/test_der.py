@@ -7,7 +7,7 @@ from conftest import PKI, make_key
 from cryptography.hazmat.primitives import serialization
 
 import certkit
-from certkit import KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
+from certkit import KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry, _der
 from certkit.errors import DecodeError, PasswordError, UnrepresentableError
 
 
@@ -89,3 +89,29 @@ class TestWriting:
         """An empty store has nothing to write as DER."""
         with pytest.raises(UnrepresentableError, match="no certificate request"):
             certkit.dump(KeyStore(), "der")
+
+
+class TestSequenceTags:
+    @pytest.mark.parametrize(("data", "expected"), [
+        (b"\x30\x00", []),
+        (b"\x30\x03\x02\x01\x01", [0x02]),
+        (b"\x30\x06\x30\x00\x30\x00\x03\x00", [0x30, 0x30, 0x03]),
+        (b"\x30\x81\x03\x02\x01\x01", [0x02]),  # long-form length
+    ])
+    def test_shapes(self, data: bytes, expected: list[int]) -> None:
+        """The tags inside one SEQUENCE that fills the data exactly."""
+        assert _der.sequence_tags(data) == expected
+
+    @pytest.mark.parametrize("data", [
+        b"", b"\x30", b"\x04\x00", b"\x30\x04\x02\x01\x01",  # not a SEQUENCE; too short
+        b"\x30\x06\x30\x00\x30\x00\x03\x00\x00",  # trailing byte
+        b"\x30\x03\x02\x02\x01",  # inner element overruns
+        b"\x30\x80\x00\x00", b"\x30\x02\x1f\x00",  # indefinite length; multi-byte tag
+    ])
+    def test_not_one_sequence(self, data: bytes) -> None:
+        """Anything else is None, never an exception."""
+        assert _der.sequence_tags(data) is None
+
+    def test_most(self) -> None:
+        """More elements than ``most`` is None (bounded work on hostile input)."""
+        assert _der.sequence_tags(b"\x30\x06" + b"\x05\x00" * 3, most=2) is None

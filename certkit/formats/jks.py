@@ -30,6 +30,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import importlib
+import struct
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -218,6 +219,33 @@ def _read_sealed(reader: _Reader, alias: str) -> Any:
     return sealed
 
 
+_TRUSTED_HEAD = struct.Struct(">IH")  # tag, alias length
+_TRUSTED_BODY = struct.Struct(">qH5sI")  # date, "X.509" length and text, certificate length
+
+
+def _trusted_fast(data: bytes, pos: int) -> tuple[_RawEntry, int] | None:
+    """A version-2 trusted certificate entry with an ASCII alias at ``pos``, or ``None``.
+
+    ``None`` means "not that simple" (another entry type, a non-ASCII alias, too little
+    data…): the general reader then takes the entry and reports any damage precisely.
+    """
+    end = len(data)
+    if pos + 6 > end:
+        return None
+    tag, alias_length = _TRUSTED_HEAD.unpack_from(data, pos)
+    body = pos + 6 + alias_length
+    if tag != _TAG_TRUSTED or body + 19 > end:
+        return None
+    alias_bytes = data[pos + 6 : body]
+    timestamp, type_length, kind, size = _TRUSTED_BODY.unpack_from(data, body)
+    start = body + 19
+    if (type_length != 5 or kind != b"X.509" or start + size > end
+            or not alias_bytes.isascii()):
+        return None
+    return (_RawEntry(tag, alias_bytes.decode("ascii"), timestamp,
+                      certificates=(data[start : start + size],)), start + size)
+
+
 def _read_container(data: bytes, fmt: str, password: str | None, source: str | None,
                     ) -> tuple[list[_RawEntry], int]:
     reader = _Reader(data, fmt, source)
@@ -234,6 +262,11 @@ def _read_container(data: bytes, fmt: str, password: str | None, source: str | N
         raise reader.fail(f"it claims {count} entries, more than the file could hold")
     entries: list[_RawEntry] = []
     for _ in range(count):
+        fast = _trusted_fast(data, reader.pos) if version == 2 else None
+        if fast is not None:  # the common entry of a truststore, read in one step
+            entries.append(fast[0])
+            reader.pos = fast[1]
+            continue
         tag = reader.uint(4, "an entry tag")
         alias = reader.utf("an alias")
         # Java writes dates as a signed long of milliseconds since 1970.
