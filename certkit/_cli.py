@@ -268,8 +268,39 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if result.ok else EXIT_PROBLEM
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every command."""
+class _Unused:
+    """Stands in for the parser of a command this run does not use: every call is a no-op.
+
+    Building all 22 command parsers (a few hundred ``add_argument`` calls) took ~10 ms of
+    every run, more than some commands' own work; :func:`main` builds only the one it needs.
+    """
+
+    def __getattr__(self, _name: str) -> Callable[..., _Unused]:
+        return lambda *_args, **_kwargs: self
+
+
+class _Commands:
+    """The ``add_subparsers`` object, adding only the ``only`` command when one is named."""
+
+    def __init__(self, sub: Any, only: str | None) -> None:
+        self._sub = sub
+        self._only = only
+        self.found = False
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self._only is not None and name != self._only:
+            return _Unused()
+        self.found = True
+        return self._sub.add_parser(name, **kwargs)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: for every command, or only for ``command`` when it exists."""
+    parser, found = _build_parser(command)
+    return parser if found else _build_parser(None)[0]
+
+
+def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     parser = argparse.ArgumentParser(
         prog="certkit",
         description="Inspect and convert certificates, keys and keystores "
@@ -281,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     from certkit import __version__  # noqa: PLC0415
 
     parser.add_argument("--version", action="version", version=f"certkit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
+                    command)
 
     inspect = sub.add_parser(
         "inspect", help="show what files hold (format, entries, chains, dates, fingerprints)",
@@ -357,14 +389,17 @@ def build_parser() -> argparse.ArgumentParser:
     _register_diagnose(sub)
     from certkit._cli_page import register as _register_page  # noqa: PLC0415
     _register_page(sub)
-    return parser
+    return parser, sub.found
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; return the exit code."""
     out = out or sys.stdout
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # The first word that is not an option names the command (the top level has no option
+    # that takes a value); an unknown or missing one gets the full parser and its message.
+    parser = build_parser(next((w for w in words if not w.startswith("-")), None))
+    args = parser.parse_args(words)
     try:
         code: int = args.func(args, out)
     except CertkitError as err:

@@ -349,3 +349,24 @@ def test_broken_pipe_is_not_an_error(tmp_path: pathlib.Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err
     assert proc.returncode == 0
+
+
+def test_main_builds_only_the_command_it_runs() -> None:
+    """A run builds one command's parser, with exactly the options of the full parser's."""
+    from certkit._cli import build_parser
+
+    def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return dict(action.choices)
+
+    def options(parser: argparse.ArgumentParser) -> list[tuple[str, ...]]:
+        return sorted(tuple(a.option_strings) or (a.dest,) for a in parser._actions)
+
+    full = commands(build_parser())
+    assert len(full) > 10
+    for name, parser in full.items():
+        (only,) = commands(build_parser(name)).items()
+        assert only[0] == name
+        assert options(only[1]) == options(parser)
+        assert only[1].get_default("func") is parser.get_default("func")
+    assert set(commands(build_parser("no-such-command"))) == set(full)
