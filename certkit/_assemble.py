@@ -69,12 +69,19 @@ class _Index:
 
     def __init__(self, certificates: Iterable[Certificate]) -> None:
         self.by_subject: dict[bytes, list[Certificate]] = {}
+        self._names: dict[bytes, tuple[bytes, bytes]] = {}
         for cert in certificates:
-            self.by_subject.setdefault(_der.certificate_names(cert.der)[1], []).append(cert)
+            self.by_subject.setdefault(self.names(cert)[1], []).append(cert)
+
+    def names(self, cert: Certificate) -> tuple[bytes, bytes]:
+        """Issuer and subject as encoded (as parsed names re-encode): no Name objects built."""
+        found = self._names.get(cert.der)
+        if found is None:
+            found = self._names[cert.der] = _der.certificate_names(cert.der)
+        return found
 
     def issuers_of(self, cert: Certificate, exclude: Container[bytes] = ()) -> list[Certificate]:
-        # Names compared as encoded (as the parsed names re-encode): no Name objects built.
-        candidates = self.by_subject.get(_der.certificate_names(cert.der)[0], [])
+        candidates = self.by_subject.get(self.names(cert)[0], [])
         return [c for c in candidates
                 if c.der != cert.der and c.der not in exclude and cert.is_issued_by(c)]
 
@@ -95,7 +102,7 @@ def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
 
     def is_self_signed(cert: Certificate) -> bool:
         if cert.der not in self_signed:
-            issuer, subject = _der.certificate_names(cert.der)
+            issuer, subject = index.names(cert)
             self_signed[cert.der] = issuer == subject and cert.is_self_signed
         return self_signed[cert.der]
 
