@@ -510,6 +510,11 @@ class BatchConversionReport:
         return not self.failed
 
 
+#: convert_many writes (and syncs) at most this many files, or bytes, at a time.
+_BATCH_FILES = 256
+_BATCH_BYTES = 64 * 1024 * 1024
+
+
 def convert_many(
     sources: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -551,6 +556,18 @@ def convert_many(
     outcomes: list[ConversionReport | ConversionFailure | None] = [None] * len(paths)
     pending: list[tuple[int, KeyStore, formats.Dumped]] = []
     outputs: list[_Output] = []
+
+    def write_pending() -> None:
+        for (index, store, result), output, error in zip(
+                pending, outputs, _write_files(outputs, overwrite=overwrite), strict=True):
+            if error is None:
+                outcomes[index] = _report(paths[index], store, output.path, spec, result)
+            else:
+                outcomes[index] = ConversionFailure(paths[index],
+                                                    _write_error(output.path, error))
+        pending.clear()
+        outputs.clear()
+
     for index, (path, target) in enumerate(zip(paths, targets, strict=True)):
         if len(claimed[target]) > 1:
             outcomes[index] = ConversionFailure(path, CertkitError(
@@ -567,12 +584,10 @@ def convert_many(
             continue
         pending.append((index, store, result))
         outputs.append(output)
-    for (index, store, result), output, error in zip(
-            pending, outputs, _write_files(outputs, overwrite=overwrite), strict=True):
-        if error is None:
-            outcomes[index] = _report(paths[index], store, output.path, spec, result)
-        else:
-            outcomes[index] = ConversionFailure(paths[index], _write_error(output.path, error))
+        # Flushed in chunks, so a batch of big keystores never holds them all in memory.
+        if len(outputs) >= _BATCH_FILES or sum(len(o.data) for o in outputs) >= _BATCH_BYTES:
+            write_pending()
+    write_pending()
     return BatchConversionReport(
         converted=tuple(o for o in outcomes if isinstance(o, ConversionReport)),
         failed=tuple(o for o in outcomes if isinstance(o, ConversionFailure)),

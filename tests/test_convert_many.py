@@ -297,6 +297,25 @@ class TestDurability:
         assert len(calls) == 1
         assert len(fsyncs) == 1  # the output folder, once
 
+    def test_big_batches_are_written_in_chunks(
+            self, sources: list[pathlib.Path], out_dir: pathlib.Path,
+            monkeypatch: pytest.MonkeyPatch) -> None:
+        """Outputs are written (and synced) a chunk at a time, so memory stays bounded."""
+        real = api._syncfs_function()
+        assert real is not None
+        calls: list[int] = []
+
+        def counting(fd: int) -> int:
+            calls.append(fd)
+            return real(fd)
+
+        monkeypatch.setattr(api, "_syncfs_function", lambda: counting)
+        monkeypatch.setattr(api, "_BATCH_FILES", 2)
+        batch = certkit.convert_many(sources, out_dir, format="pem", password=PASSWORD)
+        assert [r.source for r in batch.converted] == [str(s) for s in sources]
+        assert len(calls) == 1  # two files synced together; the third alone uses fsync
+        assert _leftovers(out_dir) == []
+
     @pytest.mark.parametrize("lookup", [
         pytest.param(lambda: None, id="syncfs-unavailable"),
         pytest.param(lambda: lambda fd: -1, id="syncfs-fails"),
