@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 import attrs
 
@@ -201,6 +201,18 @@ def _serial_of(cert: cx509.Certificate) -> int:
         return cert.serial_number
 
 
+_T = TypeVar("_T")
+
+
+def _memo(owner: object, slot: str, compute: Callable[[], _T]) -> _T:
+    """The value cached in ``owner.slot`` (a frozen instance's private slot), computed once."""
+    value: _T | None = getattr(owner, slot)
+    if value is None:
+        value = compute()
+        object.__setattr__(owner, slot, value)
+    return value
+
+
 def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
     """The cheap check every certificate gets: one DER SEQUENCE of TBS, algorithm, signature."""
     if _der.sequence_tags(der, 3) == [0x30, 0x30, 0x03]:
@@ -233,11 +245,7 @@ class Certificate:
             object.__setattr__(self, "_parsed", _parse_certificate(self.der))
 
     def _view(self) -> tuple[cx509.Certificate, int]:
-        parsed = self._parsed
-        if parsed is None:
-            parsed = _parse_certificate(self.der)
-            object.__setattr__(self, "_parsed", parsed)
-        return parsed
+        return _memo(self, "_parsed", lambda: _parse_certificate(self.der))
 
     @property
     def x509(self) -> cx509.Certificate:
@@ -475,21 +483,13 @@ class PrivateKey:
     @property
     def key(self) -> PrivateKeyTypes:
         """The ``cryptography`` key object (parsed on first use for :meth:`from_pkcs8` keys)."""
-        key = self._key
-        if key is None:
-            assert self._encoded is not None
-            key = _parse_pkcs8(self._encoded)
-            object.__setattr__(self, "_key", key)
-        return key
+        encoded = self._encoded or b""  # one of key and encoded is always set
+        return _memo(self, "_key", lambda: _parse_pkcs8(encoded))
 
     @property
     def pkcs8(self) -> bytes:
         """The key as canonical unencrypted PKCS#8 DER (what equality compares)."""
-        canonical = self._canonical
-        if canonical is None:
-            canonical = _pkcs8_of(self.key)
-            object.__setattr__(self, "_canonical", canonical)
-        return canonical
+        return _memo(self, "_canonical", lambda: _pkcs8_of(self.key))
 
     @property
     def encoded(self) -> bytes:

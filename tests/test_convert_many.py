@@ -283,16 +283,8 @@ class TestDurability:
     def test_one_syncfs_for_the_batch(self, sources: list[pathlib.Path], out_dir: pathlib.Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
         """A batch on one filesystem calls the real syncfs once and fsyncs no file."""
-        real = api._syncfs_function()
-        assert real is not None
-        calls: list[int] = []
-
-        def counting(fd: int) -> int:
-            calls.append(fd)
-            return real(fd)
-
+        calls = _count_syncfs(monkeypatch)
         fsyncs = _count_fsyncs(monkeypatch)
-        monkeypatch.setattr(api, "_syncfs_function", lambda: counting)
         assert certkit.convert_many(sources, out_dir, format="pem", password=PASSWORD).ok
         assert len(calls) == 1
         assert len(fsyncs) == 1  # the output folder, once
@@ -301,15 +293,7 @@ class TestDurability:
             self, sources: list[pathlib.Path], out_dir: pathlib.Path,
             monkeypatch: pytest.MonkeyPatch) -> None:
         """Outputs are written (and synced) a chunk at a time, so memory stays bounded."""
-        real = api._syncfs_function()
-        assert real is not None
-        calls: list[int] = []
-
-        def counting(fd: int) -> int:
-            calls.append(fd)
-            return real(fd)
-
-        monkeypatch.setattr(api, "_syncfs_function", lambda: counting)
+        calls = _count_syncfs(monkeypatch)
         monkeypatch.setattr(api, "_BATCH_FILES", 2)
         batch = certkit.convert_many(sources, out_dir, format="pem", password=PASSWORD)
         assert [r.source for r in batch.converted] == [str(s) for s in sources]
@@ -357,6 +341,20 @@ def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         real(fd)
 
     monkeypatch.setattr(os, "fsync", counting)
+    return calls
+
+
+def _count_syncfs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each call of the real syncfs (the writes still go to disk)."""
+    real = api._syncfs_function()
+    assert real is not None
+    calls: list[int] = []
+
+    def counting(fd: int) -> int:
+        calls.append(fd)
+        return real(fd)
+
+    monkeypatch.setattr(api, "_syncfs_function", lambda: counting)
     return calls
 
 
