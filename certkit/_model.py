@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import ipaddress
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
@@ -398,6 +397,8 @@ class Certificate:
 
     def matches_hostname(self, hostname: str) -> bool:
         """Whether a SAN entry (with single-label wildcards) covers ``hostname``."""
+        import ipaddress  # noqa: PLC0415 - only hostname checks need it
+
         host = hostname.rstrip(".").lower()
         try:
             address = ipaddress.ip_address(host)
@@ -760,7 +761,8 @@ class Attributes:
     @property
     def is_empty(self) -> bool:
         """Whether no attribute is set."""
-        return self == Attributes()
+        return (self.friendly_name is None and self.local_key_id is None
+                and self.csp_name is None and self.trusted_usage is None and not self.other)
 
 
 def _to_certificate_attributes(value: Iterable[Attributes]) -> tuple[Attributes, ...]:
