@@ -9,7 +9,6 @@ the subject's common name, made unique.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Container, Iterable, Sequence
 
 import attrs
@@ -120,9 +119,6 @@ def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
     return Chain(tuple(chain))
 
 
-_ALIAS_CLEAN = re.compile(r"\s+")
-
-
 def chain_attributes(copies: Sequence[Attributes]) -> Attributes:
     """The attributes of the copy that put a certificate into a chain.
 
@@ -136,7 +132,7 @@ def chain_attributes(copies: Sequence[Attributes]) -> Attributes:
 
 def unique_alias(wanted: str, taken: set[str]) -> str:
     """Return ``wanted`` or ``wanted-2``, ``wanted-3``… whichever is not in ``taken``."""
-    base = _ALIAS_CLEAN.sub(" ", wanted).strip() or "entry"
+    base = " ".join(wanted.split()) or "entry"  # runs of whitespace become one space
     alias = base
     counter = 2
     while alias in taken:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["default_language", "parse_duration", "register"]
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
-_DURATION = re.compile(r"\s*(\d+)\s*([dhwm]?)\s*", re.IGNORECASE)
+_DURATION = r"\s*(\d+)\s*([dhwm]?)\s*"  # compiled (and cached by re) on first use
 _UNITS = {"": 86400, "d": 86400, "h": 3600, "w": 7 * 86400, "m": 30 * 86400}
 
 
@@ -48,7 +48,7 @@ def default_language(environ: dict[str, str] | None = None) -> str:
 
 def parse_duration(text: str) -> dt.timedelta:
     """``30d``, ``12h``, ``2w``, ``3m`` (30-day months) or a bare number of days."""
-    match = _DURATION.fullmatch(text)
+    match = re.fullmatch(_DURATION, text, re.IGNORECASE)
     if match is None:
         raise UsageError(f"bad duration {text!r}; write e.g. 30d, 12h, 2w or 3m")
     return dt.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
