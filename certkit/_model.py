@@ -224,6 +224,24 @@ def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
                       "to-be-signed data, signature algorithm and signature", format="der")
 
 
+#: Signature checks done so far: (certificate DER, issuer DER) -> verified, oldest first.
+_ISSUED_BY: dict[tuple[bytes, bytes], bool] = {}
+_ISSUED_BY_LIMIT = 4096
+
+
+def _verify_issued_by(cert: Certificate, issuer: Certificate) -> bool:
+    from cryptography.exceptions import (  # noqa: PLC0415 - see the imports
+        InvalidSignature,
+        UnsupportedAlgorithm,
+    )
+
+    try:
+        cert.x509.verify_directly_issued_by(issuer.x509)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
 @attrs.frozen(repr=False)
 class Certificate:
     """An X.509 certificate, kept as its exact DER bytes with a parsed view in ``x509``.
@@ -347,17 +365,20 @@ class Certificate:
         return ext is not None and isinstance(ext.value, cx509.BasicConstraints) and ext.value.ca
 
     def is_issued_by(self, issuer: Certificate) -> bool:
-        """Whether ``issuer``'s name and public key signed this certificate."""
-        from cryptography.exceptions import (  # noqa: PLC0415 - see the imports
-            InvalidSignature,
-            UnsupportedAlgorithm,
-        )
+        """Whether ``issuer``'s name and public key signed this certificate.
 
-        try:
-            self.x509.verify_directly_issued_by(issuer.x509)
-        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-            return False
-        return True
+        The answer depends on the two certificates' bytes alone, so it is remembered (for
+        the last few thousand pairs): chains over a shared pool, or a batch of PFX files
+        from one CA, check each intermediate's signature once, not once per leaf.
+        """
+        key = (self.der, issuer.der)
+        known = _ISSUED_BY.get(key)
+        if known is None:
+            known = _verify_issued_by(self, issuer)
+            if len(_ISSUED_BY) >= _ISSUED_BY_LIMIT:
+                del _ISSUED_BY[next(iter(_ISSUED_BY))]  # the oldest answer goes first
+            _ISSUED_BY[key] = known
+        return known
 
     @property
     def is_self_signed(self) -> bool:

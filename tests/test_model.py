@@ -385,3 +385,41 @@ class TestCertificateRequest:
         """A request with version 1 (bad-version.pem) raises DecodeError, a CertkitError."""
         with pytest.raises(CertkitError):
             CertificateRequest(pem_der(vector("x509", "requests", "bad-version.pem")))
+
+
+class TestIssuedByMemory:
+    def test_answers_are_remembered_per_pair(self, pki: PKI, other_pki: PKI,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+        """Each (certificate, issuer) pair is verified once; every answer stays right."""
+        from certkit import _model
+
+        monkeypatch.setattr(_model, "_ISSUED_BY", {})
+        checks: list[tuple[bytes, bytes]] = []
+        real = _model._verify_issued_by
+
+        def counting(cert: Certificate, issuer: Certificate) -> bool:
+            checks.append((cert.der, issuer.der))
+            return real(cert, issuer)
+
+        monkeypatch.setattr(_model, "_verify_issued_by", counting)
+        leaf, inter = pki.leaf.certificate, pki.intermediate.certificate
+        for _ in range(3):
+            assert leaf.is_issued_by(inter)
+            assert Certificate(leaf.der).is_issued_by(Certificate(inter.der))
+            assert not leaf.is_issued_by(other_pki.intermediate.certificate)
+            assert not inter.is_issued_by(leaf)
+        assert len(checks) == 3
+
+    def test_memory_is_bounded(self, pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Past the limit the oldest answers are forgotten (and recomputed if asked again)."""
+        from certkit import _model
+
+        monkeypatch.setattr(_model, "_ISSUED_BY", {})
+        monkeypatch.setattr(_model, "_ISSUED_BY_LIMIT", 2)
+        chain = pki.chain
+        assert chain[0].is_issued_by(chain[1])
+        assert chain[1].is_issued_by(chain[2])
+        assert chain[2].is_issued_by(chain[2])
+        assert len(_model._ISSUED_BY) == 2
+        assert (chain[0].der, chain[1].der) not in _model._ISSUED_BY
+        assert chain[0].is_issued_by(chain[1])
