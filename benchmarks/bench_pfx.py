@@ -3,8 +3,8 @@
 Workload 1 of issue 7. Each PFX holds an RSA-2048 key and a three-certificate chain (all
 RSA-2048) in certkit's ``modern`` profile (PBES2 PBKDF2-HMAC-SHA256 AES-256-CBC for the
 key and the certificates, HMAC-SHA256 MAC) at 2,048 iterations for encryption and MAC,
-as OpenSSL 3 writes; every file is a separate dump (own salts). Each file is converted
-to a PEM file by:
+as OpenSSL 3 writes; every file is a separate dump (own salts) with its own leaf
+certificate from the same intermediate. Each file is converted to a PEM file by:
 
 * certkit: ``certkit.convert_many(block, folder, format="pem", password=…)`` in this
   process, one call per block of ten files (per-file time = block time / 10): each file
@@ -46,8 +46,14 @@ TARGETS = {"openssl": 0.2, "cryptography": 0.25}
 BLOCK = 10
 
 
-def _store() -> object:
-    """An RSA-2048 key with a leaf → intermediate → root chain (all RSA-2048, SHA-256)."""
+def _stores(count: int) -> list[object]:
+    """``count`` stores, each an RSA-2048 key with a leaf → intermediate → root chain.
+
+    Every file gets its own leaf certificate (serial number and name), issued by the same
+    intermediate, as a batch of sites' PFX files from one CA has: no two files hold the
+    same chain, so nothing certkit remembers between files (signature checks) can make
+    the batch cheaper than it is for real files; the shared intermediate and root can.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -57,32 +63,39 @@ def _store() -> object:
 
     when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
     keys = [rsa.generate_private_key(65537, 2048) for _ in range(3)]
-    names = [x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-             for cn in ("Bench Root CA", "Bench Intermediate CA", "www.example.test")]
 
-    def issue(index: int, issuer: int, *, ca: bool) -> x509.Certificate:
-        builder = (x509.CertificateBuilder().subject_name(names[index])
-                   .issuer_name(names[issuer]).public_key(keys[index].public_key())
-                   .serial_number(index + 1).not_valid_before(when)
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def issue(subject: str, key: int, issuer: str, signer: int, serial: int, *,
+              ca: bool) -> x509.Certificate:
+        builder = (x509.CertificateBuilder().subject_name(name(subject))
+                   .issuer_name(name(issuer)).public_key(keys[key].public_key())
+                   .serial_number(serial).not_valid_before(when)
                    .not_valid_after(when + dt.timedelta(days=3650))
                    .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
         if not ca:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName("www.example.test")]), critical=False)
-        return builder.sign(keys[issuer], hashes.SHA256())
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+        return builder.sign(keys[signer], hashes.SHA256())
 
-    chain = [issue(2, 1, ca=False), issue(1, 0, ca=True), issue(0, 0, ca=True)]
-    return certkit.KeyStore([certkit.KeyEntry(
-        "www.example.test", certkit.PrivateKey(keys[2]),
-        [certkit.Certificate.from_x509(c) for c in chain])])
+    root = issue("Bench Root CA", 0, "Bench Root CA", 0, 1, ca=True)
+    inter = issue("Bench Intermediate CA", 1, "Bench Root CA", 0, 2, ca=True)
+    stores: list[object] = []
+    for index in range(count):
+        site = f"site{index:04d}.example.test"
+        leaf = issue(site, 2, "Bench Intermediate CA", 1, 1000 + index, ca=False)
+        stores.append(certkit.KeyStore([certkit.KeyEntry(
+            site, certkit.PrivateKey(keys[2]),
+            [certkit.Certificate.from_x509(c) for c in (leaf, inter, root)])]))
+    return stores
 
 
 def _make_files(folder: pathlib.Path, count: int) -> list[pathlib.Path]:
     import certkit
 
-    store = _store()
     files = []
-    for index in range(count):
+    for index, store in enumerate(_stores(count)):
         path = folder / f"site{index:04d}.pfx"
         path.write_bytes(certkit.dump(store, "pkcs12", password=PASSWORD,  # type: ignore[arg-type]
                                       profile="modern", iterations=ITERATIONS,
