@@ -396,9 +396,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; return the exit code."""
     out = out or sys.stdout
     words = list(sys.argv[1:] if argv is None else argv)
-    # The first word that is not an option names the command (the top level has no option
-    # that takes a value); an unknown or missing one gets the full parser and its message.
-    parser = build_parser(next((w for w in words if not w.startswith("-")), None))
+    # The first word names the command (the top level has only --help and --version);
+    # an option there, an unknown command or none at all gets the full parser.
+    parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
     args = parser.parse_args(words)
     try:
         code: int = args.func(args, out)

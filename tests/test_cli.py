@@ -370,3 +370,11 @@ def test_main_builds_only_the_command_it_runs() -> None:
         assert options(only[1]) == options(parser)
         assert only[1].get_default("func") is parser.get_default("func")
     assert set(commands(build_parser("no-such-command"))) == set(full)
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """``certkit --help convert`` is still the top-level help, with all commands."""
+    with pytest.raises(SystemExit):
+        main(["--help", "convert"])
+    text = capsys.readouterr().out
+    assert all(name in text for name in ("inspect", "convert", "keystore", "doctor", "scan"))
