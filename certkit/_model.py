@@ -224,7 +224,7 @@ def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
                       "to-be-signed data, signature algorithm and signature", format="der")
 
 
-#: Signature checks done so far: (certificate DER, issuer DER) -> verified, oldest first.
+#: Signature checks done so far: (certificate DER, issuer DER) -> verified; emptied when full.
 _ISSUED_BY: dict[tuple[bytes, bytes], bool] = {}
 _ISSUED_BY_LIMIT = 4096
 
@@ -367,16 +367,16 @@ class Certificate:
     def is_issued_by(self, issuer: Certificate) -> bool:
         """Whether ``issuer``'s name and public key signed this certificate.
 
-        The answer depends on the two certificates' bytes alone, so it is remembered (for
-        the last few thousand pairs): chains over a shared pool, or a batch of PFX files
-        from one CA, check each intermediate's signature once, not once per leaf.
+        The answer depends on the two certificates' bytes alone, so it is remembered (up to
+        a few thousand pairs): chains over a shared pool, or a batch of PFX files from one
+        CA, check each intermediate's signature once, not once per leaf.
         """
         key = (self.der, issuer.der)
         known = _ISSUED_BY.get(key)
         if known is None:
             known = _verify_issued_by(self, issuer)
             if len(_ISSUED_BY) >= _ISSUED_BY_LIMIT:
-                del _ISSUED_BY[next(iter(_ISSUED_BY))]  # the oldest answer goes first
+                _ISSUED_BY.clear()  # one atomic step, safe when threads share the memory
             _ISSUED_BY[key] = known
         return known
 

@@ -411,7 +411,7 @@ class TestIssuedByMemory:
         assert len(checks) == 3
 
     def test_memory_is_bounded(self, pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Past the limit the oldest answers are forgotten (and recomputed if asked again)."""
+        """At the limit the memory starts over (answers are recomputed if asked again)."""
         from certkit import _model
 
         monkeypatch.setattr(_model, "_ISSUED_BY", {})
@@ -420,6 +420,36 @@ class TestIssuedByMemory:
         assert chain[0].is_issued_by(chain[1])
         assert chain[1].is_issued_by(chain[2])
         assert chain[2].is_issued_by(chain[2])
-        assert len(_model._ISSUED_BY) == 2
-        assert (chain[0].der, chain[1].der) not in _model._ISSUED_BY
+        assert list(_model._ISSUED_BY) == [(chain[2].der, chain[2].der)]
         assert chain[0].is_issued_by(chain[1])
+        assert len(_model._ISSUED_BY) == 2
+
+    def test_threads_can_share_the_memory(self, pki: PKI, other_pki: PKI,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        """Threads filling and emptying the memory at once never see an error or wrong answer."""
+        import threading
+
+        from certkit import _model
+
+        monkeypatch.setattr(_model, "_ISSUED_BY", {})
+        monkeypatch.setattr(_model, "_ISSUED_BY_LIMIT", 3)
+        certs = (*pki.chain, other_pki.leaf.certificate)
+        signed = {(0, 1), (1, 2), (2, 2)}  # leaf by intermediate, intermediate by root, root
+        pairs = [(cert, issuer, (c, i) in signed)
+                 for c, cert in enumerate(certs) for i, issuer in enumerate(pki.chain)]
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                for _ in range(30):
+                    for cert, issuer, expected in pairs:
+                        assert cert.is_issued_by(issuer) is expected
+            except BaseException as err:  # noqa: BLE001 - reported by the main thread
+                failures.append(err)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
