@@ -212,16 +212,25 @@ def _memo(owner: object, slot: str, compute: Callable[[], _T]) -> _T:
     return value
 
 
-def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
-    """The cheap check every certificate gets: one DER SEQUENCE of TBS, algorithm, signature."""
-    if _der.sequence_tags(der, 3) == [0x30, 0x30, 0x03]:
+def _check_framing(data: bytes, tags: Sequence[int], *, whole: bool, what: str, shape: str,
+                   **where: Any) -> None:
+    """The cheap check kept objects get: ``data`` is one DER SEQUENCE whose elements have
+    ``tags`` (exactly, or as a prefix unless ``whole``); else :class:`DecodeError`."""
+    found = _der.sequence_tags(data)
+    if found is not None and (found == list(tags) if whole else found[:len(tags)] == list(tags)):
         return
     try:
-        _der.read_tlv(der)  # says what is wrong with the framing, if that is it
+        _der.read_tlv(data)  # says what is wrong with the framing, if that is it
     except DecodeError as err:
-        raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
-    raise DecodeError("not a valid X.509 certificate: the DER is not a SEQUENCE of "
-                      "to-be-signed data, signature algorithm and signature", format="der")
+        raise DecodeError(f"{what}: {err}", **where) from err
+    raise DecodeError(f"{what}: the DER is not {shape}", **where)
+
+
+def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
+    """One DER SEQUENCE of TBS, algorithm, signature: what every certificate is checked for."""
+    _check_framing(der, (0x30, 0x30, 0x03), whole=True, what="not a valid X.509 certificate",
+                   shape="a SEQUENCE of to-be-signed data, signature algorithm and signature",
+                   format="der")
 
 
 #: Signature checks done so far: (certificate DER, issuer DER) -> verified; emptied when full.
@@ -454,13 +463,8 @@ def _pkcs8_of(key: PrivateKeyTypes) -> bytes:
 
 def _check_pkcs8_framing(encoded: bytes) -> None:
     """PrivateKeyInfo: SEQUENCE { INTEGER version, AlgorithmIdentifier, OCTET STRING, … }."""
-    try:
-        tag, start, end = _der.read_tlv(encoded)
-        parts = _der.children(encoded, start, end) if tag == 0x30 and end == len(encoded) else []
-    except DecodeError as err:
-        raise DecodeError(f"not a readable private key: {err}") from err
-    if [part[0] for part in parts[:3]] != [0x02, 0x30, 0x04]:
-        raise DecodeError("not a readable private key: the DER is not a PKCS#8 PrivateKeyInfo")
+    _check_framing(encoded, (0x02, 0x30, 0x04), whole=False, what="not a readable private key",
+                   shape="a PKCS#8 PrivateKeyInfo")
 
 
 def _parse_pkcs8(encoded: bytes) -> PrivateKeyTypes:
