@@ -10,6 +10,7 @@ Java keystores). BER input goes through :class:`certkit._pbe.Node` instead.
 from __future__ import annotations
 
 import binascii
+from collections.abc import Iterable
 
 from certkit.errors import DecodeError
 
@@ -130,11 +131,16 @@ def certificate_names(der: bytes) -> tuple[bytes, bytes]:
     return der[istart:iend], der[sstart:send]
 
 
-def pem_armor(label: str, der: bytes) -> bytes:
-    """Armour DER as one PEM block: base64 in 64-character lines, as OpenSSL writes it."""
+def pem_armor(label: str, der: bytes, headers: Iterable[tuple[str, str]] = ()) -> bytes:
+    """Armour DER as one PEM block: base64 in 64-character lines, as OpenSSL writes it,
+    after RFC 1421 ``Name: value`` headers (and their blank line) when there are any."""
+    head = "".join(f"{name}: {value}\n" for name, value in headers)
+    if head:
+        head += "\n"
     body = binascii.b2a_base64(der, newline=False).decode("ascii")
     lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
-    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n".encode("ascii")
+    text = f"-----BEGIN {label}-----\n{head}{lines}\n-----END {label}-----\n"
+    return text.encode("ascii", "replace")
 
 
 def integer(value: int) -> bytes:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from certkit import _der
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._keys import dump_private_key, load_private_key
 from certkit._model import (
@@ -142,14 +143,7 @@ def pem_blocks(data: bytes, *, source: str | None = None) -> Iterator[PEMBlock]:
 
 def _armoured(block: PEMBlock) -> bytes:
     """The block re-armoured as cryptography expects: headers kept, quoting and indents gone."""
-    lines = [f"-----BEGIN {block.label}-----"]
-    if block.headers:
-        lines.extend(f"{name}: {value}" for name, value in block.headers)
-        lines.append("")
-    body = base64.b64encode(block.der).decode("ascii")
-    lines.extend(body[i : i + 64] for i in range(0, len(body), 64))
-    lines.append(f"-----END {block.label}-----\n")
-    return "\n".join(lines).encode("ascii", "replace")
+    return _der.pem_armor(block.label, block.der, block.headers)
 
 
 def _hex_bytes(value: str) -> bytes | None:
