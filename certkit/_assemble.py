@@ -95,15 +95,12 @@ def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
     chain = [leaf]
     seen = {leaf.der}
     current = leaf
-    # Each signature check costs as much as a tenth of a PFX conversion: check every
-    # certificate's self-signature at most once, and rank issuers only when there is a choice.
-    self_signed: dict[bytes, bool] = {}
-
+    # A signature check costs as much as a tenth of a PFX conversion: only a certificate
+    # whose encoded names match gets one (remembered by is_issued_by), and issuers are
+    # ranked only when there is a choice.
     def is_self_signed(cert: Certificate) -> bool:
-        if cert.der not in self_signed:
-            issuer, subject = index.names(cert)
-            self_signed[cert.der] = issuer == subject and cert.is_self_signed
-        return self_signed[cert.der]
+        issuer, subject = index.names(cert)
+        return issuer == subject and cert.is_self_signed
 
     while len(chain) < _MAX_CHAIN:
         # Looking for issuers first: a root's only candidate is itself, already in the chain,
