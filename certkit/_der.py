@@ -24,30 +24,10 @@ def read_tlv(data: bytes, offset: int = 0, limit: int | None = None) -> tuple[in
     :class:`DecodeError` for truncated data, indefinite lengths or absurd lengths.
     """
     end = len(data) if limit is None else limit
-    if offset + 2 > end:
-        raise DecodeError("DER data is truncated (no room for a tag and length)", offset=offset)
-    tag = data[offset]
-    if tag & 0x1F == 0x1F:
-        raise DecodeError("DER data uses a multi-byte tag, which no supported format needs",
-                          offset=offset)
-    first = data[offset + 1]
-    pos = offset + 2
-    if first < 0x80:
-        length = first
-    elif first == 0x80:
-        raise DecodeError("indefinite length (BER) where DER was expected", offset=offset)
-    else:
-        count = first & 0x7F
-        if count > 4 or pos + count > end:
-            raise DecodeError("DER length field is truncated or too large", offset=offset)
-        length = int.from_bytes(data[pos : pos + count], "big")
-        pos += count
-    if pos + length > end:
-        raise DecodeError(
-            f"DER element at offset {offset} claims {length} bytes but only {end - pos} remain",
-            offset=offset,
-        )
-    return tag, pos, pos + length
+    found = _header(data, offset, end)
+    if found is None:
+        raise _header_error(data, offset, end)
+    return found
 
 
 def _header(data: bytes, pos: int, limit: int) -> tuple[int, int, int] | None:
@@ -65,6 +45,30 @@ def _header(data: bytes, pos: int, limit: int) -> tuple[int, int, int] | None:
     if start + length > limit:
         return None
     return data[pos], start, start + length
+
+
+def _header_error(data: bytes, offset: int, end: int) -> DecodeError:
+    """Why :func:`_header` found no element at ``offset`` (it has already said that it did not)."""
+    if offset + 2 > end:
+        return DecodeError("DER data is truncated (no room for a tag and length)", offset=offset)
+    if data[offset] & 0x1F == 0x1F:
+        return DecodeError("DER data uses a multi-byte tag, which no supported format needs",
+                           offset=offset)
+    first = data[offset + 1]
+    if first == 0x80:
+        return DecodeError("indefinite length (BER) where DER was expected", offset=offset)
+    pos = offset + 2
+    length = first
+    if first > 0x80:
+        count = first & 0x7F
+        if count > 4 or pos + count > end:
+            return DecodeError("DER length field is truncated or too large", offset=offset)
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    return DecodeError(
+        f"DER element at offset {offset} claims {length} bytes but only {end - pos} remain",
+        offset=offset,
+    )
 
 
 def sequence_tags(data: bytes, most: int = 8) -> list[int] | None:
