@@ -21,13 +21,10 @@ import itertools
 import os
 from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from certkit import _der
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 __all__ = [
     "DEFAULT_JCEKS_ITERATIONS",
@@ -280,21 +277,12 @@ def _derive_jce_key_python(
     return derived[:24], derived[24:]
 
 
-def _des3(key: bytes, iv: bytes) -> Cipher[modes.CBC]:
-    # cryptography is imported here, not at the top: JKS stores never need 3DES.
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES  # noqa: PLC0415
-    from cryptography.hazmat.primitives.ciphers import Cipher, modes  # noqa: PLC0415
-
-    return Cipher(TripleDES(key), modes.CBC(iv))
-
-
 def jce_encrypt(plain: bytes, password: bytes, salt: bytes, iterations: int) -> bytes:
     """Encrypt with PBEWithMD5AndTripleDES (PKCS#5 padding)."""
+    from certkit import _pbe  # noqa: PLC0415 - imports cryptography, which JKS never needs
+
     key, iv = derive_jce_key(password, salt, iterations)
-    pad = 8 - len(plain) % 8
-    padded = plain + bytes((pad,)) * pad
-    encryptor = _des3(key, iv).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
+    return _pbe._cipher("3des", key, iv, plain, encrypt=True)
 
 
 def jce_decrypt(data: bytes, password: bytes, salt: bytes, iterations: int) -> bytes | None:
@@ -303,15 +291,15 @@ def jce_decrypt(data: bytes, password: bytes, salt: bytes, iterations: int) -> b
     Valid padding does not prove the password right (a wrong one passes about once in 256
     tries): callers check that the plaintext has the structure they expect.
     """
+    from certkit import _pbe  # noqa: PLC0415 - imports cryptography, which JKS never needs
+
     if not data or len(data) % 8:
         raise DecodeError("PBEWithMD5AndTripleDES ciphertext is not a whole number of blocks")
     key, iv = derive_jce_key(password, salt, iterations)
-    decryptor = _des3(key, iv).decryptor()
-    padded = decryptor.update(data) + decryptor.finalize()
-    pad = padded[-1]
-    if not 1 <= pad <= 8 or padded[-pad:] != bytes((pad,)) * pad:
+    try:
+        return _pbe._cipher("3des", key, iv, data, encrypt=False)
+    except _pbe._BadPadding:
         return None
-    return padded[:-pad]
 
 
 def _fresh_salt() -> bytes:

@@ -545,7 +545,8 @@ def _rc2_bits(version: int) -> int:
 # Ciphers
 
 
-class _BadPadding(Exception):  # noqa: N818 - internal signal, never escapes this module
+class _BadPadding(Exception):  # noqa: N818 - internal signal of the cipher helpers below
+    # (caught here and by _javakeys, which shares _cipher; never reaches a caller)
     """Decryption produced invalid padding: almost always a wrong password."""
 
 
