@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import PKI, make_key
 from cryptography.hazmat.primitives import serialization
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 import certkit
 from certkit import KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry, _der
@@ -91,6 +93,23 @@ class TestWriting:
             certkit.dump(KeyStore(), "der")
 
 
+@st.composite
+def _damaged_sequences(draw: st.DrawFn) -> bytes:
+    """A SEQUENCE of elements (some with long-form lengths), then maybe one byte changed,
+    bytes cut off the end or bytes added: where a shape check goes wrong."""
+    parts = draw(st.lists(st.tuples(st.sampled_from([0x02, 0x04, 0x30, 0xA0, 0x1F]),
+                                    st.binary(max_size=140)), max_size=10))
+    data = bytearray(_der.encode(0x30, b"".join(_der.encode(t, v) for t, v in parts)))
+    change = draw(st.sampled_from(["none", "byte", "cut", "add"]))
+    if change == "byte":
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    elif change == "cut":
+        del data[draw(st.integers(0, len(data) - 1)):]
+    elif change == "add":
+        data += draw(st.binary(min_size=1, max_size=3))
+    return bytes(data)
+
+
 class TestSequenceTags:
     @pytest.mark.parametrize(("data", "expected"), [
         (b"\x30\x00", []),
@@ -115,3 +134,29 @@ class TestSequenceTags:
     def test_most(self) -> None:
         """More elements than ``most`` is None (bounded work on hostile input)."""
         assert _der.sequence_tags(b"\x30\x06" + b"\x05\x00" * 3, most=2) is None
+
+    @pytest.mark.parametrize("data", [
+        b"\x30\x85\x00\x00\x00\x00\x00",  # a five-byte length field
+        b"\x30\x04\x04\x82\x00\x01",  # an inner length field runs past the end
+        b"\x30\x03\x04\x81\x05",  # an inner long-form length overruns
+        b"\x30\x02\x04",  # an inner header cut short
+    ])
+    def test_damaged_lengths(self, data: bytes) -> None:
+        """Length fields that do not fit are None too."""
+        assert _der.sequence_tags(data) is None
+
+    @given(st.one_of(st.binary(max_size=40), _damaged_sequences()),
+           st.integers(min_value=0, max_value=9))
+    @example(b"\x30\x81\x03\x02\x01\x01", 8)
+    @example(b"\x30\x03\x02\x02\x01", 8)
+    @example(b"\x30\x02\x04\x80", 8)  # an inner indefinite length
+    @example(b"\x30\x07\x04\x85\x00\x00\x00\x00\x00", 8)  # an inner 5-byte length field
+    def test_agrees_with_the_strict_reader(self, data: bytes, most: int) -> None:
+        """The quick check answers exactly as walking the data with read_tlv would."""
+        try:
+            tag, start, end = _der.read_tlv(data)
+            inner = [t for t, *_ in _der.children(data, start, end)]
+            expected = inner if tag == 0x30 and end == len(data) and len(inner) <= most else None
+        except DecodeError:
+            expected = None
+        assert _der.sequence_tags(data, most) == expected
