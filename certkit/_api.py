@@ -186,13 +186,16 @@ def _holds_secrets(store: KeyStore) -> bool:
     return any(isinstance(e, (KeyEntry, SecretKeyEntry)) for e in store.entries)
 
 
-@attrs.frozen
 class _Output:
-    """One file to write: where it goes, its bytes and its permission bits."""
+    """One file to write: where it goes, its bytes and its permission bits (a private
+    record: plain slots, as building an attrs class costs every command start-up time)."""
 
-    path: pathlib.Path
-    data: bytes = attrs.field(repr=False)
-    mode: int
+    __slots__ = ("data", "mode", "path")
+
+    def __init__(self, path: pathlib.Path, data: bytes, mode: int) -> None:
+        self.path = path
+        self.data = data
+        self.mode = mode
 
 
 def _syncfs_function() -> Callable[[int], int] | None:

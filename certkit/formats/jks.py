@@ -173,14 +173,23 @@ class _Reader:
         return self.take(size, what)
 
 
-@attrs.frozen
 class _RawEntry:
-    tag: int
-    alias: str
-    timestamp: int
-    blob: bytes = b""
-    certificates: tuple[bytes, ...] = ()
-    sealed: Any = None
+    """One entry as the container holds it, before it becomes a model entry.
+
+    A plain slotted record, not an attrs class: it never leaves this module, a truststore
+    makes one per certificate, and each attrs class costs start-up time to build.
+    """
+
+    __slots__ = ("alias", "blob", "certificates", "sealed", "tag", "timestamp")
+
+    def __init__(self, tag: int, alias: str, timestamp: int, blob: bytes = b"", *,
+                 certificates: tuple[bytes, ...] = (), sealed: Any = None) -> None:
+        self.tag = tag
+        self.alias = alias
+        self.timestamp = timestamp
+        self.blob = blob
+        self.certificates = certificates
+        self.sealed = sealed
 
 
 def _certificate(reader: _Reader, version: int, alias: str) -> bytes:
@@ -277,7 +286,7 @@ def _read_container(data: bytes, fmt: str, password: str | None, source: str | N
             if chain_length > len(data) // 4:
                 raise reader.fail(f"entry {alias!r} claims {chain_length} certificates")
             chain = tuple(_certificate(reader, version, alias) for _ in range(chain_length))
-            entries.append(_RawEntry(tag, alias, timestamp, blob, chain))
+            entries.append(_RawEntry(tag, alias, timestamp, blob, certificates=chain))
         elif tag == _TAG_TRUSTED:
             entries.append(_RawEntry(tag, alias, timestamp,
                                      certificates=(_certificate(reader, version, alias),)))
@@ -676,12 +685,17 @@ def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
     return Dumped(data + _javakeys.store_digest(store_password, data), tuple(lost), tuple(not_kept))
 
 
-@attrs.frozen
 class JavaKeyStoreCodec:
     """The JKS or JCEKS codec: ``load`` reads, ``dump`` writes (options ``key_password``,
     ``key_passwords`` and, for JCEKS, ``iterations``)."""
 
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"JavaKeyStoreCodec({self.name!r})"
 
     def load(self, data: bytes, options: LoadOptions) -> KeyStore:
         """Read a JKS or JCEKS keystore; see the module docstring for locked keys and aliases."""
@@ -932,11 +946,10 @@ def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
     return KeyStore(entries, format=fmt, protection=protection, notes=notes)
 
 
-@attrs.frozen
 class BKSCodec:
     """Bouncy Castle BKS (v1, v2) and UBER keystores: read through pyjks, never written."""
 
-    name: str = "bks"
+    name = "bks"
 
     def load(self, data: bytes, options: LoadOptions) -> KeyStore:
         """Read a BKS or UBER keystore; ``store.format`` says which it was."""
