@@ -2,6 +2,6 @@
 
 import sys
 
-from certkit._cli import main
+from certkit._cli import run
 
-sys.exit(main())
+sys.exit(run())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from certkit._cli import (
     EXIT_OK,
     EXIT_PROBLEM,
+    HelpFormatter,
     UsageError,
     _add_password_options,
     _print_json,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["default_language", "parse_duration", "register"]
 
-_FORMATTER = argparse.RawDescriptionHelpFormatter
+_FORMATTER = HelpFormatter
 _DURATION = r"\s*(\d+)\s*([dhwm]?)\s*"  # compiled (and cached by re) on first use
 _UNITS = {"": 86400, "d": 86400, "h": 3600, "w": 7 * 86400, "m": 30 * 86400}
 

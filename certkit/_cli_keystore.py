@@ -17,6 +17,7 @@ from certkit._cli import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PROBLEM,
+    HelpFormatter,
     UsageError,
     _add_password_options,
     _print_json,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # the model is imported by the commands that run, not by `cer
 
 __all__ = ["register"]
 
-_FORMATTER = argparse.RawDescriptionHelpFormatter
+_FORMATTER = HelpFormatter
 _TYPES = {"KeyEntry": "PrivateKeyEntry", "TrustedCertEntry": "trustedCertEntry",
           "SecretKeyEntry": "SecretKeyEntry"}
 _STATUS_TEXT = {

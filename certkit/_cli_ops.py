@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from certkit._cli import (
     EXIT_OK,
     EXIT_PROBLEM,
+    HelpFormatter,
     UsageError,
     _add_password_options,
     _print_json,
@@ -25,7 +26,7 @@ from certkit._cli import (
 __all__ = ["register"]
 
 _TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
-_FORMATTER = argparse.RawDescriptionHelpFormatter
+_FORMATTER = HelpFormatter
 
 
 def _export_json(result: Any) -> dict[str, Any]:

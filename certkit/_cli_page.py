@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from certkit._cli import EXIT_OK, EXIT_PROBLEM, _print_json
+from certkit._cli import EXIT_OK, EXIT_PROBLEM, HelpFormatter, _print_json
 
 __all__ = ["register"]
 
@@ -70,7 +70,7 @@ def register(sub: Any) -> None:
                     "listed. Exit 1 when any is found or the page redirects to http.",
         epilog="examples:\n  certkit check-page https://www.example.com/\n"
                "  certkit check-page https://intranet.example.test/ --trust corp-root.pem --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     page.add_argument("url", metavar="URL")
     page.add_argument("--trust", metavar="FILE",
                       help="PEM bundle of trusted roots, for a private CA (default: the system "

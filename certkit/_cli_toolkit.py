@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from certkit._cli import (
     EXIT_OK,
     EXIT_PROBLEM,
+    HelpFormatter,
     UsageError,
     _add_password_options,
     _print_json,
@@ -34,7 +35,7 @@ from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
 
 __all__ = ["register"]
 
-_FORMATTER = argparse.RawDescriptionHelpFormatter
+_FORMATTER = HelpFormatter
 
 
 def _load(path: str, password: str | None) -> KeyStore:

@@ -378,3 +378,48 @@ def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) 
         main(["--help", "convert"])
     text = capsys.readouterr().out
     assert all(name in text for name in ("inspect", "convert", "keystore", "doctor", "scan"))
+
+
+@pytest.mark.parametrize("columns", ["50", "123", "junk"])
+def test_help_wraps_as_argparse_would(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command's help is wrapped to the width argparse's own formatter picks
+    (``$COLUMNS``, else the terminal, else 80), without it importing shutil to ask."""
+    from certkit._cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", columns)
+    full = build_parser()
+    (action,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    for parser in [full, *action.choices.values()]:
+        ours = parser.format_help()
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        assert ours == parser.format_help()
+
+
+def test_console_entry_runs_without_shutil(tmp_path: pathlib.Path) -> None:
+    """The installed ``certkit`` script's entry runs a conversion without importing shutil
+    (argparse's formatters would, for the terminal width) and tunes the collector for a
+    short-lived process; ``main`` itself leaves the collector alone."""
+    pem = tmp_path / "in.pem"
+    subprocess.run([sys.executable, "-m", "certkit", "demo", "--out", str(tmp_path / "d")],
+                   check=True, capture_output=True, timeout=300)
+    pem.write_bytes((tmp_path / "d" / "server.crt").read_bytes())
+    script = (
+        "import gc, json, sys\n"
+        "before = 'shutil' in sys.modules\n"
+        "threshold = gc.get_threshold()\n"
+        "from certkit._cli import main, run\n"
+        "main(['convert', sys.argv[1], sys.argv[2]])\n"
+        "unchanged = gc.get_threshold() == threshold\n"
+        "sys.argv = ['certkit', 'convert', sys.argv[1], sys.argv[3]]\n"
+        "code = run()\n"
+        "print(json.dumps([before, 'shutil' in sys.modules, unchanged, gc.get_threshold(),\n"
+        "                  code]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(pem), str(tmp_path / "a.der"),
+                             str(tmp_path / "b.der")], capture_output=True, text=True,
+                            check=True, timeout=120, cwd=tmp_path)
+    before, after, unchanged, threshold, code = json.loads(result.stdout.splitlines()[-1])
+    if before:
+        pytest.skip("shutil was imported before certkit (by this interpreter's site)")
+    assert (after, unchanged, threshold[0], code) == (False, True, 7000, 0)
+    assert (tmp_path / "a.der").read_bytes() == (tmp_path / "b.der").read_bytes()
