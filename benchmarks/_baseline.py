@@ -32,3 +32,22 @@ def env_for(base: pathlib.Path, env: dict[str, str]) -> dict[str, str]:
     """``env`` with the exported baseline first on ``PYTHONPATH``."""
     return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(base),
                                                                env.get("PYTHONPATH", "")]))}
+
+
+_LAUNCHER = """\
+import sys
+try:
+    from certkit._cli import run as entry  # the console script's entry since it existed
+except ImportError:
+    from certkit._cli import main as entry
+sys.exit(entry())
+"""
+
+
+def command(python: str, folder: pathlib.Path) -> list[str]:
+    """The baseline's ``certkit`` command, run as pip's console script runs the current one
+    (a tiny script importing the entry point), not as ``python -m certkit``, whose extra
+    ``runpy`` start-up would make the baseline look slower than it was."""
+    launcher = folder / "certkit-baseline.py"
+    launcher.write_text(_LAUNCHER)
+    return [python, str(launcher)]

@@ -9,7 +9,8 @@ with a two-certificate chain, all under the store password. Compared:
   both decrypt the 10 keys (pyjks with its default ``try_decrypt_keys=True``);
 * whole process, against keytool: ``certkit convert in.jks out.jks`` (the CLI, Python
   start-up and imports included) beside ``keytool -importkeystore`` from JKS to JKS,
-  interleaved, medians, with each process's peak resident memory (``wait4`` maxrss);
+  interleaved, medians, with each process's peak resident memory (``wait4`` maxrss, read by
+  a small launcher process so that the benchmark's own size does not leak into it);
 * peak Python heap (tracemalloc) of one in-process load + dump for each library.
 
 Run ``python benchmarks/bench_jks.py`` (``--quick``: fewer repeats; ``--baseline REV``: also
@@ -94,24 +95,39 @@ def _median(action: Callable[[], object], times: list[float]) -> None:
     times.append(time.perf_counter() - start)
 
 
+#: Runs one command and reports its wall time and peak memory. This small process (no
+#: site, no imports beyond ``os`` and ``time``) starts it rather than the benchmark itself:
+#: Linux carries the parent's resident size over into a child's ``ru_maxrss`` at ``exec``,
+#: and the benchmark process, with pyjks, cryptography and a 1,000-entry store loaded, is
+#: larger than ``certkit convert`` ever gets (it read 48 MiB for a 24 MiB process).
+_LAUNCHER = """
+import os, sys, time
+errors = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+actions = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+           (os.POSIX_SPAWN_DUP2, errors, 2)]
+start = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ, file_actions=actions)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - start
+print(elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def _process(command: list[str], env: dict[str, str], cwd: pathlib.Path) -> tuple[float, int]:
     """Run ``command`` to completion; return (wall seconds, peak RSS in KiB).
 
-    ``cwd`` is a folder outside the checkout: ``python -m certkit`` puts the working
-    folder first on ``sys.path``, where a checkout's ``certkit`` would shadow a baseline.
+    Timed from spawn to exit by the launcher above, which starts from this one with
+    ``-I -S`` (about 9 MiB: the floor under any reading). ``cwd`` is a folder outside the
+    checkout: ``python -m certkit`` puts the working folder first on ``sys.path``, where a
+    checkout's ``certkit`` would shadow a baseline.
     """
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            cwd=cwd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    errors = proc.stderr.read() if proc.stderr else b""
-    if proc.stderr:
-        proc.stderr.close()
-    if proc.returncode:
-        raise RuntimeError(f"{command[0]} failed ({proc.returncode}): {errors.decode()[:500]}")
-    return elapsed, usage.ru_maxrss
+    errors = cwd / "stderr.txt"
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(errors), *command],
+                            env=env, cwd=cwd, capture_output=True, text=True, check=True)
+    elapsed, rss, code = result.stdout.split()
+    if int(code):
+        raise RuntimeError(f"{command[0]} failed ({code}): {errors.read_text()[:500]}")
+    return float(elapsed), int(rss)
 
 
 def _heap_peak(action: Callable[[], object]) -> int:
@@ -183,10 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         envs = {"certkit": env, "keytool": env}
+        baseline_cli: list[str] = []
         if args.baseline:
             envs[f"certkit@{args.baseline}"] = _baseline.env_for(
                 _baseline.export(args.baseline, folder),
                 {**env, "PYTHONPYCACHEPREFIX": str(folder / "pycache-baseline")})
+            baseline_cli = _baseline.command(sys.executable, folder)
         for run in range(-1, process_runs):  # run -1 warms the byte-code and page caches
             ours_cmd = [*_certkit_cli(), "convert", str(source), str(folder / f"c{run}.jks"),
                         "--password-env", "BENCH_STOREPASS"]
@@ -197,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pair = [("certkit", ours_cmd), ("keytool", theirs_cmd)]
             if args.baseline:
                 pair.append((f"certkit@{args.baseline}",
-                             [sys.executable, "-m", "certkit", *ours_cmd[-5:-3],
+                             [*baseline_cli, *ours_cmd[-5:-3],
                               str(folder / f"b{run}.jks"), *ours_cmd[-2:]]))
             for name, command in pair if run % 2 == 0 else reversed(pair):
                 if name == "keytool" and keytool is None:
