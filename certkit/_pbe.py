@@ -389,7 +389,9 @@ def _sha256_kdfs() -> _SHA256KDFs | None:
     try:
         from certkit import _speedups  # noqa: PLC0415 - optional, built at install time
 
-        password, salt = "\u00e9t\u00e9".encode("utf-16-be") + b"\0\0", b"salt\x00\xff" * 11
+        # Longer than an HMAC block (the key is hashed first) and than a KDF block.
+        password = "\u00e9t\u00e9 passw\u00f6rd ".encode("utf-16-be") * 4 + b"\0\0"
+        salt = b"salt\x00\xff" * 11
         if (_speedups.sha256_ni()
                 and _speedups.pbkdf2_sha256(password, salt, 3, 70)
                 == hashlib.pbkdf2_hmac("sha256", password, salt, 3, 70)
@@ -397,8 +399,8 @@ def _sha256_kdfs() -> _SHA256KDFs | None:
                         == _pkcs12_kdf_python("sha256", password, salt, purpose, 3, 70)
                         for purpose in (1, 2, 3))):
             module = _speedups
-    except ImportError:
-        module = None
+    except (ImportError, AttributeError, RuntimeError, TypeError, ValueError):
+        module = None  # not built, or built from an older certkit without these functions
     _fast.append(module)
     return module
 

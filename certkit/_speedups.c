@@ -141,18 +141,25 @@ static void iterate(const uint8_t *start, size_t start_len, const uint8_t *passw
     }
 }
 
+/* Iteration counts are taken as Py_ssize_t and bounded: a C unsigned long would silently
+   wrap a negative or huge count into a loop that runs for hours without the GIL. certkit
+   itself checks tighter limits before calling. */
+#define MAX_ITERATIONS 100000000
+
 static PyObject *jce_derive(PyObject *self, PyObject *args)
 {
     Py_buffer password, first, second;
-    unsigned long iterations;
+    Py_ssize_t iterations;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*y*k", &password, &first, &second, &iterations)) {
+    if (!PyArg_ParseTuple(args, "y*y*y*n", &password, &first, &second, &iterations)) {
         return NULL;
     }
     PyObject *result = NULL;
     uint8_t *buffer = NULL;
-    if (iterations < 1 || first.len > 64 || second.len > 64 || password.len > (1 << 20)) {
-        PyErr_SetString(PyExc_ValueError, "iterations must be >= 1, salt halves <= 64 bytes");
+    if (iterations < 1 || iterations > MAX_ITERATIONS || first.len > 64 || second.len > 64
+            || password.len > (1 << 20)) {
+        PyErr_SetString(PyExc_ValueError, "iterations must be 1 to 100,000,000 and the salt "
+                        "halves at most 64 bytes");
         goto done;
     }
     size_t longest = (size_t)(first.len > second.len ? first.len : second.len);
@@ -166,10 +173,10 @@ static PyObject *jce_derive(PyObject *self, PyObject *args)
     }
     uint8_t derived[32];
     Py_BEGIN_ALLOW_THREADS
-    iterate(first.buf, (size_t)first.len, password.buf, (size_t)password.len, iterations,
-            buffer, derived);
-    iterate(second.buf, (size_t)second.len, password.buf, (size_t)password.len, iterations,
-            buffer, derived + 16);
+    iterate(first.buf, (size_t)first.len, password.buf, (size_t)password.len,
+            (unsigned long)iterations, buffer, derived);
+    iterate(second.buf, (size_t)second.len, password.buf, (size_t)password.len,
+            (unsigned long)iterations, buffer, derived + 16);
     Py_END_ALLOW_THREADS
     result = PyBytes_FromStringAndSize((const char *)derived, 32);
 done:
@@ -200,7 +207,11 @@ static const uint32_t sha256_iv[8] = {
     0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u,
 };
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The SHA intrinsics need GCC 4.9 or Clang 4 on x86-64; anything else gets the stubs
+   below, and the MD5 code above still builds. */
+#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 4) \
+    || (!defined(__clang__) && defined(__GNUC__) \
+        && (__GNUC__ > 4 || (__GNUC__ == 4 && __GNUC_MINOR__ >= 9))))
 #define CERTKIT_SHA_NI 1
 #include <cpuid.h>
 #include <immintrin.h>
@@ -262,7 +273,9 @@ SHA_NI void sha256_rounds(__m128i *abef, __m128i *cdgh, __m128i m0, __m128i m1, 
 {
     __m128i state0 = *abef, state1 = *cdgh;
     __m128i w[4] = {m0, m1, m2, m3};
+#if defined(__clang__) || __GNUC__ >= 8
 #pragma GCC unroll 16
+#endif
     for (int g = 0; g < 16; g++) {
         if (g >= 4) {
             __m128i words = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
@@ -383,6 +396,15 @@ static void sha256_rehash(uint8_t a[32], unsigned long rounds)
 
 static int sha_ni = 0;
 
+/* Zero a buffer that held key material, in a way the compiler may not drop. */
+static void wipe(void *buffer, size_t size)
+{
+    volatile uint8_t *bytes = buffer;
+    while (size--) {
+        *bytes++ = 0;
+    }
+}
+
 typedef struct {
     uint32_t h[8];
     uint8_t buffer[64];
@@ -485,6 +507,13 @@ static void pbkdf2_sha256_run(const uint8_t *password, size_t password_len,
         out += take;
         length -= take;
     }
+    wipe(key, sizeof key);
+    wipe(pad, sizeof pad);
+    wipe(u, sizeof u);
+    wipe(t, sizeof t);
+    wipe(inner, sizeof inner);
+    wipe(outer, sizeof outer);
+    wipe(&ctx, sizeof ctx);
 }
 
 /* The PKCS#12 KDF with SHA-256 (RFC 7292 appendix B.2: u = 32, v = 64). `work` holds
@@ -506,6 +535,8 @@ static void pkcs12_kdf_sha256_run(uint8_t *work, size_t work_len, int purpose,
         out += take;
         length -= take;
         if (!length) {
+            wipe(a, sizeof a);
+            wipe(&ctx, sizeof ctx);
             return;
         }
         /* I_j = (I_j + B + 1) mod 2^512 for every 64-byte block of I, B = A || A. */
@@ -556,16 +587,16 @@ static PyObject *sha256_digest(PyObject *self, PyObject *args)
 static PyObject *pbkdf2_sha256(PyObject *self, PyObject *args)
 {
     Py_buffer password, salt;
-    unsigned long iterations;
-    Py_ssize_t length;
+    Py_ssize_t iterations, length;
     (void)self;
-    if (!need_sha_ni() || !PyArg_ParseTuple(args, "y*y*kn", &password, &salt, &iterations,
+    if (!need_sha_ni() || !PyArg_ParseTuple(args, "y*y*nn", &password, &salt, &iterations,
                                             &length)) {
         return NULL;
     }
     PyObject *result = NULL;
-    if (iterations < 1 || length < 1 || length > 1024) {
-        PyErr_SetString(PyExc_ValueError, "iterations must be >= 1 and length 1 to 1024");
+    if (iterations < 1 || iterations > MAX_ITERATIONS || length < 1 || length > 1024) {
+        PyErr_SetString(PyExc_ValueError, "iterations must be 1 to 100,000,000 and length "
+                        "1 to 1024");
         goto done;
     }
     result = PyBytes_FromStringAndSize(NULL, length);
@@ -575,7 +606,7 @@ static PyObject *pbkdf2_sha256(PyObject *self, PyObject *args)
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(result);
     Py_BEGIN_ALLOW_THREADS
     pbkdf2_sha256_run(password.buf, (size_t)password.len, salt.buf, (size_t)salt.len,
-                      iterations, out, (size_t)length);
+                      (unsigned long)iterations, out, (size_t)length);
     Py_END_ALLOW_THREADS
 done:
     PyBuffer_Release(&password);
@@ -592,23 +623,24 @@ static PyObject *pkcs12_kdf_sha256(PyObject *self, PyObject *args)
 {
     Py_buffer password, salt;
     int purpose;
-    unsigned long iterations;
-    Py_ssize_t length;
+    Py_ssize_t iterations, length;
     (void)self;
-    if (!need_sha_ni() || !PyArg_ParseTuple(args, "y*y*ikn", &password, &salt, &purpose,
+    if (!need_sha_ni() || !PyArg_ParseTuple(args, "y*y*inn", &password, &salt, &purpose,
                                             &iterations, &length)) {
         return NULL;
     }
     PyObject *result = NULL;
     uint8_t *work = NULL;
-    if (iterations < 1 || length < 1 || length > 1024 || purpose < 0 || purpose > 255
-            || password.len > (1 << 20) || salt.len > (1 << 20)) {
-        PyErr_SetString(PyExc_ValueError, "iterations must be >= 1, length 1 to 1024, "
-                        "purpose a byte, password and salt at most 1 MiB");
+    size_t salt_part = 0, work_len = 0;
+    if (iterations < 1 || iterations > MAX_ITERATIONS || length < 1 || length > 1024
+            || purpose < 0 || purpose > 255 || password.len > (1 << 20)
+            || salt.len > (1 << 20)) {
+        PyErr_SetString(PyExc_ValueError, "iterations must be 1 to 100,000,000, length 1 "
+                        "to 1024, purpose a byte, password and salt at most 1 MiB");
         goto done;
     }
-    size_t salt_part = stretched((size_t)salt.len), work_len = salt_part
-        + stretched((size_t)password.len);
+    salt_part = stretched((size_t)salt.len);
+    work_len = salt_part + stretched((size_t)password.len);
     work = PyMem_Malloc(work_len ? work_len : 1);
     result = work ? PyBytes_FromStringAndSize(NULL, length) : PyErr_NoMemory();
     if (result == NULL) {
@@ -622,9 +654,13 @@ static PyObject *pkcs12_kdf_sha256(PyObject *self, PyObject *args)
     }
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(result);
     Py_BEGIN_ALLOW_THREADS
-    pkcs12_kdf_sha256_run(work, work_len, purpose, iterations, out, (size_t)length);
+    pkcs12_kdf_sha256_run(work, work_len, purpose, (unsigned long)iterations, out,
+                          (size_t)length);
     Py_END_ALLOW_THREADS
 done:
+    if (work) {
+        wipe(work, work_len ? work_len : 1);
+    }
     PyMem_Free(work);
     PyBuffer_Release(&password);
     PyBuffer_Release(&salt);

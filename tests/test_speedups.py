@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import sys
+import types
 
 import pytest
 
@@ -152,3 +154,32 @@ class TestPKCS12KDFSHA256:
             module.pkcs12_kdf_sha256(b"", b"s", 1, 0, 32)  # type: ignore[attr-defined]
         with pytest.raises(ValueError, match="iterations"):
             module.pbkdf2_sha256(b"", b"s", 1, 0)  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize("iterations", [-1, 0, 100_000_001])
+    def test_counts_do_not_wrap(self, iterations: int) -> None:
+        """A negative or huge count is refused by every C derivation, never wrapped into an
+        endless loop (a C unsigned long would take -1 as 2**64 - 1)."""
+        module = _speedups()
+        with pytest.raises(ValueError, match="iterations"):
+            module.jce_derive(b"pw", b"abcd", b"efgh", iterations)  # type: ignore[attr-defined]
+        if module.sha256_ni():  # type: ignore[attr-defined]
+            with pytest.raises(ValueError, match="iterations"):
+                module.pbkdf2_sha256(b"pw", b"s", iterations, 32)  # type: ignore[attr-defined]
+            with pytest.raises(ValueError, match="iterations"):
+                module.pkcs12_kdf_sha256(b"pw", b"s", 1, iterations, 32)  # type: ignore[attr-defined]
+        with pytest.raises(OverflowError):
+            module.jce_derive(b"pw", b"abcd", b"efgh", 2**64 + 1)  # type: ignore[attr-defined]
+
+    def test_a_stale_build_is_not_used(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An accelerator built from an older certkit (no SHA-256 functions) leaves the
+        derivations to OpenSSL instead of breaking them."""
+        import certkit
+        from certkit import _pbe
+
+        stale = types.ModuleType("certkit._speedups")
+        monkeypatch.setattr(_pbe, "_fast", [])
+        monkeypatch.setitem(sys.modules, "certkit._speedups", stale)
+        monkeypatch.setattr(certkit, "_speedups", stale, raising=False)
+        assert _pbe._sha256_kdfs() is None
+        assert _pbe._pbkdf2(b"pw", b"salt", 3, 32, "sha256") == hashlib.pbkdf2_hmac(
+            "sha256", b"pw", b"salt", 3, 32)
