@@ -226,9 +226,14 @@ def _check_framing(data: bytes, tags: Sequence[int], *, whole: bool, what: str, 
     raise DecodeError(f"{what}: the DER is not {shape}", **where)
 
 
+_CERTIFICATE_SHAPE = [0x30, 0x30, 0x03]
+
+
 def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
     """One DER SEQUENCE of TBS, algorithm, signature: what every certificate is checked for."""
-    _check_framing(der, (0x30, 0x30, 0x03), whole=True, what="not a valid X.509 certificate",
+    if _der.sequence_tags(der) == _CERTIFICATE_SHAPE:
+        return  # the usual case, without the keyword call that explains a failure
+    _check_framing(der, _CERTIFICATE_SHAPE, whole=True, what="not a valid X.509 certificate",
                    shape="a SEQUENCE of to-be-signed data, signature algorithm and signature",
                    format="der")
 

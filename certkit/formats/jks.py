@@ -562,7 +562,7 @@ def _implied(entry: Entry) -> Attributes:
 def _not_kept(entry: Entry, fmt: str) -> list[str]:
     out: list[str] = []
     extra = _implied(entry)
-    names = [label for label, value in (
+    names = [] if extra.is_empty else [label for label, value in (
         ("friendly name", extra.friendly_name), ("local key id", extra.local_key_id),
         ("CSP name", extra.csp_name), ("trusted usage", extra.trusted_usage),
         (f"{len(extra.other)} other attribute(s)", extra.other)) if value]
