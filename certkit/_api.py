@@ -213,8 +213,8 @@ def _syncfs_function() -> Callable[[int], int] | None:
     return cast("Callable[[int], int]", function)
 
 
-def _fsync_path(path: pathlib.Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _fsync_path(path: pathlib.Path, flags: int = 0) -> None:
+    fd = os.open(path, os.O_RDONLY | flags)
     try:
         os.fsync(fd)
     finally:
@@ -266,11 +266,7 @@ def _sync_directories(directories: Iterable[pathlib.Path]) -> None:
         # (several network and FUSE ones) cannot sync a folder; a crash there can lose
         # the new name, never leave a truncated file under it.
         with contextlib.suppress(OSError):
-            fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync_path(directory, getattr(os, "O_DIRECTORY", 0))
 
 
 def _create_temp(directory: pathlib.Path, name: str) -> tuple[int, pathlib.Path]:
@@ -559,8 +555,10 @@ def convert_many(
     outcomes: list[ConversionReport | ConversionFailure | None] = [None] * len(paths)
     pending: list[tuple[int, KeyStore, formats.Dumped]] = []
     outputs: list[_Output] = []
+    pending_bytes = 0
 
     def write_pending() -> None:
+        nonlocal pending_bytes
         for (index, store, result), output, error in zip(
                 pending, outputs, _write_files(outputs, overwrite=overwrite), strict=True):
             if error is None:
@@ -570,6 +568,7 @@ def convert_many(
                                                     _write_error(output.path, error))
         pending.clear()
         outputs.clear()
+        pending_bytes = 0
 
     for index, (path, target) in enumerate(zip(paths, targets, strict=True)):
         if len(claimed[target]) > 1:
@@ -587,8 +586,9 @@ def convert_many(
             continue
         pending.append((index, store, result))
         outputs.append(output)
+        pending_bytes += len(output.data)
         # Flushed in chunks, so a batch of big keystores never holds them all in memory.
-        if len(outputs) >= _BATCH_FILES or sum(len(o.data) for o in outputs) >= _BATCH_BYTES:
+        if len(outputs) >= _BATCH_FILES or pending_bytes >= _BATCH_BYTES:
             write_pending()
     write_pending()
     return BatchConversionReport(
