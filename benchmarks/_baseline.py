@@ -37,9 +37,9 @@ def env_for(base: pathlib.Path, env: dict[str, str]) -> dict[str, str]:
 _LAUNCHER = """\
 import sys
 try:
-    from certkit._cli import run as entry  # the console script's entry since it existed
+    from certkit.cli import run as entry  # the console script's entry since it existed
 except ImportError:
-    from certkit._cli import main as entry
+    from certkit.cli import main as entry
 sys.exit(entry())
 """
 

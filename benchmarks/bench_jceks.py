@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jks import sun_crypto
 
     import certkit
-    from certkit import _javakeys
+    from certkit._crypto import javakeys as _javakeys
 
     salt = os.urandom(8)
     data = _sample_store()

@@ -161,7 +161,7 @@ def _cryptography(src: pathlib.Path, dst: pathlib.Path) -> None:
 def _floor(src: pathlib.Path) -> None:
     """The three key derivations one file needs, with the salts and counts it uses, done
     the way certkit does them (its C KDFs where the CPU has SHA extensions)."""
-    from certkit import _pbe
+    from certkit._crypto import pbe as _pbe
 
     form = _pbe.password_forms(PASSWORD)[0]
     salt = src.name.encode().ljust(16, b"\0")[:16]
@@ -175,7 +175,7 @@ def _openssl_kdfs(src: pathlib.Path) -> None:
     ``PKCS12_key_gen_uni`` and ``PKCS5_PBKDF2_HMAC`` (hashlib links the same library)."""
     import hashlib
 
-    from certkit import _pbe
+    from certkit._crypto import pbe as _pbe
 
     form = _pbe.password_forms(PASSWORD)[0]
     salt = src.name.encode().ljust(16, b"\0")[:16]
@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {**os.environ, "PYTHONPYCACHEPREFIX": str(folder / "pycache"),
                "PFX_PASS": PASSWORD}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # byte-code as an installed package has it
-        modules = "certkit._api, certkit._cli, certkit.formats.pkcs12, certkit.formats.pem"
+        modules = "certkit._ops.api, certkit.cli, certkit.formats.pkcs12, certkit.formats.pem"
         subprocess.run([sys.executable, "-c", f"import {modules}"], check=True, env=env)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "certkit", "convert", *map(str, files),
@@ -303,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"fsync per file; the batch is {single / ours:.2f}x faster)  "
           f"n={len(times['certkit convert'])}")
     floor = median["floor"]
-    from certkit import _pbe
+    from certkit._crypto import pbe as _pbe
 
     how = "certkit's C KDFs" if _pbe._sha256_kdfs() is not None else "OpenSSL via certkit"
     print(f"{'key-derivation floor (' + how + ')':<44} {_ms(ours):>10} "

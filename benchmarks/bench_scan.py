@@ -45,7 +45,7 @@ def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 import certkit, cryptography.x509
-from certkit._scan import scan
+from certkit._ops.scan import scan
 if sys.argv[1] == "-":
     print(json.dumps({"rss_kib": peak_kib()}))
     raise SystemExit

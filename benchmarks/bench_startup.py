@@ -34,9 +34,10 @@ import _baseline  # benchmarks/ is on sys.path when a benchmark runs as a script
 TARGET_KEYTOOL = 1.0
 #: Modules a command that reads one PEM certificate has no use for.
 UNWANTED = ("jks", "asn1crypto", "pyasn1", "Cryptodome", "javaobj", "twofish",
-            "certkit.formats.jks", "certkit.formats.pkcs12", "certkit._javakeys",
-            "certkit._pbe", "certkit._backup", "certkit._remote", "certkit._export",
-            "certkit._chains", "certkit._request", "ssl", "http", "urllib.request")
+            "certkit.formats.jks", "certkit.formats.pkcs12", "certkit._crypto.javakeys",
+            "certkit._crypto.pbe", "certkit._ops.backup", "certkit._ops.remote",
+            "certkit._ops.export",
+            "certkit._ops.chains", "certkit._ops.request", "ssl", "http", "urllib.request")
 
 
 def _certificate(path: pathlib.Path) -> None:

@@ -15,43 +15,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from certkit._api import (
-        BatchConversionReport,
-        ConversionFailure,
-        ConversionReport,
-        convert,
-        convert_many,
-        dump,
-        load,
-        save,
-    )
-    from certkit._backup import (
-        BackupProblem,
-        BackupReport,
-        Manifest,
-        backup,
-        restore,
-        verify_backup,
-    )
-    from certkit._chains import (
-        CertificatePool,
-        Reason,
-        VerificationResult,
-        build_chain,
-        order_chain,
-        verify_chain,
-    )
-    from certkit._doctor import Finding, diagnose
-    from certkit._export import ExportResult, export
-    from certkit._keystore_ops import (
-        add_trusted,
-        chain_status,
-        change_password,
-        edit_keystore,
-        import_reply,
-        reply_target,
-    )
-    from certkit._match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
     from certkit._model import (
         Attributes,
         Certificate,
@@ -67,72 +30,109 @@ if TYPE_CHECKING:
         SecretKeyEntry,
         TrustedCertEntry,
     )
-    from certkit._page import MixedResource, PageReport, check_page
-    from certkit._remote import HostReport, check_host, fetch_chain
-    from certkit._request import generate_csr, generate_key
-    from certkit._scan import ScanReport, scan
+    from certkit._ops.api import (
+        BatchConversionReport,
+        ConversionFailure,
+        ConversionReport,
+        convert,
+        convert_many,
+        dump,
+        load,
+        save,
+    )
+    from certkit._ops.backup import (
+        BackupProblem,
+        BackupReport,
+        Manifest,
+        backup,
+        restore,
+        verify_backup,
+    )
+    from certkit._ops.chains import (
+        CertificatePool,
+        Reason,
+        VerificationResult,
+        build_chain,
+        order_chain,
+        verify_chain,
+    )
+    from certkit._ops.doctor import Finding, diagnose
+    from certkit._ops.export import ExportResult, export
+    from certkit._ops.keystore import (
+        add_trusted,
+        chain_status,
+        change_password,
+        edit_keystore,
+        import_reply,
+        reply_target,
+    )
+    from certkit._ops.match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
+    from certkit._ops.page import MixedResource, PageReport, check_page
+    from certkit._ops.remote import HostReport, check_host, fetch_chain
+    from certkit._ops.request import generate_csr, generate_key
+    from certkit._ops.scan import ScanReport, scan
 
 #: Where each public name is defined; :func:`__getattr__` imports it from there on first use.
 _LAZY: dict[str, str] = {
     "Attributes": "certkit._model",
-    "BackupProblem": "certkit._backup",
-    "BackupReport": "certkit._backup",
-    "BatchConversionReport": "certkit._api",
+    "BackupProblem": "certkit._ops.backup",
+    "BackupReport": "certkit._ops.backup",
+    "BatchConversionReport": "certkit._ops.api",
     "Certificate": "certkit._model",
-    "CertificatePool": "certkit._chains",
+    "CertificatePool": "certkit._ops.chains",
     "CertificateRequest": "certkit._model",
     "Chain": "certkit._model",
-    "ConversionFailure": "certkit._api",
-    "ConversionReport": "certkit._api",
-    "ExportResult": "certkit._export",
-    "Finding": "certkit._doctor",
-    "HostReport": "certkit._remote",
+    "ConversionFailure": "certkit._ops.api",
+    "ConversionReport": "certkit._ops.api",
+    "ExportResult": "certkit._ops.export",
+    "Finding": "certkit._ops.doctor",
+    "HostReport": "certkit._ops.remote",
     "KeyEntry": "certkit._model",
-    "KeyIndex": "certkit._match",
-    "KeyLocation": "certkit._match",
+    "KeyIndex": "certkit._ops.match",
+    "KeyLocation": "certkit._ops.match",
     "KeyStore": "certkit._model",
     "LockedKey": "certkit._model",
     "LockedSecret": "certkit._model",
-    "Manifest": "certkit._backup",
-    "MixedResource": "certkit._page",
-    "PageReport": "certkit._page",
+    "Manifest": "certkit._ops.backup",
+    "MixedResource": "certkit._ops.page",
+    "PageReport": "certkit._ops.page",
     "PrivateKey": "certkit._model",
     "Protection": "certkit._model",
     "RawAttribute": "certkit._model",
-    "Reason": "certkit._chains",
-    "ScanReport": "certkit._scan",
+    "Reason": "certkit._ops.chains",
+    "ScanReport": "certkit._ops.scan",
     "SecretKeyEntry": "certkit._model",
     "TrustedCertEntry": "certkit._model",
-    "VerificationResult": "certkit._chains",
-    "add_trusted": "certkit._keystore_ops",
-    "backup": "certkit._backup",
-    "build_chain": "certkit._chains",
-    "chain_status": "certkit._keystore_ops",
-    "change_password": "certkit._keystore_ops",
-    "check_host": "certkit._remote",
-    "check_page": "certkit._page",
-    "convert": "certkit._api",
-    "convert_many": "certkit._api",
-    "diagnose": "certkit._doctor",
-    "dump": "certkit._api",
-    "edit_keystore": "certkit._keystore_ops",
-    "export": "certkit._export",
-    "fetch_chain": "certkit._remote",
-    "find_key": "certkit._match",
-    "generate_csr": "certkit._request",
-    "generate_key": "certkit._request",
-    "import_reply": "certkit._keystore_ops",
-    "load": "certkit._api",
-    "modulus": "certkit._match",
-    "modulus_hash": "certkit._match",
-    "order_chain": "certkit._chains",
-    "pair_keys": "certkit._match",
-    "reply_target": "certkit._keystore_ops",
-    "restore": "certkit._backup",
-    "save": "certkit._api",
-    "scan": "certkit._scan",
-    "verify_backup": "certkit._backup",
-    "verify_chain": "certkit._chains",
+    "VerificationResult": "certkit._ops.chains",
+    "add_trusted": "certkit._ops.keystore",
+    "backup": "certkit._ops.backup",
+    "build_chain": "certkit._ops.chains",
+    "chain_status": "certkit._ops.keystore",
+    "change_password": "certkit._ops.keystore",
+    "check_host": "certkit._ops.remote",
+    "check_page": "certkit._ops.page",
+    "convert": "certkit._ops.api",
+    "convert_many": "certkit._ops.api",
+    "diagnose": "certkit._ops.doctor",
+    "dump": "certkit._ops.api",
+    "edit_keystore": "certkit._ops.keystore",
+    "export": "certkit._ops.export",
+    "fetch_chain": "certkit._ops.remote",
+    "find_key": "certkit._ops.match",
+    "generate_csr": "certkit._ops.request",
+    "generate_key": "certkit._ops.request",
+    "import_reply": "certkit._ops.keystore",
+    "load": "certkit._ops.api",
+    "modulus": "certkit._ops.match",
+    "modulus_hash": "certkit._ops.match",
+    "order_chain": "certkit._ops.chains",
+    "pair_keys": "certkit._ops.match",
+    "reply_target": "certkit._ops.keystore",
+    "restore": "certkit._ops.backup",
+    "save": "certkit._ops.api",
+    "scan": "certkit._ops.scan",
+    "verify_backup": "certkit._ops.backup",
+    "verify_chain": "certkit._ops.chains",
 }
 
 __all__ = [

@@ -2,6 +2,6 @@
 
 import sys
 
-from certkit._cli import run
+from certkit.cli import run
 
 sys.exit(run())

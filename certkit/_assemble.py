@@ -13,7 +13,7 @@ from collections.abc import Container, Iterable, Sequence
 
 import attrs
 
-from certkit import _der
+from certkit._crypto import der as _der
 from certkit._model import (
     Attributes,
     Certificate,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 import attrs
 
-from certkit import _der
+from certkit._crypto import der as _der
 from certkit.errors import AliasError, DecodeError, PasswordError
 
 # cryptography is imported where it is used, not here: a keystore copied from one file to
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
         PrivateKeyTypes,
     )
 
-    from certkit._chains import TrustSource
-    from certkit._keystore_ops import ReplySource
+    from certkit._ops.chains import TrustSource
+    from certkit._ops.keystore import ReplySource
 
 __all__ = [
     "Attributes",
@@ -473,7 +473,7 @@ def _check_pkcs8_framing(encoded: bytes) -> None:
 
 
 def _parse_pkcs8(encoded: bytes) -> PrivateKeyTypes:
-    from certkit._keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
+    from certkit._crypto.keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
 
     return load_private_key(encoded).key
 
@@ -507,7 +507,7 @@ class PrivateKey:
     @classmethod
     def load(cls, data: bytes, password: Password = None) -> PrivateKey:
         """Read one private key from PEM or DER (PKCS#8, encrypted PKCS#8 or traditional)."""
-        from certkit._keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
+        from certkit._crypto.keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
 
         return load_private_key(data, password)
 
@@ -576,7 +576,7 @@ class PrivateKey:
 
     def to_pem(self, password: Password = None) -> bytes:
         """The key as PKCS#8 PEM, encrypted (PBES2, AES-256-CBC) when a password is given."""
-        from certkit._keys import dump_private_key  # noqa: PLC0415 - keeps the model import-light
+        from certkit._crypto.keys import dump_private_key  # noqa: PLC0415 - keeps the model import-light
 
         return dump_private_key(self, "pem", password)
 
@@ -1105,12 +1105,12 @@ class KeyStore:
         The method form of :func:`certkit.import_reply`: a wrong ``alias`` raises
         :class:`~certkit.errors.KeyMismatchError` naming the right one (``matching_alias``).
         """
-        from certkit._keystore_ops import import_reply  # noqa: PLC0415 - operations sit above
+        from certkit._ops.keystore import import_reply  # noqa: PLC0415 - operations sit above
 
         return import_reply(self, reply, alias, trust=trust)
 
     def add_trusted(self, certificate: Certificate, alias: str | None = None) -> KeyStore:
         """Return a store with ``certificate`` as a new trusted entry (``certkit.add_trusted``)."""
-        from certkit._keystore_ops import add_trusted  # noqa: PLC0415 - operations sit above
+        from certkit._ops.keystore import add_trusted  # noqa: PLC0415 - operations sit above
 
         return add_trusted(self, certificate, alias)

@@ -27,7 +27,7 @@ import pytest
 from conftest import openssl, require_tool
 
 from certkit import Certificate
-from certkit._remote import _der_items
+from certkit._ops.remote import _der_items
 
 HOST = "127.0.0.1"
 

@@ -12,7 +12,7 @@ from conftest import PKI, openssl
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry, backup, restore, verify_backup
-from certkit._backup import ARCHIVE, CERTIFICATES, MANIFEST
+from certkit._ops.backup import ARCHIVE, CERTIFICATES, MANIFEST
 from certkit.errors import BackupError, PasswordError
 
 PASSWORD = "backup-pw"

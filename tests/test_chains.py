@@ -1,4 +1,4 @@
-"""Tests for certkit._chains: ordering bags, building chains (pool, trust, AIA), verifying."""
+"""Tests for certkit._ops.chains: ordering bags, building chains (pool, trust, AIA), verifying."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 import certkit
 from certkit import Certificate, CertificatePool, Chain, KeyStore, PrivateKey, TrustedCertEntry
-from certkit._chains import build
+from certkit._ops.chains import build
 from certkit.errors import ChainError, ReadError
 
 

@@ -15,7 +15,7 @@ from conftest import PKI, openssl
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
-from certkit._cli import main
+from certkit.cli import main
 
 
 def run_cli(*argv: str) -> tuple[int, str]:
@@ -260,7 +260,7 @@ def _command_parsers() -> dict[str, argparse.ArgumentParser]:
                 return dict(action.choices)
         return {}
 
-    from certkit._cli import build_parser
+    from certkit.cli import build_parser
 
     found: dict[str, argparse.ArgumentParser] = {}
     for name, parser in subparsers(build_parser()).items():
@@ -353,7 +353,7 @@ def test_broken_pipe_is_not_an_error(tmp_path: pathlib.Path) -> None:
 
 def test_main_builds_only_the_command_it_runs() -> None:
     """A run builds one command's parser, with exactly the options of the full parser's."""
-    from certkit._cli import build_parser
+    from certkit.cli import build_parser
 
     def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
         (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -384,7 +384,7 @@ def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) 
 def test_help_wraps_as_argparse_would(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every command's help is wrapped to the width argparse's own formatter picks
     (``$COLUMNS``, else the terminal, else 80), without it importing shutil to ask."""
-    from certkit._cli import build_parser
+    from certkit.cli import build_parser
 
     monkeypatch.setenv("COLUMNS", columns)
     full = build_parser()
@@ -407,7 +407,7 @@ def test_console_entry_runs_without_shutil(tmp_path: pathlib.Path) -> None:
         "import gc, json, sys\n"
         "before = 'shutil' in sys.modules\n"
         "threshold = gc.get_threshold()\n"
-        "from certkit._cli import main, run\n"
+        "from certkit.cli import main, run\n"
         "main(['convert', sys.argv[1], sys.argv[2]])\n"
         "unchanged = gc.get_threshold() == threshold\n"
         "sys.argv = ['certkit', 'convert', sys.argv[1], sys.argv[3]]\n"

@@ -1,4 +1,4 @@
-"""Tests for certkit._cli_keystore: list, import-reply, add-trusted, rename, remove, passwd."""
+"""Tests for certkit.cli.keystore: list, import-reply, add-trusted, rename, remove, passwd."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from conftest import PKI, issue, keytool
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
-from certkit._cli import main
+from certkit.cli import main
 from certkit.errors import PasswordError
 
 STOREPASS = "changeit"

@@ -13,8 +13,8 @@ from conftest import PKI
 
 import certkit
 from certkit import KeyEntry, KeyStore
-from certkit._cli import main
-from certkit._cli_ops import _host_port
+from certkit.cli import main
+from certkit.cli.ops import _host_port
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Tests for certkit._cli_toolkit: match, modulus, find-key, chain, verify and request commands."""
+"""Tests for certkit.cli.toolkit: match, modulus, find-key, chain, verify and request commands."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from conftest import PKI, openssl
 
 import certkit
-from certkit._cli import main
+from certkit.cli import main
 
 
 def run(*argv: str | pathlib.Path) -> tuple[int, str]:

@@ -8,7 +8,6 @@ import os
 import pathlib
 import stat
 import sys
-from collections.abc import Callable
 
 import pytest
 from conftest import PKI, openssl
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
-from certkit._cli import main
+from certkit.cli import main
 from certkit.errors import (
     CertkitError,
     DecodeError,
@@ -29,7 +28,7 @@ from certkit.errors import (
 
 PASSWORD = "batch-pass"
 
-api = sys.modules[certkit.convert_many.__module__]  # certkit._api, wherever it is installed
+api = sys.modules[certkit.convert_many.__module__]  # certkit._ops.api, wherever it is installed
 
 
 def _fingerprint(path: pathlib.Path) -> str:
@@ -259,7 +258,7 @@ class TestFailures:
 
 
 class TestDurability:
-    """Contents are synced before any name appears; one syncfs per batch, else fsync."""
+    """Contents are synced before any name appears; each file fsynced once."""
 
     def test_nothing_is_in_place_when_the_batch_is_synced(
             self, sources: list[pathlib.Path], out_dir: pathlib.Path,
@@ -279,54 +278,41 @@ class TestDurability:
         assert all(name.startswith(".") and name.endswith(".tmp") for name in names)
         assert sorted(os.listdir(out_dir)) == ["alpha.pem", "beta.pem", "gamma.pem"]
 
-    @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux-only")
-    def test_one_syncfs_for_the_batch(self, sources: list[pathlib.Path], out_dir: pathlib.Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-        """A batch on one filesystem calls the real syncfs once and fsyncs no file."""
-        calls = _count_syncfs(monkeypatch)
+    def test_every_file_is_fsynced_once(self, sources: list[pathlib.Path],
+                                        out_dir: pathlib.Path, pki: PKI,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+        """A batch fsyncs each of its files once, then the output folder once."""
         fsyncs = _count_fsyncs(monkeypatch)
-        assert certkit.convert_many(sources, out_dir, format="pem", password=PASSWORD).ok
-        assert len(calls) == 1
-        assert len(fsyncs) == 1  # the output folder, once
+        batch = certkit.convert_many(sources, out_dir, format="pem", password=PASSWORD)
+        assert batch.ok
+        assert len(fsyncs) == 3 + 1
+        for report in batch.converted:
+            assert _fingerprint(report.destination) == pki.leaf.certificate.fingerprint()
+        assert _leftovers(out_dir) == []
 
     def test_big_batches_are_written_in_chunks(
             self, sources: list[pathlib.Path], out_dir: pathlib.Path,
             monkeypatch: pytest.MonkeyPatch) -> None:
         """Outputs are written (and synced) a chunk at a time, so memory stays bounded."""
-        calls = _count_syncfs(monkeypatch)
+        chunks: list[int] = []
+        original = api._sync_temps
+
+        def spy(temps: dict[int, object]) -> object:
+            chunks.append(len(temps))
+            return original(temps)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(api, "_sync_temps", spy)
         monkeypatch.setattr(api, "_BATCH_FILES", 2)
         batch = certkit.convert_many(sources, out_dir, format="pem", password=PASSWORD)
         assert [r.source for r in batch.converted] == [str(s) for s in sources]
-        assert len(calls) == 1  # two files synced together; the third alone uses fsync
-        assert _leftovers(out_dir) == []
-
-    @pytest.mark.parametrize("lookup", [
-        pytest.param(lambda: None, id="syncfs-unavailable"),
-        pytest.param(lambda: lambda fd: -1, id="syncfs-fails"),
-    ])
-    def test_fallback_is_one_fsync_per_file(
-            self, sources: list[pathlib.Path], out_dir: pathlib.Path, pki: PKI,
-            monkeypatch: pytest.MonkeyPatch, lookup: Callable[[], object]) -> None:
-        """Without a working syncfs every temporary file is fsynced, and the batch succeeds."""
-        fsyncs = _count_fsyncs(monkeypatch)
-        monkeypatch.setattr(api, "_syncfs_function", lookup)
-        batch = certkit.convert_many(sources, out_dir, format="pem", password=PASSWORD)
-        assert batch.ok
-        assert len(fsyncs) == 3 + 1  # three files, then the folder
-        for report in batch.converted:
-            assert _fingerprint(report.destination) == pki.leaf.certificate.fingerprint()
+        assert chunks == [2]  # the third file, alone in its chunk, is synced as written
         assert _leftovers(out_dir) == []
 
     def test_single_convert_fsyncs_its_file(
             self, sources: list[pathlib.Path], out_dir: pathlib.Path,
             monkeypatch: pytest.MonkeyPatch) -> None:
-        """``convert`` (a batch of one) fsyncs the file and its folder, never syncfs."""
+        """``convert`` (a batch of one) fsyncs the file and its folder."""
         fsyncs = _count_fsyncs(monkeypatch)
-
-        def no_syncfs() -> None:
-            raise AssertionError("a single file must not sync the whole filesystem")
-
-        monkeypatch.setattr(api, "_syncfs_function", no_syncfs)
         certkit.convert(sources[0], out_dir / "one.pem", password=PASSWORD)
         assert len(fsyncs) == 2
 
@@ -341,20 +327,6 @@ def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         real(fd)
 
     monkeypatch.setattr(os, "fsync", counting)
-    return calls
-
-
-def _count_syncfs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record each call of the real syncfs (the writes still go to disk)."""
-    real = api._syncfs_function()
-    assert real is not None
-    calls: list[int] = []
-
-    def counting(fd: int) -> int:
-        calls.append(fd)
-        return real(fd)
-
-    monkeypatch.setattr(api, "_syncfs_function", lambda: counting)
     return calls
 
 

@@ -9,7 +9,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import certkit
-from certkit import KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry, _der
+from certkit import KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
+from certkit._crypto import der as _der
 from certkit.errors import DecodeError, PasswordError, UnrepresentableError
 
 

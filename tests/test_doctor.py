@@ -20,9 +20,9 @@ import servers
 from conftest import keytool, openssl, require_tool
 
 from certkit import Certificate, diagnose, load
-from certkit._cli import main
-from certkit._cli_diagnose import default_language, parse_duration
-from certkit._doctor import CODES, Finding
+from certkit._ops.doctor import CODES, Finding
+from certkit.cli import main
+from certkit.cli.diagnose import default_language, parse_duration
 
 pytestmark = pytest.mark.interop
 

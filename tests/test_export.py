@@ -12,7 +12,7 @@ from conftest import PKI, issue, keytool, openssl
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
-from certkit._export import combine, export
+from certkit._ops.export import combine, export
 from certkit.errors import AliasError, ChainError, FileExistsCertkitError, PasswordError
 
 

@@ -302,7 +302,7 @@ class TestDamage:
 
     def test_absurd_iteration_count(self) -> None:
         """A JCEKS key claiming more iterations than Java allows is refused, not computed."""
-        from certkit import _javakeys
+        from certkit._crypto import javakeys as _javakeys
 
         params = bytes.fromhex("30100408") + b"saltsalt" + bytes.fromhex("020405f5e100")
         with pytest.raises(CertkitError, match="iteration count"):
@@ -452,7 +452,7 @@ class TestWrongPasswordWithValidPadding:
 
     def test_private_key(self, pki: PKI) -> None:
         """Unlocking and store-password trials treat a padding collision as a wrong password."""
-        from certkit import _javakeys
+        from certkit._crypto import javakeys as _javakeys
 
         data = certkit.dump(server_store(pki), "jceks", password="s", key_password="k",
                             iterations=1)
@@ -478,7 +478,7 @@ class TestWrongPasswordWithValidPadding:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import jks as pyjks
-        from certkit import _javakeys
+        from certkit._crypto import javakeys as _javakeys
 
         store = KeyStore([SecretKeyEntry("aes", "AES", bytes(16), created=CREATED)])
         data = certkit.dump(store, "jceks", password="s", key_password="k", iterations=1)

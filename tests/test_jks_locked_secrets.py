@@ -21,9 +21,9 @@ from conftest import PKI, corpus_path, keytool, require_tool, run
 
 import certkit
 from certkit import Chain, KeyEntry, KeyStore, LockedSecret, SecretKeyEntry
-from certkit._cli import main
-from certkit._inspect import describe
-from certkit._pbe import pkcs12_kdf
+from certkit._crypto.pbe import pkcs12_kdf
+from certkit._ops.inspect import describe
+from certkit.cli import main
 from certkit.errors import BackupError, PasswordError, UnrepresentableError
 
 STOREPASS = "changeit"

@@ -18,7 +18,8 @@ import pytest
 from conftest import corpus_path
 
 import certkit
-from certkit import _pbe, _twofish
+from certkit._crypto import pbe as _pbe
+from certkit._crypto import twofish as _twofish
 from certkit.errors import DecodeError, PasswordError
 
 PASSWORD = "12345678"  # christmas.bksv1's store password, which also seals its keys

@@ -18,7 +18,7 @@ from conftest import PKI, issue, keytool, openssl
 
 import certkit
 from certkit import Certificate, Chain, KeyEntry, KeyStore, TrustedCertEntry
-from certkit._keystore_ops import (
+from certkit._ops.keystore import (
     add_trusted,
     chain_status,
     change_password,

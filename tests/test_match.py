@@ -1,4 +1,4 @@
-"""Tests for certkit._match: openssl-identical modulus hashes, key matching and key search."""
+"""Tests for certkit._ops.match: openssl-identical modulus hashes, key matching and key search."""
 
 from __future__ import annotations
 

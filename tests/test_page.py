@@ -20,7 +20,7 @@ import pytest
 from conftest import PKI
 
 from certkit import MixedResource, PageReport, check_page
-from certkit._cli import main
+from certkit.cli import main
 from certkit.errors import CertkitError, NetworkError, PageError, ReadError
 
 HOST = "127.0.0.1"

@@ -1,4 +1,4 @@
-"""Tests for certkit._pbe: the PKCS#12 KDF, RC2, PBE schemes, MACs and hard limits."""
+"""Tests for certkit._crypto.pbe: the PKCS#12 KDF, RC2, PBE schemes, MACs and hard limits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from certkit import _pbe
+from certkit._crypto import pbe as _pbe
 from certkit.errors import DecodeError, PasswordError
 
 
@@ -158,30 +158,3 @@ class TestBER:
             _pbe.Node.parse(bytes.fromhex("3005020101"))
 
 
-class TestNativeKDF:
-    """OpenSSL's PKCS12_key_gen_uni (when reachable) and the Python KDF agree exactly."""
-
-    @pytest.mark.parametrize("hash_name", ["sha1", "sha224", "sha256", "sha384", "sha512"])
-    @pytest.mark.parametrize("purpose", [1, 2, 3])
-    def test_native_matches_python(self, hash_name: str, purpose: int) -> None:
-        """Every digest and purpose gives the same bytes from both implementations."""
-        native = _pbe._native_kdf()
-        if native is None:
-            pytest.skip("libcrypto's PKCS12_key_gen_uni is not reachable here; Python KDF used")
-        for password in (b"", b"\x00\x00", "pässwörd".encode("utf-16-be") + b"\x00\x00"):
-            for iterations, length in ((1, 1), (2048, 20), (7, 64), (3, 100)):
-                salt = bytes(range(iterations % 17 + 1))
-                assert native(hash_name, password, salt, purpose, iterations, length) == \
-                    _pbe._pkcs12_kdf_python(hash_name, password, salt, purpose, iterations,
-                                            length)
-
-    def test_python_fallback_reads_real_files(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """With the native KDF unavailable, a legacy PKCS#12 still opens (pure-Python path)."""
-        from conftest import corpus_path
-
-        import certkit
-
-        monkeypatch.setattr(_pbe, "_native", [None])
-        path = corpus_path("boringssl", "crypto", "pkcs8", "test", "windows.p12")
-        store = certkit.load(path, password="foo")
-        assert store.key_entries

@@ -14,7 +14,7 @@ from conftest import PKI, issue
 
 import certkit
 from certkit import Certificate, KeyEntry, KeyStore, check_host, fetch_chain
-from certkit._remote import REASON_NOT_RELOADED, REASON_OTHER_VHOST
+from certkit._ops.remote import REASON_NOT_RELOADED, REASON_OTHER_VHOST
 from certkit.errors import CertkitError, NetworkError
 
 HOST = servers.HOST

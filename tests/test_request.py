@@ -1,4 +1,4 @@
-"""Tests for certkit._request: key generation and CSRs that openssl accepts, no openssl.cnf."""
+"""Tests for certkit._ops.request: key generation and CSRs that openssl accepts, no openssl.cnf."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from conftest import Issued, issue, make_key, openssl
 from cryptography.hazmat.primitives import serialization
 
 from certkit import ScanReport, scan
-from certkit._cli import main
+from certkit.cli import main
 
 PASSWORD = "changeit"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

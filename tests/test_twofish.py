@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from certkit import _twofish
-from certkit._twofish import Twofish
+from certkit._crypto import twofish as _twofish
+from certkit._crypto.twofish import Twofish
 
 KNOWN_ANSWERS = [
     # (key, plaintext, ciphertext), all hex

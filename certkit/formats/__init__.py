@@ -140,7 +140,7 @@ def _is_der(data: bytes) -> bool:
     """A single DER SEQUENCE whose length field accounts for the data (not text starting '0')."""
     if len(data) < 2 or data[0] != 0x30:
         return False
-    from certkit import _der  # noqa: PLC0415 - tiny module, only needed for this check
+    from certkit._crypto import der as _der  # noqa: PLC0415 - tiny module, only needed for this check
 
     try:
         _, _, end = _der.read_tlv(data)

@@ -10,9 +10,9 @@ import warnings
 
 from cryptography import x509
 
-from certkit import _der
 from certkit._assemble import LooseCertificate, LooseKey, assemble
-from certkit._keys import dump_private_key, load_private_key
+from certkit._crypto import der as _der
+from certkit._crypto.keys import dump_private_key, load_private_key
 from certkit._model import (
     Certificate,
     CertificateRequest,

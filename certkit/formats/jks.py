@@ -3,9 +3,9 @@
 This is the only module that imports pyjks. pyjks parses the Java-serialized objects of
 JCEKS secret keys and the Bouncy Castle formats; certkit reads and writes the JKS/JCEKS
 container itself (bounded, with Java's modified UTF-8 aliases) and does all JKS/JCEKS key
-cryptography in :mod:`certkit._javakeys`, because pyjks cannot write JCEKS or secret keys,
+cryptography in :mod:`certkit._crypto.javakeys`, because pyjks cannot write JCEKS or secret keys,
 crashes on keys written by JDK 21 and derives JCEKS keys slowly. certkit also decrypts UBER
-stores itself (:mod:`certkit._twofish`), because the ``twofish`` module pyjks relies on does
+stores itself (:mod:`certkit._crypto.twofish`), because the ``twofish`` module pyjks relies on does
 not import on Python 3.12+; pyjks then parses the decrypted BKS entry list.
 
 Behaviour worth knowing:
@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from certkit import _javakeys
+from certkit._crypto import javakeys as _javakeys
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     Attributes,
@@ -751,7 +751,8 @@ def _uber_decrypt(data: bytes, password: str, source: str | None) -> bytes:
     PKCS#12 KDF (SHA-1) over the password. Padding and digest failures are a
     :class:`PasswordError`: without the right password the two cannot be told apart.
     """
-    from certkit import _pbe, _twofish  # noqa: PLC0415 - only UBER stores need them
+    from certkit._crypto import pbe as _pbe  # noqa: PLC0415 - only UBER stores need them
+    from certkit._crypto import twofish as _twofish  # noqa: PLC0415 - only UBER stores need them
 
     _, iterations, offset = _bks_header(data, source)
     body = data[offset:]

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import attrs
 
-from certkit import _der
 from certkit._assemble import LooseCertificate, LooseKey, assemble
-from certkit._keys import dump_private_key, load_private_key
+from certkit._crypto import der as _der
+from certkit._crypto.keys import dump_private_key, load_private_key
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     JAVA_TRUSTED_USAGE_OID,
@@ -206,7 +206,7 @@ def _format_bag_attributes(attributes: Attributes, alias: str | None) -> str:
 
 def _trusted_certificate(block: PEMBlock, source: str | None) -> tuple[Certificate, Attributes]:
     """Split OpenSSL's TRUSTED CERTIFICATE (a certificate followed by X509_CERT_AUX)."""
-    from certkit import _der  # noqa: PLC0415 - only this block type needs raw DER walking
+    from certkit._crypto import der as _der  # noqa: PLC0415 - only this block type needs raw DER walking
 
     length = _der.element_length(block.der)
     cert = Certificate(block.der[:length])

@@ -1,9 +1,9 @@
 """The PKCS#12 / PFX codec: every bag, every attribute, several keys, modern and legacy crypto.
 
-Reading walks the structure with certkit's bounded BER reader (:class:`certkit._pbe.Node`),
+Reading walks the structure with certkit's bounded BER reader (:class:`certkit._crypto.pbe.Node`),
 because real files use BER that asn1crypto rejects (constructed OCTET STRINGs from NSS,
 Java and BoringSSL's tests); writing builds the structure with asn1crypto. Primitives
-come from :mod:`certkit._pbe` and ``cryptography``.
+come from :mod:`certkit._crypto.pbe` and ``cryptography``.
 
 Reading:
 
@@ -51,8 +51,8 @@ from asn1crypto import core
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from certkit import _pbe
 from certkit._assemble import chain_attributes, link_chain, unique_alias
+from certkit._crypto import pbe as _pbe
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     JAVA_TRUSTED_USAGE_OID,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from asn1crypto import cms  # untyped; this module and the PKCS#12 codec are its users
 
-from certkit import _der
 from certkit._assemble import LooseCertificate, assemble
+from certkit._crypto import der as _der
 from certkit._model import Certificate, KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
 from certkit.errors import CertkitError, DecodeError, UnrepresentableError
 from certkit.formats import Dumped, DumpOptions, LoadOptions

@@ -43,8 +43,8 @@ from urllib.parse import urljoin, urlsplit
 
 import attrs
 
-from certkit import _chains
-from certkit._remote import _handshake_error, _peer
+from certkit._ops import chains as _chains
+from certkit._ops.remote import _handshake_error, _peer
 from certkit.errors import NetworkError, PageError, ReadError
 
 __all__ = ["MAX_BYTES", "MixedResource", "PageReport", "check_page"]

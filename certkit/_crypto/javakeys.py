@@ -16,14 +16,10 @@ writes and reads (see ``tests/test_jks_interop.py``):
 from __future__ import annotations
 
 import hashlib
-import importlib
 import itertools
 import os
-from collections.abc import Callable
-from types import ModuleType
-from typing import Any
 
-from certkit import _der
+from certkit._crypto import der as _der
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 __all__ = [
@@ -64,32 +60,6 @@ _OID_DER = {
 }
 _WHITENER = b"Mighty Aphrodite"
 _SEAL_ALGORITHM = "PBEWithMD5AndTripleDES"
-
-
-def _md5_constructor() -> Callable[[bytes], Any]:
-    # CPython's built-in _md5 hashes a 24-byte message about 2.5 times faster than the
-    # OpenSSL-backed hashlib.md5 (no EVP context per call); builds without it fall back.
-    try:
-        module = importlib.import_module("_md5")
-    except ImportError:  # pragma: no cover - only FIPS-style builds lack _md5
-        return hashlib.md5
-    constructor: Callable[[bytes], Any] = module.md5
-    return constructor
-
-
-_MD5 = _md5_constructor()
-
-
-def _speedups() -> ModuleType | None:
-    # The optional C accelerator (certkit/_speedups.c); absent where no compiler was
-    # available at install time, and then the Python loop below gives the same bytes.
-    try:
-        return importlib.import_module("certkit._speedups")
-    except ImportError:
-        return None
-
-
-_SPEEDUPS = _speedups()
 
 
 def _sha1(data: bytes) -> bytes:
@@ -258,17 +228,7 @@ def derive_jce_key(password: bytes, salt: bytes, iterations: int) -> tuple[bytes
         # The JDK means to reverse the first half but a typo ("salt[3-1]") makes it
         # rotate instead: [a, b, c, d] becomes [d, a, b, d].
         first = bytes((first[3], first[0], first[1], first[3]))
-    if _SPEEDUPS is not None and iterations >= 1:
-        derived = _SPEEDUPS.jce_derive(password, first, second, iterations)
-        return derived[:24], derived[24:]
-    return _derive_jce_key_python(password, first, second, iterations)
-
-
-def _derive_jce_key_python(
-    password: bytes, first: bytes, second: bytes, iterations: int
-) -> tuple[bytes, bytes]:
-    """The derivation loop in Python, used where the C accelerator was not built."""
-    md5 = _MD5
+    md5 = hashlib.md5
     # Both halves advance in one loop: half the interpreter overhead of two loops.
     for _ in itertools.repeat(None, iterations):
         first = md5(first + password).digest()
@@ -279,7 +239,7 @@ def _derive_jce_key_python(
 
 def jce_encrypt(plain: bytes, password: bytes, salt: bytes, iterations: int) -> bytes:
     """Encrypt with PBEWithMD5AndTripleDES (PKCS#5 padding)."""
-    from certkit import _pbe  # noqa: PLC0415 - imports cryptography, which JKS never needs
+    from certkit._crypto import pbe as _pbe  # noqa: PLC0415 - imports cryptography, which JKS never needs
 
     key, iv = derive_jce_key(password, salt, iterations)
     return _pbe._cipher("3des", key, iv, plain, encrypt=True)
@@ -291,7 +251,7 @@ def jce_decrypt(data: bytes, password: bytes, salt: bytes, iterations: int) -> b
     Valid padding does not prove the password right (a wrong one passes about once in 256
     tries): callers check that the plaintext has the structure they expect.
     """
-    from certkit import _pbe  # noqa: PLC0415 - imports cryptography, which JKS never needs
+    from certkit._crypto import pbe as _pbe  # noqa: PLC0415 - imports cryptography, which JKS never needs
 
     if not data or len(data) % 8:
         raise DecodeError("PBEWithMD5AndTripleDES ciphertext is not a whole number of blocks")

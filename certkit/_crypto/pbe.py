@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import os
 from collections.abc import Callable, Iterator
-from typing import Protocol
 
 import attrs
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, TripleDES
@@ -25,8 +24,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from certkit import _der
-from certkit._der import decode_oid
+from certkit._crypto import der as _der
+from certkit._crypto.der import decode_oid
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 __all__ = [
@@ -224,7 +223,7 @@ def encode_oid(dotted: str) -> bytes:
     return tlv(0x06, bytes(body))
 
 
-#: DER encoding lives in :mod:`certkit._der`; these names are what the PKCS#12 code uses.
+#: DER encoding lives in :mod:`certkit._crypto.der`; these names are what the PKCS#12 code uses.
 tlv = _der.encode
 der_int = _der.integer
 
@@ -350,114 +349,7 @@ def pkcs12_kdf(  # noqa: PLR0917 - RFC 7292's own parameter list
     _check_salt(salt, "PKCS#12 key derivation")
     if not 0 < length <= 256 or len(password) > 4096:
         raise DecodeError(f"PKCS#12 key derivation: a length of {length} bytes is absurd")
-    if hash_name == "sha256" and (fast := _sha256_kdfs()) is not None:
-        return fast.pkcs12_kdf_sha256(password, salt, purpose, iterations, length)
-    native = _native_kdf()
-    if native is not None and hash_name in _NATIVE_HASHES:
-        return native(hash_name, password, salt, purpose, iterations, length)
     return _pkcs12_kdf_python(hash_name, password, salt, purpose, iterations, length)
-
-
-class _SHA256KDFs(Protocol):
-    """What :mod:`certkit._speedups` offers for SHA-256 (see its stub)."""
-
-    def pbkdf2_sha256(self, password: bytes, salt: bytes, iterations: int, length: int,
-                      /) -> bytes: ...
-
-    def pkcs12_kdf_sha256(self, password: bytes, salt: bytes, purpose: int,
-                          iterations: int, length: int, /) -> bytes: ...
-
-
-_fast: list[_SHA256KDFs | None] = []
-
-
-def _sha256_kdfs() -> _SHA256KDFs | None:
-    """certkit's C PBKDF2-HMAC-SHA256 and SHA-256 PKCS#12 KDF, where they can run, or ``None``.
-
-    Every modern PFX file needs three 2,048-round SHA-256 derivations to open (OpenSSL's
-    defaults), and they were most of the time a conversion took: the accelerator
-    (certkit/_speedups.c) runs each round as bare compressions with the CPU's SHA
-    extensions. Measured here (2,048 rounds): PBKDF2 0.15 ms against 0.25 ms in
-    cryptography's OpenSSL 4 and 0.47 ms in the system's OpenSSL 3.0; the PKCS#12 KDF
-    0.075 ms against 0.18 ms in ``PKCS12_key_gen_uni``. It is used only where the CPU has
-    the extensions and it agrees with OpenSSL and the pure-Python KDF on a probe (checked
-    once).
-    """
-    if _fast:
-        return _fast[0]
-    module: _SHA256KDFs | None = None
-    try:
-        from certkit import _speedups  # noqa: PLC0415 - optional, built at install time
-
-        # Longer than an HMAC block (the key is hashed first) and than a KDF block.
-        password = "\u00e9t\u00e9 passw\u00f6rd ".encode("utf-16-be") * 4 + b"\0\0"
-        salt = b"salt\x00\xff" * 11
-        if (_speedups.sha256_ni()
-                and _speedups.pbkdf2_sha256(password, salt, 3, 70)
-                == hashlib.pbkdf2_hmac("sha256", password, salt, 3, 70)
-                and all(_speedups.pkcs12_kdf_sha256(password, salt, purpose, 3, 70)
-                        == _pkcs12_kdf_python("sha256", password, salt, purpose, 3, 70)
-                        for purpose in (1, 2, 3))):
-            module = _speedups
-    except (ImportError, AttributeError, RuntimeError, TypeError, ValueError):
-        module = None  # not built, or built from an older certkit without these functions
-    _fast.append(module)
-    return module
-
-
-#: Digests the OpenSSL PKCS#12 KDF is used for (MD5 never keys a PKCS#12 KDF).
-_NATIVE_HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
-_native: list[Callable[[str, bytes, bytes, int, int, int], bytes] | None] = []
-
-
-def _native_kdf() -> Callable[[str, bytes, bytes, int, int, int], bytes] | None:
-    """OpenSSL's ``PKCS12_key_gen_uni`` from the libcrypto ``hashlib`` already loaded, or ``None``.
-
-    The KDF hashes ``iterations`` times in a row, which costs ~0.3 µs per round in Python
-    (0.6 ms for a 2,048-iteration MAC key) and a fraction of that in C. cryptography does
-    not expose this KDF, so it is looked up through ctypes in the libcrypto that Python's
-    ``_hashlib`` links; where that fails (Windows, a static build), or the result differs
-    from the pure-Python implementation on a known input, the pure-Python one is used.
-    """
-    if _native:
-        return _native[0]
-    function = None
-    try:
-        import _hashlib  # noqa: PLC0415 - only on the first PKCS#12 derivation
-        import ctypes  # noqa: PLC0415
-
-        library = ctypes.CDLL(_hashlib.__file__)
-        key_gen = library.PKCS12_key_gen_uni
-        key_gen.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
-                            ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
-                            ctypes.c_void_p]
-        key_gen.restype = ctypes.c_int
-        digest_by_name = library.EVP_get_digestbyname
-        digest_by_name.argtypes = [ctypes.c_char_p]
-        digest_by_name.restype = ctypes.c_void_p
-        digests = {name: digest_by_name(name.encode()) for name in _NATIVE_HASHES}
-
-        def derive(  # noqa: PLR0917 - the signature of pkcs12_kdf
-            hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int,
-            length: int,
-        ) -> bytes:
-            out = ctypes.create_string_buffer(length)
-            if not key_gen(password, len(password), salt, len(salt), purpose, iterations,
-                           length, out, digests[hash_name]):
-                return _pkcs12_kdf_python(hash_name, password, salt, purpose, iterations,
-                                          length)
-            return out.raw
-
-        probe = ("\u00e9t\u00e9".encode("utf-16-be") + b"\0\0", b"salt\x00\xff", 3, 70)
-        if all(digests.values()) and all(
-                derive(name, *probe[:2], purpose, probe[2], probe[3])
-                == _pkcs12_kdf_python(name, *probe[:2], purpose, probe[2], probe[3])
-                for name in sorted(_NATIVE_HASHES) for purpose in (1, 2, 3)):
-            function = derive
-    except (ImportError, OSError, AttributeError, TypeError, ValueError):
-        function = None
-    _native.append(function)
-    return function
 
 
 def _pkcs12_kdf_python(  # noqa: PLR0917 - RFC 7292's own parameter list
@@ -497,95 +389,30 @@ def _pbkdf2(password: bytes, salt: bytes, iterations: int, length: int, prf: str
     _check_salt(salt, "PBKDF2")
     if not 0 < length <= 128:
         raise DecodeError(f"PBKDF2: a key length of {length} bytes is absurd")
-    if prf == "sha256" and (fast := _sha256_kdfs()) is not None:
-        return fast.pbkdf2_sha256(password, salt, iterations, length)
     return PBKDF2HMAC(_CRYPTO_HASHES[prf](), length, salt, iterations).derive(password)
 
 
 # ---------------------------------------------------------------------------------------
-# RC2 (RFC 2268), pure Python because cryptography only offers 128-bit RC2.
-
-_PITABLE = bytes.fromhex(
-    "d978f9c419ddb5ed28e9fd794aa0d89dc67e37832b76538e624c6488448bfba2"
-    "179a59f587b34f1361456d8d09817d32bd8f40eb86b77b0bf09521225c6b4e82"
-    "54d66593ce60b21c7356c014a78cf1dc1275ca1f3bbee4d1423dd430a33cb626"
-    "6fbf0eda4669075727f21d9bbc944303f811c7f690ef3ee706c3d52fc8661ed7"
-    "08e8eade8052eef784aa72ac354d6a2a961ad2715a1549744b9fd05e0418a4ec"
-    "c2e0416e0f51cbcc2491af50a1f47039997c3a8523b8b47afc02365b25559731"
-    "2d5dfa98e38a92ae05df2910676cbac9d300e6cfe19ea82c6316013f58e289a9"
-    "0d38341bab33ffb0bb480c5fb9b1cd2ec5f3db47e5a59c770aa62068fe7fc1ad"
-)
-
-
-def _rc2_schedule(key: bytes, effective_bits: int) -> list[int]:
-    t = len(key)
-    if not 1 <= t <= 128 or not 1 <= effective_bits <= 1024:
-        raise DecodeError(f"RC2: a {t}-byte key with {effective_bits} effective bits is not valid")
-    buf = bytearray(128)
-    buf[:t] = key
-    for i in range(t, 128):
-        buf[i] = _PITABLE[(buf[i - 1] + buf[i - t]) & 0xFF]
-    t8 = (effective_bits + 7) // 8
-    tm = 0xFF % (1 << (8 + effective_bits - 8 * t8))
-    buf[128 - t8] = _PITABLE[buf[128 - t8] & tm]
-    for i in range(127 - t8, -1, -1):
-        buf[i] = _PITABLE[buf[i + 1] ^ buf[i + t8]]
-    return [buf[2 * i] | (buf[2 * i + 1] << 8) for i in range(64)]
-
-
-def _rol(x: int, s: int) -> int:
-    return ((x << s) | (x >> (16 - s))) & 0xFFFF
-
-
-def _ror(x: int, s: int) -> int:
-    return ((x >> s) | (x << (16 - s))) & 0xFFFF
-
-
-def _rc2_encrypt_block(k: list[int], block: bytes) -> bytes:
-    r = [block[0] | block[1] << 8, block[2] | block[3] << 8, block[4] | block[5] << 8,
-         block[6] | block[7] << 8]
-    j = 0
-    for rnd in range(16):
-        for i, s in ((0, 1), (1, 2), (2, 3), (3, 5)):
-            r[i] = _rol((r[i] + k[j] + (r[i - 1] & r[i - 2]) + (~r[i - 1] & r[i - 3])) & 0xFFFF, s)
-            j += 1
-        if rnd in (4, 10):
-            for i in range(4):
-                r[i] = (r[i] + k[r[i - 1] & 63]) & 0xFFFF
-    return b"".join(x.to_bytes(2, "little") for x in r)
-
-
-def _rc2_decrypt_block(k: list[int], block: bytes) -> bytes:
-    r = [block[0] | block[1] << 8, block[2] | block[3] << 8, block[4] | block[5] << 8,
-         block[6] | block[7] << 8]
-    j = 63
-    for rnd in range(15, -1, -1):
-        for i, s in ((3, 5), (2, 3), (1, 2), (0, 1)):
-            r[i] = (_ror(r[i], s) - k[j] - (r[i - 1] & r[i - 2]) - (~r[i - 1] & r[i - 3])) & 0xFFFF
-            j -= 1
-        if rnd in (5, 11):
-            for i in (3, 2, 1, 0):
-                r[i] = (r[i] - k[r[i - 1] & 63]) & 0xFFFF
-    return b"".join(x.to_bytes(2, "little") for x in r)
+# RC2 (RFC 2268) comes from pycryptodomex: cryptography offers only 128-bit RC2, and
+# PKCS#12 files from old Windows and Java use 40-bit RC2 (an effective key length).
 
 
 def rc2_cbc(key: bytes, iv: bytes, data: bytes, *, effective_bits: int, encrypt: bool) -> bytes:
     """RC2 in CBC mode without padding, with any key length and effective key bits."""
-    if len(iv) != 8 or len(data) % 8:
+    if len(data) % 8:
         raise DecodeError("RC2: the data is not a whole number of 8-byte blocks")
-    k = _rc2_schedule(key, effective_bits)
-    out = bytearray()
-    prev = iv
-    for pos in range(0, len(data), 8):
-        block = data[pos : pos + 8]
-        if encrypt:
-            prev = _rc2_encrypt_block(k, bytes(a ^ b for a, b in zip(block, prev, strict=True)))
-            out.extend(prev)
-        else:
-            plain = _rc2_decrypt_block(k, block)
-            out.extend(a ^ b for a, b in zip(plain, prev, strict=True))
-            prev = block
-    return bytes(out)
+    if not 5 <= len(key) <= 128 or not 40 <= effective_bits <= 1024:
+        raise UnsupportedFormatError(
+            f"RC2 with a {len(key)}-byte key and {effective_bits} effective bits is not "
+            "supported (5 to 128 bytes and 40 to 1024 bits are)"
+        )
+    from Cryptodome.Cipher import ARC2  # noqa: PLC0415 - only RC2-encrypted files need it
+
+    # RC2 is what these old files use (S304); pycryptodomex's stub omits effective_keylen.
+    cipher = ARC2.new(  # type: ignore[call-arg]  # noqa: S304
+        key, ARC2.MODE_CBC, iv=iv, effective_keylen=effective_bits)
+    out: bytes = cipher.encrypt(data) if encrypt else cipher.decrypt(data)
+    return out
 
 
 def _rc2_bits(version: int) -> int:

@@ -28,9 +28,7 @@ from typing import Any
 
 import attrs
 
-from certkit._api import _write_atomic, dump, load
 from certkit._assemble import unique_alias
-from certkit._export import ExportResult, export
 from certkit._model import (
     Certificate,
     Entry,
@@ -41,6 +39,8 @@ from certkit._model import (
     TrustedCertEntry,
     password_bytes,
 )
+from certkit._ops.api import _write_atomic, dump, load
+from certkit._ops.export import ExportResult, export
 from certkit.errors import BackupError, CertkitError, PasswordError, ReadError
 
 __all__ = ["BackupProblem", "BackupReport", "Manifest", "backup", "restore", "verify_backup"]

@@ -13,7 +13,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from certkit._cli import (
+from certkit.cli import (
     EXIT_OK,
     EXIT_PROBLEM,
     HelpFormatter,
@@ -24,8 +24,8 @@ from certkit._cli import (
 )
 
 if TYPE_CHECKING:
-    from certkit._doctor import Finding
-    from certkit._scan import ScannedCertificate, ScanReport
+    from certkit._ops.doctor import Finding
+    from certkit._ops.scan import ScannedCertificate, ScanReport
 
 __all__ = ["default_language", "parse_duration", "register"]
 
@@ -104,7 +104,7 @@ def _summary(findings: list[Finding], lang: str) -> str:
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit doctor FILE…``: what is wrong with these files (and the host), and the fix."""
-    from certkit._doctor import diagnose  # noqa: PLC0415 - keep `certkit --help` fast
+    from certkit._ops.doctor import diagnose  # noqa: PLC0415 - keep `certkit --help` fast
 
     password = _read_password(args.password_file, args.password_env, "password")
     host, port = _host_port(args.host) if args.host else (None, 443)
@@ -204,7 +204,7 @@ class _Progress:
 
 def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit scan DIR…``: inventory certificates, keys and keystores below folders."""
-    from certkit._scan import scan  # noqa: PLC0415 - keep `certkit --help` fast
+    from certkit._ops.scan import scan  # noqa: PLC0415 - keep `certkit --help` fast
 
     password = _read_password(args.password_file, args.password_env, "password")
     for path in args.paths:

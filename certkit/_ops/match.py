@@ -205,7 +205,7 @@ class KeyIndex:
                                     _LockedLocation(source, entry.alias))
 
     def _add_file(self, path: str, *, explicit: bool = False) -> None:
-        from certkit._api import load  # noqa: PLC0415 - operations sit above the API in imports
+        from certkit._ops.api import load  # noqa: PLC0415 - operations sit above the API in imports
 
         try:
             if not explicit and os.path.getsize(path) > MAX_SCANNED_FILE:

@@ -23,7 +23,7 @@ _ENCRYPTED_MARKERS = (b"ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")
 def _is_encrypted_der(data: bytes) -> bool:
     # EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier SEQUENCE, OCTET STRING }
     # whereas PrivateKeyInfo starts with INTEGER version.
-    from certkit import _der  # noqa: PLC0415 - only needed on this path
+    from certkit._crypto import der as _der  # noqa: PLC0415 - only needed on this path
 
     try:
         _, start, end = _der.read_tlv(data)
@@ -105,7 +105,7 @@ def _load_with_certkit_pbe(
             raise DecodeError("no ENCRYPTED PRIVATE KEY block found", source=source)
         der = blocks[0].der
     try:
-        from certkit import _pbe  # noqa: PLC0415 - the PBE module is optional at this layer
+        from certkit._crypto import pbe as _pbe  # noqa: PLC0415 - the PBE module is optional at this layer
     except ImportError as err:  # pragma: no cover - the PBE module ships with certkit
         raise UnsupportedFormatError("this key's encryption scheme is not supported",
                                      source=source) from err

@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import attrs
 
-from certkit import _chains
 from certkit._model import Certificate, Chain, KeyStore
+from certkit._ops import chains as _chains
 from certkit.errors import ChainError, DecodeError, NetworkError
 
 __all__ = ["STARTTLS_PROTOCOLS", "HostReport", "check_host", "fetch_chain"]
@@ -320,7 +320,7 @@ def _expected_chain(expect: Certificate | Chain | KeyStore | str | os.PathLike[s
     if isinstance(expect, Chain):
         return expect
     if not isinstance(expect, KeyStore):
-        from certkit._api import load  # noqa: PLC0415 - avoids a cycle at import time
+        from certkit._ops.api import load  # noqa: PLC0415 - avoids a cycle at import time
 
         expect = load(expect)
     keyed = [e for e in expect.key_entries if e.chain]

@@ -1,7 +1,7 @@
 """The installer's toolkit commands: match, modulus, find-key, chain, verify, request.
 
 Each command reads its files, makes one library call and writes the answer; exit codes
-follow :mod:`certkit._cli` (0 ok, 1 problem found, 2 usage or input error).
+follow :mod:`certkit.cli` (0 ok, 1 problem found, 2 usage or input error).
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import pathlib
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from certkit._cli import (
+from certkit._model import (
+    Certificate,
+    CertificateRequest,
+    KeyEntry,
+    KeyStore,
+    PrivateKey,
+    TrustedCertEntry,
+)
+from certkit.cli import (
     EXIT_OK,
     EXIT_PROBLEM,
     HelpFormatter,
@@ -22,14 +30,6 @@ from certkit._cli import (
     _print_json,
     _read_password,
     _with_prompt,
-)
-from certkit._model import (
-    Certificate,
-    CertificateRequest,
-    KeyEntry,
-    KeyStore,
-    PrivateKey,
-    TrustedCertEntry,
 )
 from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
 
@@ -76,7 +76,7 @@ def _one_key(store: KeyStore, path: str) -> PrivateKey:
 
 def _fingerprints(obj: PrivateKey | Certificate | CertificateRequest,
                   digest: str = "md5") -> dict[str, Any]:
-    from certkit._match import modulus, modulus_hash  # noqa: PLC0415
+    from certkit._ops.match import modulus, modulus_hash  # noqa: PLC0415
 
     info: dict[str, Any] = {"spki_sha256": obj.public_key_fingerprint}
     try:
@@ -180,7 +180,7 @@ def cmd_modulus(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit find-key CERT PLACE…``: which key file (or keystore entry) belongs to CERT."""
-    from certkit._match import KeyIndex  # noqa: PLC0415
+    from certkit._ops.match import KeyIndex  # noqa: PLC0415
 
     password = _password(args)
     store = _load(args.cert, password)
@@ -231,7 +231,7 @@ def _trust(values: list[str] | None) -> Any:
         return None
     if len(values) == 1:
         return values[0]
-    from certkit._chains import CertificatePool, trust_pool  # noqa: PLC0415
+    from certkit._ops.chains import CertificatePool, trust_pool  # noqa: PLC0415
 
     pool = CertificatePool()
     for value in values:
@@ -269,7 +269,7 @@ def _save_chain(certs: list[Certificate], path: str, *, force: bool) -> pathlib.
 
 def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit chain FILE…``: order certificates leaf first, or complete a leaf's chain."""
-    from certkit._chains import CertificatePool, build, order_chain  # noqa: PLC0415
+    from certkit._ops.chains import CertificatePool, build, order_chain  # noqa: PLC0415
 
     password = _password(args)
     bag: list[Certificate] = []
@@ -339,7 +339,7 @@ def _parse_time(value: str) -> dt.datetime:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit verify FILE``: is the chain in FILE valid (trusted, in date, for the host)?"""
-    from certkit._chains import order_chain, verify_chain  # noqa: PLC0415
+    from certkit._ops.chains import order_chain, verify_chain  # noqa: PLC0415
 
     password = _password(args)
     store = _load(args.file, password)
@@ -383,7 +383,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit request``: a new private key and CSR, the key saved first (mode 0600)."""
     import certkit  # noqa: PLC0415
-    from certkit._request import generate_csr, generate_key  # noqa: PLC0415
+    from certkit._ops.request import generate_csr, generate_key  # noqa: PLC0415
 
     key_password = _read_password(args.key_password_file, args.key_password_env,
                                   "key password")

@@ -1,7 +1,7 @@
 """The ``certkit check-page URL`` command: the ``http://`` resources an https page embeds.
 
-It parses, makes one call to :func:`certkit._page.check_page` and writes the report;
-:func:`certkit._cli.main` maps errors to ``certkit: error: …`` and exit code 2. It exits
+It parses, makes one call to :func:`certkit._ops.page.check_page` and writes the report;
+:func:`certkit.cli.main` maps errors to ``certkit: error: …`` and exit code 2. It exits
 1 when the page loads anything over http or redirects to http.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from certkit._cli import EXIT_OK, EXIT_PROBLEM, HelpFormatter, _print_json
+from certkit.cli import EXIT_OK, EXIT_PROBLEM, HelpFormatter, _print_json
 
 __all__ = ["register"]
 
@@ -49,7 +49,7 @@ def _write_report(report: Any, out: TextIO) -> None:
 
 def cmd_check_page(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit check-page URL``: list the http:// resources an https page loads."""
-    from certkit._page import check_page  # noqa: PLC0415 - keep `certkit --help` fast
+    from certkit._ops.page import check_page  # noqa: PLC0415 - keep `certkit --help` fast
 
     report = check_page(args.url, timeout=args.timeout, trust=args.trust)
     if args.json:

@@ -190,7 +190,7 @@ class CertificatePool:
             self._origin[cert.der] = origin
 
     def _add_file(self, path: str, *, explicit: bool) -> None:
-        from certkit._api import load  # noqa: PLC0415 - operations sit above the API in imports
+        from certkit._ops.api import load  # noqa: PLC0415 - operations sit above the API in imports
 
         try:
             if not explicit and os.path.getsize(path) > _MAX_SCANNED_FILE:
@@ -474,7 +474,7 @@ def _download(url: str, timeout: float, limit: int) -> bytes:
 
 
 def _parse_answer(url: str, data: bytes) -> list[Certificate]:
-    from certkit._api import load  # noqa: PLC0415 - operations sit above the API in imports
+    from certkit._ops.api import load  # noqa: PLC0415 - operations sit above the API in imports
 
     try:
         certificates = list(load(data).certificates)

@@ -21,8 +21,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
-from certkit._api import load, save
-from certkit._chains import CertificatePool, TrustSource, build, order_chain, trust_pool
 from certkit._model import (
     Certificate,
     Chain,
@@ -32,6 +30,8 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
+from certkit._ops.api import load, save
+from certkit._ops.chains import CertificatePool, TrustSource, build, order_chain, trust_pool
 from certkit.errors import (
     AliasError,
     ChainError,

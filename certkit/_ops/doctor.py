@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from certkit import _chains, formats
-from certkit._api import load, password_for
+from certkit import formats
 from certkit._model import (
     Certificate,
     Chain,
@@ -34,6 +33,8 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
+from certkit._ops import chains as _chains
+from certkit._ops.api import load, password_for
 from certkit.errors import (
     CertkitError,
     ChainError,
@@ -46,7 +47,7 @@ from certkit.errors import (
 )
 
 if TYPE_CHECKING:
-    from certkit._chains import CertificatePool
+    from certkit._ops.chains import CertificatePool
 
 __all__ = ["CODES", "SEVERITIES", "DiagnoseSource", "Finding", "diagnose"]
 
@@ -469,7 +470,7 @@ def _is_ca(cert: Certificate) -> bool:
 
 def _key_hash(obj: Certificate | PrivateKey) -> tuple[str, str]:
     """``("modulus md5", hash)`` for RSA (openssl's), else ``("public key sha256", …)``."""
-    from certkit._match import modulus_hash  # noqa: PLC0415 - keeps import order one-way
+    from certkit._ops.match import modulus_hash  # noqa: PLC0415 - keeps import order one-way
 
     try:
         return "modulus md5", modulus_hash(obj)
@@ -758,7 +759,7 @@ class _Doctor:
 
     def check_host(self, host: str, port: int, servername: str | None,
                    timeout: float) -> list[tuple[Certificate, str]]:
-        from certkit._remote import fetch_chain  # noqa: PLC0415 - network code only when asked
+        from certkit._ops.remote import fetch_chain  # noqa: PLC0415 - network code only when asked
 
         where = f"{host}:{port}"
         try:

@@ -19,8 +19,6 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from certkit import _chains
-from certkit._api import _write_atomic, dump
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._model import (
     Attributes,
@@ -32,6 +30,8 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
+from certkit._ops import chains as _chains
+from certkit._ops.api import _write_atomic, dump
 from certkit.errors import (
     AliasError,
     ChainError,

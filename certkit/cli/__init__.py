@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from certkit.errors import CertkitError, PasswordError
 
 if TYPE_CHECKING:  # the CLI imports the library only when a command runs
-    from certkit._api import BatchConversionReport, ConversionFailure, ConversionReport
+    from certkit._ops.api import BatchConversionReport, ConversionFailure, ConversionReport
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -183,7 +183,7 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit inspect FILE…``: what each file holds."""
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
-    from certkit._inspect import describe  # noqa: PLC0415
+    from certkit._ops.inspect import describe  # noqa: PLC0415
 
     password = _read_password(args.password_file, args.password_env, "password")
     key_passwords = _key_passwords(args.key_password_file, args.key_password_env)
@@ -222,7 +222,7 @@ def _convert_many(args: argparse.Namespace, password: str | None,
                   convert: Callable[[Sequence[str], str | None], BatchConversionReport],
                   out: TextIO) -> int:
     """``convert IN… --out-dir DIR``: one batch; a missing password is asked for once."""
-    from certkit._api import BatchConversionReport, ConversionReport  # noqa: PLC0415
+    from certkit._ops.api import BatchConversionReport, ConversionReport  # noqa: PLC0415
 
     batch = convert(args.paths, password)
     unopened = [f.source for f in batch.failed
@@ -287,7 +287,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit demo``: a walk-through on throw-away files."""
     import io  # noqa: PLC0415
 
-    from certkit._demo import run_demo  # noqa: PLC0415
+    from certkit.cli.demo import run_demo  # noqa: PLC0415
 
     result = run_demo(io.StringIO() if args.json else out, directory=args.out)
     if args.json:
@@ -410,15 +410,15 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     demo.add_argument("--json", action="store_true",
                       help="print only the checks and their outcome, as JSON")
     demo.set_defaults(func=cmd_demo)
-    from certkit._cli_toolkit import register as _register_toolkit  # noqa: PLC0415
+    from certkit.cli.toolkit import register as _register_toolkit  # noqa: PLC0415
     _register_toolkit(sub)
-    from certkit._cli_ops import register as _register_ops  # noqa: PLC0415
+    from certkit.cli.ops import register as _register_ops  # noqa: PLC0415
     _register_ops(sub)
-    from certkit._cli_keystore import register as _register_keystore  # noqa: PLC0415
+    from certkit.cli.keystore import register as _register_keystore  # noqa: PLC0415
     _register_keystore(sub)
-    from certkit._cli_diagnose import register as _register_diagnose  # noqa: PLC0415
+    from certkit.cli.diagnose import register as _register_diagnose  # noqa: PLC0415
     _register_diagnose(sub)
-    from certkit._cli_page import register as _register_page  # noqa: PLC0415
+    from certkit.cli.page import register as _register_page  # noqa: PLC0415
     _register_page(sub)
     return parser, sub.found
 

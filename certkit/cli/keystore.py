@@ -3,7 +3,7 @@
 The keytool verbs a Tomcat installer needs, with the two answers keytool does not give:
 which alias a CA reply belongs to, and how long (and how complete) each entry's chain
 is. Every command that changes a keystore writes it back atomically in its own format;
-exit codes follow :mod:`certkit._cli` (0 ok, 1 problem found, 2 usage or input error).
+exit codes follow :mod:`certkit.cli` (0 ok, 1 problem found, 2 usage or input error).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from certkit._cli import (
+from certkit.cli import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PROBLEM,
@@ -58,7 +58,7 @@ def _description(store: KeyStore) -> str:
 
 def _edit(args: argparse.Namespace, edit: Any) -> KeyStore:
     """Load ``args.keystore``, apply ``edit`` and write it back (asking for a password on a tty)."""
-    from certkit._keystore_ops import edit_keystore  # noqa: PLC0415 - keep --help fast
+    from certkit._ops.keystore import edit_keystore  # noqa: PLC0415 - keep --help fast
 
     return _with_prompt(lambda pw: edit_keystore(args.keystore, edit, password=pw),
                         _store_password(args), args.keystore)
@@ -69,8 +69,8 @@ def _day(moment: dt.datetime) -> str:
 
 
 def _entry_row(entry: Entry, now: dt.datetime) -> dict[str, Any]:
-    from certkit._keystore_ops import chain_status  # noqa: PLC0415
     from certkit._model import KeyEntry, TrustedCertEntry  # noqa: PLC0415
+    from certkit._ops.keystore import chain_status  # noqa: PLC0415
 
     row: dict[str, Any] = {"alias": entry.alias, "type": _TYPES[type(entry).__name__]}
     cert: Certificate | None = None
@@ -139,13 +139,13 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore import-reply KEYSTORE REPLY``: install a CA reply where its key is."""
-    from certkit._cli_toolkit import _trust  # noqa: PLC0415
-    from certkit._keystore_ops import (  # noqa: PLC0415
+    from certkit._ops.keystore import (  # noqa: PLC0415
         chain_status,
         import_reply,
         reply_certificates,
         reply_target,
     )
+    from certkit.cli.toolkit import _trust  # noqa: PLC0415
 
     certs = reply_certificates(args.reply)
     trust = _trust(args.trust)
@@ -192,7 +192,7 @@ def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_add_trusted(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore add-trusted KEYSTORE CERT``: add a CA certificate as a trusted entry."""
     import certkit  # noqa: PLC0415
-    from certkit._keystore_ops import add_trusted  # noqa: PLC0415
+    from certkit._ops.keystore import add_trusted  # noqa: PLC0415
 
     certs = certkit.load(args.cert).certificates
     if len(certs) != 1:
@@ -218,7 +218,7 @@ def cmd_add_trusted(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_rename(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore rename KEYSTORE OLD NEW``: change an entry's alias."""
-    from certkit._keystore_ops import rename  # noqa: PLC0415
+    from certkit._ops.keystore import rename  # noqa: PLC0415
 
     _edit(args, lambda store: rename(store, args.old, args.new))
     if args.json:
@@ -230,8 +230,8 @@ def cmd_rename(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore remove KEYSTORE ALIAS``: delete an entry (a key only with --force)."""
-    from certkit._keystore_ops import remove, resolve_alias  # noqa: PLC0415
     from certkit._model import KeyEntry  # noqa: PLC0415
+    from certkit._ops.keystore import remove, resolve_alias  # noqa: PLC0415
 
     removed: list[Entry] = []
 
@@ -269,7 +269,7 @@ def _new_password(file: str | None, env: str | None, what: str) -> str | None:
 
 def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore passwd KEYSTORE``: change the store password and/or a key's password."""
-    from certkit._keystore_ops import change_password  # noqa: PLC0415
+    from certkit._ops.keystore import change_password  # noqa: PLC0415
 
     old = _store_password(args)
     if args.alias is None and (args.key_password_file or args.key_password_env
@@ -315,7 +315,7 @@ def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add ``certkit keystore`` and its sub-commands to the ``certkit`` sub-command parser."""
-    from certkit._cli_toolkit import _add_trust  # noqa: PLC0415
+    from certkit.cli.toolkit import _add_trust  # noqa: PLC0415
 
     keystore = sub.add_parser(
         "keystore", help="keytool's jobs: list chains, import a CA reply, add, rename, remove, "

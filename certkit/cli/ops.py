@@ -1,6 +1,6 @@
 """The operations commands: ``export``, ``check-host``, ``backup``, ``verify-backup``, ``restore``.
 
-Each parses, reads, makes one library call and writes; :func:`certkit._cli.main` maps
+Each parses, reads, makes one library call and writes; :func:`certkit.cli.main` maps
 errors to ``certkit: error: …`` and exit code 2. ``check-host`` and ``verify-backup`` exit
 1 when they find a problem.
 """
@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from certkit._cli import (
+from certkit.cli import (
     EXIT_OK,
     EXIT_PROBLEM,
     HelpFormatter,
@@ -54,7 +54,7 @@ def _output_password(args: argparse.Namespace, fallback: str | None) -> str | No
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit export --for TARGET IN… DIR``: files and config lines for a server."""
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
-    from certkit._export import combine, export  # noqa: PLC0415
+    from certkit._ops.export import combine, export  # noqa: PLC0415
 
     password = _read_password(args.password_file, args.password_env, "password")
     stores = []
@@ -143,7 +143,7 @@ def _write_report(report: Any, out: TextIO) -> None:
 def cmd_check_host(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit check-host HOST[:PORT]``: what a live server sends, and what is wrong."""
     import certkit  # noqa: PLC0415
-    from certkit._remote import check_host  # noqa: PLC0415
+    from certkit._ops.remote import check_host  # noqa: PLC0415
 
     host, port = _host_port(args.host)
     expect: certkit.KeyStore | None = None
@@ -175,7 +175,7 @@ def _backup_password(args: argparse.Namespace, *, confirm: bool) -> str:
 
 def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit backup SRC… --out DIR``: one encrypted PKCS#12, the PEM and a manifest."""
-    from certkit._backup import backup  # noqa: PLC0415
+    from certkit._ops.backup import backup  # noqa: PLC0415
 
     password = _backup_password(args, confirm=True)
     source_password = _read_password(args.source_password_file, args.source_password_env,
@@ -198,7 +198,7 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_verify_backup(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit verify-backup DIR``: exit 1 when any file is missing, changed or added."""
-    from certkit._backup import verify_backup  # noqa: PLC0415
+    from certkit._ops.backup import verify_backup  # noqa: PLC0415
 
     report = verify_backup(args.directory, password=_backup_password(args, confirm=False))
     if args.json:
@@ -218,7 +218,7 @@ def cmd_verify_backup(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit restore DIR --for TARGET OUT``: a verified backup, in a server's layout."""
-    from certkit._backup import restore  # noqa: PLC0415
+    from certkit._ops.backup import restore  # noqa: PLC0415
 
     password = _backup_password(args, confirm=False)
     result = restore(args.directory, args.target, args.out, password=password,

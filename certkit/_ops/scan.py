@@ -25,8 +25,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID
 
 from certkit import formats
-from certkit._api import load, password_for
 from certkit._model import Certificate, KeyEntry, LockedKey, Password, PrivateKey
+from certkit._ops.api import load, password_for
 from certkit.errors import CertkitError, PasswordError
 
 __all__ = [
@@ -259,7 +259,7 @@ def _record(cert: Certificate, path: str, alias: str | None) -> ScannedCertifica
 
 
 def _system_issuers(issuers: _Issuers) -> None:
-    from certkit._chains import trust_pool  # noqa: PLC0415 - only when a scan runs
+    from certkit._ops.chains import trust_pool  # noqa: PLC0415 - only when a scan runs
 
     try:
         pool = trust_pool("system")

@@ -4,7 +4,7 @@ cryptography parses certificates and keys; this module finds where a structure e
 split a TRUSTED CERTIFICATE from its trailer, to sniff formats, to lift the raw
 SubjectPublicKeyInfo out of a certificate whose key type cryptography does not know), and
 is the one place DER elements are encoded and OIDs decoded by hand (PKCS#7, PKCS#12, the
-Java keystores). BER input goes through :class:`certkit._pbe.Node` instead.
+Java keystores). BER input goes through :class:`certkit._crypto.pbe.Node` instead.
 """
 
 from __future__ import annotations
