@@ -197,7 +197,7 @@ __all__ = [
     "verify_chain",
 ]
 
-__version__ = "0.1.0"
+from certkit._version import __version__ as __version__  # noqa: E402 - beside __all__
 
 if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 import attrs
 
 from certkit._crypto import der as _der
+from certkit._crypto.password import Password
 from certkit.errors import AliasError, DecodeError, PasswordError
 
 # cryptography is imported where it is used, not here: a keystore copied from one file to
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
         CertificatePublicKeyTypes,
         PrivateKeyTypes,
     )
-
-    from certkit._ops.chains import TrustSource
-    from certkit._ops.keystore import ReplySource
 
 __all__ = [
     "Attributes",
@@ -50,7 +48,6 @@ __all__ = [
 
 #: A password as the API accepts it: text (encoded as each format requires), raw bytes,
 #: or ``None`` for "no password", which PKCS#12 keeps apart from the empty password.
-Password: TypeAlias = str | bytes | None
 
 #: The OID of Java's trusted-usage bag attribute; its value names the permitted key usages.
 JAVA_TRUSTED_USAGE_OID = "2.16.840.1.113894.746875.1.1"
@@ -66,13 +63,6 @@ _CURVE_NAMES = {
 }
 
 _HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512", "md5"})
-
-
-def password_bytes(password: Password) -> bytes | None:
-    """Return a password as UTF-8 bytes, keeping ``None`` apart from ``b""``."""
-    if password is None or isinstance(password, bytes):
-        return password
-    return password.encode("utf-8")
 
 
 def _digest(data: bytes, algorithm: str) -> str:
@@ -473,9 +463,9 @@ def _check_pkcs8_framing(encoded: bytes) -> None:
 
 
 def _parse_pkcs8(encoded: bytes) -> PrivateKeyTypes:
-    from certkit._crypto.keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
+    from certkit._crypto.keys import load_private_key  # noqa: PLC0415 - model stays light
 
-    return load_private_key(encoded).key
+    return load_private_key(encoded)
 
 
 @attrs.frozen(repr=False, eq=False)
@@ -507,9 +497,9 @@ class PrivateKey:
     @classmethod
     def load(cls, data: bytes, password: Password = None) -> PrivateKey:
         """Read one private key from PEM or DER (PKCS#8, encrypted PKCS#8 or traditional)."""
-        from certkit._crypto.keys import load_private_key  # noqa: PLC0415 - keeps the model import-light
+        from certkit._crypto.keys import load_private_key  # noqa: PLC0415 - model stays light
 
-        return load_private_key(data, password)
+        return cls(load_private_key(data, password))
 
     @property
     def key(self) -> PrivateKeyTypes:
@@ -576,9 +566,11 @@ class PrivateKey:
 
     def to_pem(self, password: Password = None) -> bytes:
         """The key as PKCS#8 PEM, encrypted (PBES2, AES-256-CBC) when a password is given."""
-        from certkit._crypto.keys import dump_private_key  # noqa: PLC0415 - keeps the model import-light
+        from certkit._crypto.keys import dump_private_key  # noqa: PLC0415 - model stays light
 
-        return dump_private_key(self, "pem", password)
+        if password is None:
+            return dump_private_key(self.key, "pem")
+        return dump_private_key(self.key, "pem", password)
 
 
 @attrs.frozen(repr=False)
@@ -1097,20 +1089,3 @@ class KeyStore:
     def with_entries(self, entries: Sequence[Entry]) -> KeyStore:
         """Return a store with the same provenance and the given entries."""
         return attrs.evolve(self, entries=tuple(entries))
-
-    def import_reply(self, reply: ReplySource, alias: str | None = None, *,
-                     trust: TrustSource | None = None) -> KeyStore:
-        """Return a store with a CA reply installed in the key entry whose public key it certifies.
-
-        The method form of :func:`certkit.import_reply`: a wrong ``alias`` raises
-        :class:`~certkit.errors.KeyMismatchError` naming the right one (``matching_alias``).
-        """
-        from certkit._ops.keystore import import_reply  # noqa: PLC0415 - operations sit above
-
-        return import_reply(self, reply, alias, trust=trust)
-
-    def add_trusted(self, certificate: Certificate, alias: str | None = None) -> KeyStore:
-        """Return a store with ``certificate`` as a new trusted entry (``certkit.add_trusted``)."""
-        from certkit._ops.keystore import add_trusted  # noqa: PLC0415 - operations sit above
-
-        return add_trusted(self, certificate, alias)

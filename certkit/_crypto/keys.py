@@ -12,9 +12,11 @@ from typing import Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 
-from certkit._model import Password, PrivateKey, password_bytes
+from certkit._crypto.password import Password, password_bytes
+from certkit._crypto.pem import pem_blocks
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 _ENCRYPTED_MARKERS = (b"ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")
@@ -39,8 +41,6 @@ def _wrapper_intact(data: bytes, *, pem: bool) -> bool:
         return _is_encrypted_der(data)
     if b"Proc-Type: 4,ENCRYPTED" in data:
         return True  # legacy PEM: headers and base64 only; cryptography got as far as decrypting
-    from certkit.formats.pem import pem_blocks  # noqa: PLC0415 - avoids an import cycle
-
     try:
         blocks = [b for b in pem_blocks(data) if b.label == "ENCRYPTED PRIVATE KEY"]
     except DecodeError:
@@ -50,8 +50,8 @@ def _wrapper_intact(data: bytes, *, pem: bool) -> bool:
 
 def load_private_key(
     data: bytes, password: Password = None, *, source: str | None = None
-) -> PrivateKey:
-    """Read one private key from PEM or DER bytes; see :meth:`PrivateKey.load`."""
+) -> PrivateKeyTypes:
+    """Read one private key from PEM or DER bytes (PKCS#8, encrypted PKCS#8, traditional)."""
     pem = data.lstrip().startswith(b"-----BEGIN")
     encrypted = any(m in data for m in _ENCRYPTED_MARKERS) if pem else _is_encrypted_der(data)
     pw = password_bytes(password)
@@ -89,17 +89,15 @@ def load_private_key(
             raise PasswordError("wrong password for the private key (or the encrypted key "
                                 "data is damaged)", source=source) from err
         raise DecodeError(f"not a readable private key: {message}", source=source) from err
-    return PrivateKey(key)
+    return key
 
 
 def _load_with_certkit_pbe(
     data: bytes, password: bytes | None, *, pem: bool, source: str | None
-) -> PrivateKey:
+) -> PrivateKeyTypes:
     """Decrypt an EncryptedPrivateKeyInfo whose scheme cryptography does not implement."""
     der = data
     if pem:
-        from certkit.formats.pem import pem_blocks  # noqa: PLC0415 - avoids an import cycle
-
         blocks = [b for b in pem_blocks(data) if b.label == "ENCRYPTED PRIVATE KEY"]
         if not blocks:
             raise DecodeError("no ENCRYPTED PRIVATE KEY block found", source=source)
@@ -118,18 +116,16 @@ def _load_with_certkit_pbe(
 
 
 def dump_private_key(
-    key: PrivateKey, encoding: Literal["pem", "der"], password: Password = None
+    key: PrivateKeyTypes, encoding: Literal["pem", "der"], password: Password = None
 ) -> bytes:
     """Write a key as PKCS#8, encrypted with PBES2/AES-256-CBC when a password is given."""
     pw = password_bytes(password)
     algorithm: serialization.KeySerializationEncryption
     if pw is None:
-        if encoding == "der":
-            return key.pkcs8
         algorithm = serialization.NoEncryption()
     else:
         if not pw:
             raise PasswordError("an empty password cannot protect a private key; give a real one")
         algorithm = serialization.BestAvailableEncryption(pw)
     enc = serialization.Encoding.PEM if encoding == "pem" else serialization.Encoding.DER
-    return key.key.private_bytes(enc, serialization.PrivateFormat.PKCS8, algorithm)
+    return key.private_bytes(enc, serialization.PrivateFormat.PKCS8, algorithm)

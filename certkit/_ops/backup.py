@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from certkit._assemble import unique_alias
+from certkit._crypto.password import password_bytes
 from certkit._model import (
     Certificate,
     Entry,
@@ -37,10 +38,10 @@ from certkit._model import (
     Password,
     SecretKeyEntry,
     TrustedCertEntry,
-    password_bytes,
 )
 from certkit._ops.api import _write_atomic, dump, load
 from certkit._ops.export import ExportResult, export
+from certkit._version import __version__
 from certkit.errors import BackupError, CertkitError, PasswordError, ReadError
 
 __all__ = ["BackupProblem", "BackupReport", "Manifest", "backup", "restore", "verify_backup"]
@@ -218,7 +219,6 @@ def backup(
         elif isinstance(entry, TrustedCertEntry):
             entries.append({"alias": entry.alias, "type": "certificate",
                             "certificate_sha256": entry.certificate.fingerprint()})
-    from certkit import __version__  # noqa: PLC0415 - the package imports this module
 
     created = _iso(_dt.datetime.now(_dt.timezone.utc))
     files = {ARCHIVE: _sha256(archive), CERTIFICATES: _sha256(pem)}

@@ -340,7 +340,7 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                "  certkit convert site.pfx site.pem --password-file pass.txt",
         formatter_class=HelpFormatter,
     )
-    from certkit import __version__  # noqa: PLC0415
+    from certkit._version import __version__  # noqa: PLC0415
 
     parser.add_argument("--version", action="version", version=f"certkit {__version__}")
     sub = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True),

@@ -9,15 +9,12 @@ format never imports a codec's third-party parser. Adding a format is one line i
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
 
 import attrs
 
 from certkit.errors import DecodeError, UnsupportedFormatError
-
-if TYPE_CHECKING:
-    from certkit._model import KeyStore, Password
+from certkit.formats._base import Codec, Dumped, DumpOptions, LoadOptions
 
 __all__ = [
     "FORMATS",
@@ -31,59 +28,6 @@ __all__ = [
     "format_for_path",
     "spec",
 ]
-
-
-@attrs.frozen
-class LoadOptions:
-    """What every codec's ``load`` receives besides the bytes."""
-
-    password: Password = attrs.field(default=None, repr=False)
-    key_passwords: Mapping[str, Password] = attrs.field(factory=dict, repr=False)
-    source: str | None = None
-
-
-@attrs.frozen
-class DumpOptions:
-    """What every codec's ``dump`` receives: the password, whether loss is allowed, and
-    the format-specific keyword options the caller passed (each codec checks its own)."""
-
-    password: Password = attrs.field(default=None, repr=False)
-    allow_loss: bool = False
-    extra: Mapping[str, Any] = attrs.field(factory=dict)
-
-    def take(self, allowed: Mapping[str, object], format: str) -> dict[str, Any]:  # noqa: A002
-        """Return ``allowed`` (name → default) filled from ``extra``; reject unknown names."""
-        unknown = sorted(set(self.extra) - set(allowed))
-        if unknown:
-            known = ", ".join(sorted(allowed)) or "none"
-            raise UnsupportedFormatError(
-                f"option(s) {', '.join(unknown)} do not apply to {format}; "
-                f"its options are: {known}",
-                format=format,
-            )
-        return {name: self.extra.get(name, default) for name, default in allowed.items()}
-
-
-@attrs.frozen
-class Dumped:
-    """A codec's output: the bytes, what was dropped (only with ``allow_loss``), and the
-    metadata the format has no place for (aliases, dates, attributes)."""
-
-    data: bytes = attrs.field(repr=False)
-    dropped: tuple[str, ...] = ()
-    not_kept: tuple[str, ...] = ()
-
-
-class Codec(Protocol):
-    """The interface each format module's codec object implements."""
-
-    def load(self, data: bytes, options: LoadOptions) -> KeyStore:
-        """Decode ``data`` into a store; raise only :class:`certkit.errors.CertkitError`."""
-        ...
-
-    def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
-        """Encode ``store``; raise :class:`UnrepresentableError` rather than drop silently."""
-        ...
 
 
 def _strip_bom(data: bytes) -> bytes:

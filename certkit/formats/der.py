@@ -19,11 +19,12 @@ from certkit._model import (
     KeyEntry,
     KeyStore,
     LockedKey,
+    PrivateKey,
     SecretKeyEntry,
     TrustedCertEntry,
 )
 from certkit.errors import DecodeError, PasswordError, UnrepresentableError
-from certkit.formats import Dumped, DumpOptions, LoadOptions
+from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["DER"]
 
@@ -79,7 +80,7 @@ class DERCodec:
         if request is not None:
             return KeyStore(requests=(request,), format="der")
         try:
-            key = load_private_key(data, options.password, source=options.source)
+            key = PrivateKey(load_private_key(data, options.password, source=options.source))
         except PasswordError:
             raise
         except DecodeError as err:
@@ -135,7 +136,8 @@ class DERCodec:
             if isinstance(key, LockedKey):
                 raise PasswordError(f"the key of entry {keys[0].alias!r} is still locked",
                                     alias=keys[0].alias, missing=True)
-            data = dump_private_key(key, "der", options.password)
+            data = (key.pkcs8 if options.password is None
+                    else dump_private_key(key.key, "der", options.password))
             kept = set()
         else:
             if not store.requests:

@@ -62,7 +62,7 @@ from certkit.errors import (
     UnrepresentableError,
     UnsupportedFormatError,
 )
-from certkit.formats import Dumped, DumpOptions, LoadOptions
+from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 _PYJKS: list[Any] = []
 

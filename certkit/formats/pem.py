@@ -8,16 +8,12 @@ on the store, not silently lost.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from collections.abc import Iterator
-
-import attrs
 
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._crypto import der as _der
-from certkit._crypto.keys import dump_private_key, load_private_key
+from certkit._crypto.keys import load_private_key
+from certkit._crypto.pem import PEMBlock, pem_blocks
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     JAVA_TRUSTED_USAGE_OID,
@@ -27,12 +23,13 @@ from certkit._model import (
     KeyEntry,
     KeyStore,
     LockedKey,
+    PrivateKey,
     RawAttribute,
     SecretKeyEntry,
     TrustedCertEntry,
 )
 from certkit.errors import CertkitError, DecodeError, PasswordError, UnrepresentableError
-from certkit.formats import Dumped, DumpOptions, LoadOptions
+from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["PEM", "PEMBlock", "pem_blocks"]
 
@@ -45,100 +42,7 @@ _KEY_LABELS = {
     "DSA PRIVATE KEY",
 }
 _REQUEST_LABELS = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}
-_BEGIN = re.compile(r"^[ \t>]*-----BEGIN ([A-Z0-9 ]+)-----[ \t]*$", re.MULTILINE)
-_MAX_BLOCKS = 100_000
 _CSP_OID = "1.3.6.1.4.1.311.17.1"
-
-
-@attrs.frozen
-class PEMBlock:
-    """One ``-----BEGIN X-----`` … ``-----END X-----`` block and the text before it."""
-
-    label: str
-    der: bytes = attrs.field(repr=False)
-    headers: tuple[tuple[str, str], ...]
-    preamble: str
-    line: int
-    text: str = attrs.field(repr=False)
-
-
-def _decode_text(data: bytes, source: str | None) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as err:
-            raise DecodeError("UTF-16 text with invalid characters", source=source) from err
-    # PEM is ASCII; undecodable bytes in surrounding comments must not stop the read.
-    text = data.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def pem_blocks(data: bytes, *, source: str | None = None) -> Iterator[PEMBlock]:
-    """Yield every PEM block in ``data`` with its headers and the text that precedes it."""
-    text = _decode_text(data, source)
-    position = 0
-    count = 0
-    # Line numbers are counted from the previous block on, so a bundle of N blocks costs
-    # O(size), not O(N * size).
-    line = 1
-    counted = 0
-    while True:
-        begin = _BEGIN.search(text, position)
-        if begin is None:
-            return
-        count += 1
-        if count > _MAX_BLOCKS:
-            raise DecodeError(f"more than {_MAX_BLOCKS} PEM blocks; refusing to read further",
-                              source=source)
-        label = begin.group(1)
-        line += text.count("\n", counted, begin.start())
-        counted = begin.start()
-        end_re = re.compile(r"^[ \t>]*-----END " + re.escape(label) + r"-----[ \t]*$", re.MULTILINE)
-        end = end_re.search(text, begin.end())
-        if end is None:
-            raise DecodeError(
-                f"the {label} block that starts on line {line} has no "
-                f"'-----END {label}-----' line; the text was probably cut off when copied",
-                source=source,
-                format="pem",
-            )
-        body = text[begin.end() : end.start()]
-        headers: list[tuple[str, str]] = []
-        lines = [ln.strip().lstrip(">").strip() for ln in body.split("\n")]
-        payload: list[str] = []
-        in_headers = True
-        for ln in lines:
-            if in_headers and ":" in ln:
-                name, _, value = ln.partition(":")
-                headers.append((name.strip(), value.strip()))
-                continue
-            if ln:
-                in_headers = False
-                payload.append(ln)
-        joined = "".join(payload)
-        try:
-            der = base64.b64decode(joined + "=" * (-len(joined) % 4), validate=True)
-        except (binascii.Error, ValueError) as err:
-            raise DecodeError(
-                f"the {label} block on line {line} is not valid base64 ({err}); "
-                "check for characters added by an e-mail client or editor",
-                source=source,
-                format="pem",
-            ) from err
-        if not der:
-            raise DecodeError(f"the {label} block on line {line} is empty", source=source,
-                              format="pem")
-        yield PEMBlock(
-            label=label,
-            der=der,
-            headers=tuple(headers),
-            preamble=text[position : begin.start()],
-            line=line,
-            text=text[begin.start() : end.end()] + "\n",
-        )
-        position = end.end()
 
 
 def _armoured(block: PEMBlock) -> bytes:
@@ -259,7 +163,8 @@ class PEMCodec:
                     bag = _bag_attributes(block.preamble)
                     certs.append(LooseCertificate(cert, aux if bag.is_empty else bag, position))
                 elif block.label in _KEY_LABELS:
-                    key = load_private_key(_armoured(block), options.password, source=source)
+                    key = PrivateKey(load_private_key(_armoured(block), options.password,
+                                                         source=source))
                     keys.append(LooseKey(key, _bag_attributes(block.preamble), position))
                 elif block.label == "PKCS7":
                     from certkit.formats.pkcs7 import certificates_from_pkcs7  # noqa: PLC0415
@@ -305,7 +210,7 @@ class PEMCodec:
                         f"the key of entry {entry.alias!r} is still locked; load the store "
                         "with key_passwords={alias: password} to write it as PEM",
                         alias=entry.alias, missing=True)
-                pem = dump_private_key(entry.key, "pem", options.password).decode("ascii")
+                pem = entry.key.to_pem(options.password).decode("ascii")
                 parts.append(_format_bag_attributes(entry.attributes, entry.alias) + pem
                              if with_bags else pem)
                 chain = entry.chain.certificates if opts["chain"] else entry.chain.certificates[:1]

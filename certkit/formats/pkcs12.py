@@ -77,7 +77,7 @@ from certkit.errors import (
     UnrepresentableError,
     UnsupportedFormatError,
 )
-from certkit.formats import Dumped, DumpOptions, LoadOptions
+from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["PKCS12", "PKCS12Codec"]
 

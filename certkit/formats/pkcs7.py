@@ -13,7 +13,7 @@ from certkit._assemble import LooseCertificate, assemble
 from certkit._crypto import der as _der
 from certkit._model import Certificate, KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
 from certkit.errors import CertkitError, DecodeError, UnrepresentableError
-from certkit.formats import Dumped, DumpOptions, LoadOptions
+from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["PKCS7", "certificates_from_pkcs7"]
 
@@ -53,7 +53,7 @@ def certificates_from_pkcs7(der: bytes, *, source: str | None = None) -> list[Ce
 
 
 def _pem_payload(data: bytes, source: str | None) -> bytes:
-    from certkit.formats.pem import pem_blocks  # noqa: PLC0415 - PEM only when needed
+    from certkit._crypto.pem import pem_blocks  # noqa: PLC0415 - PEM only when needed
 
     blocks = [b for b in pem_blocks(data, source=source) if b.label == "PKCS7"]
     if not blocks:
