@@ -161,3 +161,35 @@ class TestSequenceTags:
         except DecodeError:
             expected = None
         assert _der.sequence_tags(data, most) == expected
+
+
+class TestOneReader:
+    """The tree view (:class:`Node`, BER allowed) and the flat DER reader agree."""
+
+    @given(st.one_of(st.binary(max_size=40), _damaged_sequences()))
+    @example(b"\x30\x80\x02\x01\x01\x00\x00")  # indefinite length: BER only
+    def test_node_agrees_with_read_tlv_on_der(self, data: bytes) -> None:
+        """Where read_tlv accepts an element, Node finds the same tag, content and children."""
+        try:
+            tag, start, end = _der.read_tlv(data)
+        except DecodeError:
+            if data[1:2] != b"\x80":  # only BER's indefinite length is Node's alone
+                with pytest.raises(DecodeError):
+                    _der.Node.parse(data, whole=False)
+            return
+        node = _der.Node.parse(data, whole=False)
+        assert (node.tag, node.start, node.end) == (tag, start, end)
+        if not tag & 0x20:
+            return
+        try:
+            kids = [(t, s, e) for t, _, s, e in _der.children(data, start, end)]
+        except DecodeError:
+            kids = None
+        if kids is None or any(data[s - 1 : s] == b"\x80" for _, s, _ in kids):
+            return  # a damaged or BER child: Node may read further, never less strictly
+        assert [(k.tag, k.start, k.end) for k in node.children()] == kids
+
+    def test_der_re_encodes_indefinite_lengths(self) -> None:
+        """A BER element with an indefinite length re-encodes as definite-length DER."""
+        node = _der.Node.parse(b"\x30\x80\x02\x01\x01\x00\x00")
+        assert _der.der(node) == b"\x30\x03\x02\x01\x01"

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
+from certkit._crypto import der as _der
 from certkit._crypto import pbe as _pbe
 from certkit.errors import DecodeError, PasswordError
 
@@ -91,7 +92,7 @@ class TestSchemes:
         """What encrypt() produces, decrypt() opens with the same password."""
         form = _pbe.password_forms("pässword")[0]
         alg, ciphertext = _pbe.encrypt(scheme, b"secret data", form, 50)
-        node = _pbe.Node.parse(alg)
+        node = _der.Node.parse(alg)
         assert _pbe.decrypt(node, ciphertext, form, what="test") == b"secret data"
         assert _pbe.describe(node).iterations == 50
 
@@ -99,13 +100,13 @@ class TestSchemes:
         """Bad padding after decryption is reported as a wrong password."""
         alg, ciphertext = _pbe.encrypt("AES-256-CBC", b"x" * 40, _pbe.password_forms("a")[0], 10)
         with pytest.raises(PasswordError):
-            _pbe.decrypt(_pbe.Node.parse(alg), ciphertext, _pbe.password_forms("b")[0],
+            _pbe.decrypt(_der.Node.parse(alg), ciphertext, _pbe.password_forms("b")[0],
                          what="test")
 
     def test_rc2_40_is_reported_weak(self) -> None:
         """RC2-40 is described with its weakness."""
         alg, _ = _pbe.encrypt("rc2-40", b"x", _pbe.password_forms("a")[0], 2048)
-        assert _pbe.describe(_pbe.Node.parse(alg)).weak == "RC2-40 is breakable"
+        assert _pbe.describe(_der.Node.parse(alg)).weak == "RC2-40 is breakable"
 
 
 class TestDecryptPKCS8:
@@ -127,7 +128,7 @@ class TestDecryptPKCS8:
         plain = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption())
         alg, ciphertext = _pbe.encrypt("3des", plain, _pbe.password_forms("pw")[0], 2048)
-        blob = _pbe.tlv(0x30, alg + _pbe.tlv(0x04, ciphertext))
+        blob = _der.encode(0x30, alg + _der.encode(0x04, ciphertext))
         assert _pbe.decrypt_pkcs8(blob, "pw") == plain
         with pytest.raises(PasswordError):
             _pbe.decrypt_pkcs8(blob, "wrong")
@@ -142,19 +143,19 @@ class TestBER:
     def test_indefinite_length_and_constructed_octets(self) -> None:
         """A constructed, indefinite-length OCTET STRING yields its joined chunks."""
         data = bytes.fromhex("24800402abcd0401ef0000")
-        assert _pbe.Node.parse(data).octets() == bytes.fromhex("abcdef")
+        assert _der.Node.parse(data).octets() == bytes.fromhex("abcdef")
 
     def test_deeply_nested_constructed_string_refused(self) -> None:
         """Constructed strings nested deeper than OpenSSL allows are a DecodeError."""
         data = bytes.fromhex("0401aa")
         for _ in range(10):
-            data = _pbe.tlv(0x24, data)
+            data = _der.encode(0x24, data)
         with pytest.raises(DecodeError, match="nested"):
-            _pbe.Node.parse(data).octets()
+            _der.Node.parse(data).octets()
 
     def test_truncated(self) -> None:
         """A truncated element is a DecodeError."""
         with pytest.raises(DecodeError):
-            _pbe.Node.parse(bytes.fromhex("3005020101"))
+            _der.Node.parse(bytes.fromhex("3005020101"))
 
 

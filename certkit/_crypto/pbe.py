@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import attrs
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, TripleDES
@@ -24,18 +24,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from certkit._crypto import der as _der
-from certkit._crypto.der import decode_oid
+from certkit._crypto.der import Node, encode_oid
+from certkit._crypto.der import encode as tlv
+from certkit._crypto.der import integer as der_int
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 __all__ = [
     "MAX_ITERATIONS",
-    "Node",
     "PasswordForm",
     "Scheme",
     "decrypt",
     "decrypt_pkcs8",
-    "der",
     "describe",
     "encrypt",
     "password_forms",
@@ -48,9 +47,6 @@ __all__ = [
 #: Iteration counts above this are refused before any work (real files use 1-600,000).
 MAX_ITERATIONS = 10_000_000
 MAX_SALT = 1024
-MAX_NESTING = 64
-#: Constructed strings may nest this deep (OpenSSL's ASN1_MAX_STRING_NEST).
-MAX_STRING_NESTING = 5
 
 _HASH_NAMES = {
     "1.3.14.3.2.26": "sha1",
@@ -115,164 +111,6 @@ PKCS12_PBE_BY_NAME = {
     "rc2-128": "1.2.840.113549.1.12.1.5",
     "rc2-40": "1.2.840.113549.1.12.1.6",
 }
-
-
-# ---------------------------------------------------------------------------------------
-# A small, bounded BER reader: indefinite lengths, constructed strings, one-byte tags.
-
-
-class Node:
-    """One BER element: its identifier octet and content, with children parsed on demand."""
-
-    __slots__ = ("_kids", "data", "depth", "end", "start", "tag")
-
-    def __init__(  # noqa: PLR0917 - internal constructor
-        self, data: bytes, tag: int, start: int, end: int, depth: int, kids: list[Node] | None
-    ) -> None:
-        self.data = data
-        self.tag = tag
-        self.start = start
-        self.end = end
-        self.depth = depth
-        self._kids = kids
-
-    @classmethod
-    def parse(cls, data: bytes, *, what: str = "data", whole: bool = True) -> Node:
-        """Parse one element from ``data`` (which it must fill exactly when ``whole``)."""
-        node, end = _read(data, 0, len(data), 0)
-        if whole and end != len(data):
-            raise DecodeError(f"{what} has {len(data) - end} unexpected bytes after its end")
-        return node
-
-    @property
-    def constructed(self) -> bool:
-        """Whether the element is constructed (holds other elements)."""
-        return bool(self.tag & 0x20)
-
-    @property
-    def content(self) -> bytes:
-        """The raw content octets (for a definite-length element)."""
-        return self.data[self.start : self.end]
-
-    def children(self) -> list[Node]:
-        """The elements inside a constructed element."""
-        if self._kids is None:
-            if not self.constructed:
-                raise DecodeError(
-                    f"expected a constructed ASN.1 element, found tag {self.tag:#04x}")
-            kids: list[Node] = []
-            pos = self.start
-            while pos < self.end:
-                kid, pos = _read(self.data, pos, self.end, self.depth + 1)
-                kids.append(kid)
-            self._kids = kids
-        return self._kids
-
-    def expect(self, tag: int, what: str) -> Node:
-        """Return ``self`` if its tag (ignoring the constructed bit for strings) is ``tag``."""
-        if self.tag != tag and not (tag in _STRING_TAGS and self.tag == tag | 0x20):
-            raise DecodeError(f"{what}: expected ASN.1 tag {tag:#04x}, found {self.tag:#04x}")
-        return self
-
-    def seq(self, what: str, minimum: int = 0, maximum: int = 1 << 20) -> list[Node]:
-        """The children of a SEQUENCE, checking how many there are."""
-        kids = self.expect(0x30, what).children()
-        if not minimum <= len(kids) <= maximum:
-            raise DecodeError(f"{what} has {len(kids)} fields; expected {minimum} to {maximum}")
-        return kids
-
-    def octets(self, what: str = "OCTET STRING", _level: int = 0) -> bytes:
-        """The value of a (possibly constructed) OCTET STRING or implicitly tagged string."""
-        if not self.constructed:
-            return self.content
-        if _level >= MAX_STRING_NESTING:
-            raise DecodeError(f"{what} is a constructed string nested too deeply")
-        return b"".join(kid.octets(what, _level + 1) for kid in self.children())
-
-    def integer(self, what: str) -> int:
-        """The value of an INTEGER."""
-        body = self.expect(0x02, what).content
-        if not body or len(body) > 64:
-            raise DecodeError(f"{what}: an INTEGER of {len(body)} bytes is not acceptable")
-        return int.from_bytes(body, "big", signed=True)
-
-    def oid(self, what: str) -> str:
-        """The dotted text of an OBJECT IDENTIFIER."""
-        return decode_oid(self.expect(0x06, what).content, what)
-
-    def encoded(self) -> bytes:
-        """The element's encoding (DER-normalised for BER input)."""
-        return der(self)
-
-
-_STRING_TAGS = frozenset({0x03, 0x04, 0x0C, 0x13, 0x14, 0x16, 0x1E, 0x80})
-
-
-def encode_oid(dotted: str) -> bytes:
-    """Encode dotted text as a DER OBJECT IDENTIFIER element."""
-    arcs = [int(part) for part in dotted.split(".")]
-    body = bytearray()
-    for arc in [40 * arcs[0] + arcs[1], *arcs[2:]]:
-        rest = arc
-        chunk = [rest & 0x7F]
-        rest >>= 7
-        while rest:
-            chunk.append(0x80 | (rest & 0x7F))
-            rest >>= 7
-        body.extend(reversed(chunk))
-    return tlv(0x06, bytes(body))
-
-
-#: DER encoding lives in :mod:`certkit._crypto.der`; these names are what the PKCS#12 code uses.
-tlv = _der.encode
-der_int = _der.integer
-
-
-def der(node: Node) -> bytes:
-    """Re-encode a parsed element as DER-style definite lengths (constructed strings joined)."""
-    if not node.constructed:
-        return tlv(node.tag, node.content)
-    if node.tag & 0xC0 == 0 and node.tag & 0x1F in {0x03, 0x04, 0x0C, 0x13, 0x14, 0x16, 0x1E}:
-        return tlv(node.tag & ~0x20, node.octets())
-    return tlv(node.tag, b"".join(der(kid) for kid in node.children()))
-
-
-def _read(data: bytes, pos: int, limit: int, depth: int) -> tuple[Node, int]:
-    if depth > MAX_NESTING:
-        raise DecodeError("ASN.1 structure is nested too deeply")
-    if pos + 2 > limit:
-        raise DecodeError("ASN.1 data is truncated", offset=pos)
-    tag = data[pos]
-    if tag & 0x1F == 0x1F:
-        raise DecodeError("ASN.1 data uses a multi-byte tag, which PKCS#12 never needs", offset=pos)
-    first = data[pos + 1]
-    pos += 2
-    if first == 0x80:
-        if not tag & 0x20:
-            raise DecodeError("indefinite length on a primitive ASN.1 element", offset=pos)
-        kids: list[Node] = []
-        start = pos
-        while True:
-            if pos + 2 > limit:
-                raise DecodeError("ASN.1 data is truncated (missing end-of-contents)", offset=pos)
-            if data[pos] == 0 and data[pos + 1] == 0:
-                node = Node(data, tag, start, pos, depth, kids)
-                return node, pos + 2
-            kid, pos = _read(data, pos, limit, depth + 1)
-            kids.append(kid)
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count > 4 or pos + count > limit:
-            raise DecodeError("ASN.1 length field is truncated or too large", offset=pos)
-        length = int.from_bytes(data[pos : pos + count], "big")
-        pos += count
-    if pos + length > limit:
-        raise DecodeError(
-            f"ASN.1 element claims {length} bytes but only {limit - pos} remain", offset=pos
-        )
-    return Node(data, tag, pos, pos + length, depth, None), pos + length
 
 
 # ---------------------------------------------------------------------------------------
@@ -751,6 +589,3 @@ def looks_like_private_key_info(plain: bytes) -> bool:
         return False
 
 
-def iter_children(node: Node) -> Iterator[Node]:
-    """Iterate over a constructed node's children."""
-    return iter(node.children())

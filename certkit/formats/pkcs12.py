@@ -1,6 +1,6 @@
 """The PKCS#12 / PFX codec: every bag, every attribute, several keys, modern and legacy crypto.
 
-Reading walks the structure with certkit's bounded BER reader (:class:`certkit._crypto.pbe.Node`),
+Reading walks the structure with certkit's bounded BER reader (:class:`certkit._crypto.der.Node`),
 because real files use BER that asn1crypto rejects (constructed OCTET STRINGs from NSS,
 Java and BoringSSL's tests); writing builds the structure with asn1crypto. Primitives
 come from :mod:`certkit._crypto.pbe` and ``cryptography``.
@@ -52,6 +52,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from certkit._assemble import chain_attributes, link_chain, unique_alias
+from certkit._crypto import der as _der
 from certkit._crypto import pbe as _pbe
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
@@ -182,7 +183,7 @@ class _Reader:
     # -- top level ----------------------------------------------------------------------
 
     def read(self, data: bytes) -> KeyStore:
-        pfx = _pbe.Node.parse(data, what="the PKCS#12 file", whole=False)
+        pfx = _der.Node.parse(data, what="the PKCS#12 file", whole=False)
         kids = pfx.seq("PFX", 2, 3)
         version = kids[0].integer("PFX version")
         if version != 3:
@@ -202,12 +203,12 @@ class _Reader:
         else:
             self.protection.append(Protection("integrity", "none", None,
                                               "no MAC: integrity is not checked"))
-        safes = _pbe.Node.parse(auth_bytes, what="the authenticated safe")
+        safes = _der.Node.parse(auth_bytes, what="the authenticated safe")
         for index, safe in enumerate(safes.seq("AuthenticatedSafe"), start=1):
             self._read_safe(safe, index)
         return self._assemble()
 
-    def _verify_mac(self, mac_data: _pbe.Node, auth_bytes: bytes) -> None:
+    def _verify_mac(self, mac_data: _der.Node, auth_bytes: bytes) -> None:
         fields = mac_data.seq("MacData", 2, 3)
         digest_info = fields[0].seq("MAC DigestInfo", 2, 2)
         alg = digest_info[0].seq("MAC algorithm", 1, 2)
@@ -263,16 +264,16 @@ class _Reader:
     def _password_decrypts(self, auth_bytes: bytes) -> bool:
         """Whether the password opens the first encrypted part (to tell tampering from a typo)."""
         try:
-            safes = _pbe.Node.parse(auth_bytes).seq("AuthenticatedSafe")
+            safes = _der.Node.parse(auth_bytes).seq("AuthenticatedSafe")
             for safe in safes:
                 ctype, content = _content_info(safe, "safe")
                 if ctype == ENCRYPTED_DATA and content is not None:
                     alg, ciphertext = _encrypted_data(content)
                     plain = _pbe.decrypt(alg, ciphertext, self.forms[0], what="probe")
-                    _pbe.Node.parse(plain)
+                    _der.Node.parse(plain)
                     return True
                 if ctype == DATA and content is not None:
-                    bags = _pbe.Node.parse(content.octets()).seq("SafeContents")
+                    bags = _der.Node.parse(content.octets()).seq("SafeContents")
                     for bag in bags:
                         kids = bag.seq("SafeBag", 2, 3)
                         if kids[0].oid("bag") == SHROUDED_KEY_BAG:
@@ -286,7 +287,7 @@ class _Reader:
 
     # -- safes and bags -----------------------------------------------------------------
 
-    def _read_safe(self, safe: _pbe.Node, index: int) -> None:
+    def _read_safe(self, safe: _der.Node, index: int) -> None:
         ctype, content = _content_info(safe, f"safe {index}")
         if ctype == DATA:
             if content is None:
@@ -310,7 +311,7 @@ class _Reader:
             self.notes.append(f"safe {index} has content type {ctype}, which PKCS#12 does not "
                               "define; it was not loaded")
 
-    def _decrypt(self, alg: _pbe.Node, body: bytes, what: str) -> bytes:
+    def _decrypt(self, alg: _der.Node, body: bytes, what: str) -> bytes:
         forms = [self.form] if self.mac_verified else self.forms
         last: PasswordError | None = None
         for form in forms:
@@ -331,7 +332,7 @@ class _Reader:
     def _read_bags(self, data: bytes, scheme: _pbe.Scheme | None, level: int) -> None:
         if level > MAX_SAFE_NESTING:
             raise DecodeError("safe contents are nested too deeply")
-        for bag in _pbe.Node.parse(data, what="safe contents").seq("SafeContents"):
+        for bag in _der.Node.parse(data, what="safe contents").seq("SafeContents"):
             kids = bag.seq("SafeBag", 2, 3)
             bag_id = kids[0].oid("bag type")
             value_wrapper = kids[1]
@@ -346,7 +347,7 @@ class _Reader:
             if bag_id == CERT_BAG:
                 self._read_cert_bag(value, attributes, java_trusted)
             elif bag_id == KEY_BAG:
-                self._add_key(_pbe.der(value), attributes, None)
+                self._add_key(_der.der(value), attributes, None)
             elif bag_id == SHROUDED_KEY_BAG:
                 alg, body = value.seq("EncryptedPrivateKeyInfo", 2, 2)
                 key_scheme = _pbe.describe(alg)
@@ -356,12 +357,12 @@ class _Reader:
             elif bag_id == SECRET_BAG:
                 self._read_secret_bag(value, attributes)
             elif bag_id == SAFE_CONTENTS_BAG:
-                self._read_bags(_pbe.der(value), scheme, level + 1)
+                self._read_bags(_der.der(value), scheme, level + 1)
             else:
                 name = _BAG_NAMES.get(bag_id, bag_id)
                 self.notes.append(f"a {name} was skipped: certkit's model has no place for it")
 
-    def _read_cert_bag(self, value: _pbe.Node, attributes: Attributes, java_trusted: bool) -> None:
+    def _read_cert_bag(self, value: _der.Node, attributes: Attributes, java_trusted: bool) -> None:
         cert_id_node, cert_value = value.seq("CertBag", 2, 2)
         cert_id = cert_id_node.oid("certificate type")
         if cert_id != X509_CERTIFICATE:
@@ -395,7 +396,7 @@ class _Reader:
                               source=self.source, format=FORMAT) from err
         self.keys.append(_KeyItem(PrivateKey(key_obj), attributes, self.position, scheme))
 
-    def _read_secret_bag(self, value: _pbe.Node, attributes: Attributes) -> None:
+    def _read_secret_bag(self, value: _der.Node, attributes: Attributes) -> None:
         type_node, secret_value = value.seq("SecretBag", 2, 2)
         secret_type = type_node.oid("secret type")
         if secret_value.tag != 0xA0 or len(secret_value.children()) != 1:
@@ -403,7 +404,7 @@ class _Reader:
         inner = secret_value.children()[0]
         scheme: _pbe.Scheme | None = None
         if secret_type == SHROUDED_KEY_BAG:  # what the JDK writes
-            blob = _pbe.Node.parse(inner.expect(0x04, "secret value").octets(), what="secret")
+            blob = _der.Node.parse(inner.expect(0x04, "secret value").octets(), what="secret")
             alg, body = blob.seq("EncryptedPrivateKeyInfo", 2, 2)
             scheme = _pbe.describe(alg)
             plain = self._decrypt(alg, body.expect(0x04, "encrypted secret").octets(),
@@ -414,7 +415,7 @@ class _Reader:
             self.notes.append(f"a secret bag of type {secret_type} was skipped: only Java's "
                               "secret keys (PKCS#8-wrapped) are understood")
             return
-        info = _pbe.Node.parse(plain, what="secret key").seq("secret PrivateKeyInfo", 3, 4)
+        info = _der.Node.parse(plain, what="secret key").seq("secret PrivateKeyInfo", 3, 4)
         alg_oid = info[1].seq("secret key algorithm", 1, 2)[0].oid("secret key algorithm")
         key = info[2].expect(0x04, "secret key").octets()
         self.secrets.append(_SecretItem(_SECRET_KEY_NAMES.get(alg_oid, alg_oid), key, attributes,
@@ -567,7 +568,7 @@ def _created(attributes: Attributes) -> _dt.datetime | None:
         return None
 
 
-def _content_info(node: _pbe.Node, what: str) -> tuple[str, _pbe.Node | None]:
+def _content_info(node: _der.Node, what: str) -> tuple[str, _der.Node | None]:
     kids = node.seq(f"{what} ContentInfo", 1, 2)
     ctype = kids[0].oid(f"{what} content type")
     if len(kids) == 1:
@@ -583,7 +584,7 @@ def _content_info(node: _pbe.Node, what: str) -> tuple[str, _pbe.Node | None]:
     return ctype, inner[0]
 
 
-def _encrypted_data(content: _pbe.Node) -> tuple[_pbe.Node, bytes]:
+def _encrypted_data(content: _der.Node) -> tuple[_der.Node, bytes]:
     kids = content.seq("EncryptedData", 2, 3)
     kids[0].integer("EncryptedData version")
     info = kids[1].seq("EncryptedContentInfo", 2, 3)
@@ -595,7 +596,7 @@ def _encrypted_data(content: _pbe.Node) -> tuple[_pbe.Node, bytes]:
     return info[1], body.octets("encrypted content")
 
 
-def _read_attributes(node: _pbe.Node | None) -> tuple[Attributes, bool]:
+def _read_attributes(node: _der.Node | None) -> tuple[Attributes, bool]:
     if node is None:
         return Attributes(), False
     if node.tag != 0x31:
@@ -609,7 +610,7 @@ def _read_attributes(node: _pbe.Node | None) -> tuple[Attributes, bool]:
         if values_node.tag != 0x31:
             raise DecodeError(f"attribute {oid}: values are not a SET")
         values = values_node.children()
-        raw = tuple(_pbe.der(v) for v in values)
+        raw = tuple(_der.der(v) for v in values)
         if oid in {FRIENDLY_NAME, MS_CSP_NAME}:
             key = "friendly_name" if oid == FRIENDLY_NAME else "csp_name"
             if len(values) != 1 or values[0].tag not in (0x1E, 0x3E):
@@ -715,28 +716,28 @@ def _attribute_set(attributes: Attributes) -> bytes | None:
     encoded: list[bytes] = []
 
     def add(oid: str, values: Sequence[bytes]) -> None:
-        encoded.append(_pbe.tlv(0x30, _pbe.encode_oid(oid)
-                                + _pbe.tlv(0x31, b"".join(sorted(values)))))
+        encoded.append(_der.encode(0x30, _der.encode_oid(oid)
+                                + _der.encode(0x31, b"".join(sorted(values)))))
 
     if attributes.friendly_name is not None:
-        add(FRIENDLY_NAME, [_pbe.tlv(0x1E, attributes.friendly_name.encode("utf-16-be"))])
+        add(FRIENDLY_NAME, [_der.encode(0x1E, attributes.friendly_name.encode("utf-16-be"))])
     if attributes.local_key_id is not None:
-        add(LOCAL_KEY_ID, [_pbe.tlv(0x04, attributes.local_key_id)])
+        add(LOCAL_KEY_ID, [_der.encode(0x04, attributes.local_key_id)])
     if attributes.csp_name is not None:
-        add(MS_CSP_NAME, [_pbe.tlv(0x1E, attributes.csp_name.encode("utf-16-be"))])
+        add(MS_CSP_NAME, [_der.encode(0x1E, attributes.csp_name.encode("utf-16-be"))])
     if attributes.trusted_usage is not None:
-        add(JAVA_TRUSTED_USAGE_OID, [_pbe.encode_oid(oid) for oid in attributes.trusted_usage])
+        add(JAVA_TRUSTED_USAGE_OID, [_der.encode_oid(oid) for oid in attributes.trusted_usage])
     for raw in attributes.other:
         add(raw.oid, raw.values)
     if not encoded:
         return None
-    return _pbe.tlv(0x31, b"".join(sorted(encoded)))
+    return _der.encode(0x31, b"".join(sorted(encoded)))
 
 
 def _bag(bag_id: str, value_der: bytes, attributes: Attributes) -> bytes:
     # Encoded by hand: asn1crypto may re-serialise an untyped [0] value as an empty SEQUENCE.
     attribute_set = _attribute_set(attributes)
-    return _pbe.tlv(0x30, _pbe.encode_oid(bag_id) + _pbe.tlv(0xA0, value_der)
+    return _der.encode(0x30, _der.encode_oid(bag_id) + _der.encode(0xA0, value_der)
                     + (attribute_set or b""))
 
 
@@ -817,7 +818,7 @@ class _Writer:
                                     scheme=self.settings.cert_scheme))
         if self.key_bags:
             safes.append(self._safe(self.key_bags, encrypt=False, scheme=""))
-        auth_safe = _pbe.tlv(0x30, b"".join(safes))
+        auth_safe = _der.encode(0x30, b"".join(safes))
         pfx = _Pfx({"version": 3, "auth_safe": _ContentInfo({
             "content_type": DATA, "content": auth_safe})})
         if self.settings.write_mac:
@@ -885,8 +886,8 @@ class _Writer:
             oid = entry.algorithm
         key_id = self._key_id(entry, used)
         attributes = entry.attributes.evolve(friendly_name=entry.alias, local_key_id=key_id)
-        info = _pbe.tlv(0x30, _pbe.der_int(0) + _pbe.tlv(0x30, _pbe.encode_oid(oid))
-                        + _pbe.tlv(0x04, entry.key))
+        info = _der.encode(0x30, _der.integer(0) + _der.encode(0x30, _der.encode_oid(oid))
+                        + _der.encode(0x04, entry.key))
         if self.settings.encrypt_keys:
             value = _SecretBag({"secret_type_id": SHROUDED_KEY_BAG,
                                 "secret_value": self._shroud(info)}).dump()
@@ -897,10 +898,10 @@ class _Writer:
     def _shroud(self, plain: bytes) -> bytes:
         alg, ciphertext = _pbe.encrypt(self.settings.key_scheme, plain, self.form,
                                        self.settings.iterations)
-        return _pbe.tlv(0x30, alg + _pbe.tlv(0x04, ciphertext))
+        return _der.encode(0x30, alg + _der.encode(0x04, ciphertext))
 
     def _safe(self, bags: list[bytes], *, encrypt: bool, scheme: str) -> bytes:
-        contents = _pbe.tlv(0x30, b"".join(bags))
+        contents = _der.encode(0x30, b"".join(bags))
         if not encrypt:
             info: bytes = _ContentInfo({"content_type": DATA, "content": contents}).dump()
             return info
@@ -909,8 +910,8 @@ class _Writer:
             "content_type": DATA,
             "content_encryption_algorithm": core.Any.load(alg),
             "encrypted_content": ciphertext}})
-        return _pbe.tlv(0x30, _pbe.encode_oid(ENCRYPTED_DATA)
-                        + _pbe.tlv(0xA0, encrypted.dump()))
+        return _der.encode(0x30, _der.encode_oid(ENCRYPTED_DATA)
+                        + _der.encode(0xA0, encrypted.dump()))
 
     def _mac(self, auth_safe: bytes) -> Any:
         iterations = self.settings.mac_iterations
@@ -926,7 +927,7 @@ class _Writer:
         digest_name = self.settings.mac
         salt = os.urandom(8 if digest_name == "sha1" else 16)
         value = _pbe.pkcs12_mac(digest_name, self.form, salt, iterations, auth_safe)
-        algorithm = _pbe.tlv(0x30, _pbe.encode_oid(_pbe.HASH_OIDS[digest_name]) + b"\x05\x00")
+        algorithm = _der.encode(0x30, _der.encode_oid(_pbe.HASH_OIDS[digest_name]) + b"\x05\x00")
         return _MacData({"mac": {"digest_algorithm": core.Any.load(algorithm), "digest": value},
                          "mac_salt": salt, "iterations": iterations})
 
