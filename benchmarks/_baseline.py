@@ -3,7 +3,7 @@
 ``--baseline REV`` in a benchmark exports the ``certkit`` package of git revision REV into
 a temporary folder; the benchmark runs it with that folder first on ``PYTHONPATH``, in the
 same run and interleaved with the current code, so before/after numbers see the same noise.
-(The export has no compiled C accelerator; the pure-Python fallbacks run instead.)
+(certkit is pure Python: the export runs exactly as the installed package would.)
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ certificate from the same intermediate. Each file is converted to a PEM file by:
 
 * certkit: ``certkit.convert_many(block, folder, format="pem", password=…)`` in this
   process, one call per block of ten files (per-file time = block time / 10): each file
-  written atomically with mode 0600, the block made durable with one ``syncfs`` before any
-  file appears under its name — what ``certkit convert *.pfx --out-dir DIR`` does;
+  written atomically with mode 0600, the block made durable (each file fsynced,
+  concurrently) before any file appears under its name — what
+  ``certkit convert *.pfx --out-dir DIR`` does;
 * certkit, one file per call (informational): ``certkit.convert(pfx, pem, password=…)``,
   which fsyncs every file, so the effect of the batch shows in the same run;
 * openssl: ``openssl pkcs12 -in F -nodes -passin pass:… -out F.pem``, one process per file
@@ -21,10 +22,8 @@ Files are processed in blocks of ten per tool, the order of the tools rotating f
 to block, so every tool sees the same machine noise; the table shows per-file medians (for
 the batch, the median over blocks of block time / files) and ratio = certkit / peer. The
 floor is the time the file's three key derivations alone take (two PBKDF2-HMAC-SHA256
-runs and the PKCS#12 KDF of the MAC), computed as certkit computes them: its C KDFs where
-the CPU has SHA extensions, else OpenSSL (cryptography's PBKDF2, libcrypto's
-``PKCS12_key_gen_uni``). The same three derivations in the system's libcrypto, the
-library ``openssl pkcs12`` runs them in, are shown beside it. Run
+runs and the PKCS#12 KDF of the MAC), computed as certkit computes them: PBKDF2 through
+cryptography, the PKCS#12 KDF in Python over hashlib. Run
 ``python benchmarks/bench_pfx.py`` (``--quick``: 50 files, cryptography on every fifth).
 The exit status is 0 when every target is met.
 """
@@ -160,7 +159,7 @@ def _cryptography(src: pathlib.Path, dst: pathlib.Path) -> None:
 
 def _floor(src: pathlib.Path) -> None:
     """The three key derivations one file needs, with the salts and counts it uses, done
-    the way certkit does them (its C KDFs where the CPU has SHA extensions)."""
+    the way certkit does them (PBKDF2 through cryptography, the PKCS#12 KDF over hashlib)."""
     from certkit._crypto import pbe as _pbe
 
     form = _pbe.password_forms(PASSWORD)[0]
@@ -168,22 +167,6 @@ def _floor(src: pathlib.Path) -> None:
     _pbe.pkcs12_kdf("sha256", form.kdf, salt, 3, ITERATIONS, 32)  # the MAC key
     for _ in range(2):  # the certificate safe and the shrouded key bag
         _pbe._pbkdf2(form.raw, salt, ITERATIONS, 32, "sha256")
-
-
-def _openssl_kdfs(src: pathlib.Path) -> None:
-    """The same three derivations in the system's libcrypto, which ``openssl pkcs12`` runs:
-    ``PKCS12_key_gen_uni`` and ``PKCS5_PBKDF2_HMAC`` (hashlib links the same library)."""
-    import hashlib
-
-    from certkit._crypto import pbe as _pbe
-
-    form = _pbe.password_forms(PASSWORD)[0]
-    salt = src.name.encode().ljust(16, b"\0")[:16]
-    native = _pbe._native_kdf()
-    assert native is not None, "the system libcrypto's PKCS#12 KDF was not found"
-    native("sha256", form.kdf, salt, 3, ITERATIONS, 32)
-    for _ in range(2):
-        hashlib.pbkdf2_hmac("sha256", form.raw, salt, ITERATIONS, 32)
 
 
 def _same_content(ours: pathlib.Path, theirs: pathlib.Path) -> None:
@@ -217,7 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     tools: dict[str, Callable[[pathlib.Path, pathlib.Path], None]] = {
         "certkit convert": _certkit, "openssl": _openssl, "cryptography": _cryptography,
         "floor": lambda src, _dst: _floor(src),
-        "openssl kdfs": lambda src, _dst: _openssl_kdfs(src),
         "certkit in memory": lambda src, _dst: _certkit_in_memory(src),
     }
     times: dict[str, list[float]] = {name: [] for name in [*batches, *tools]}
@@ -303,20 +285,14 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"fsync per file; the batch is {single / ours:.2f}x faster)  "
           f"n={len(times['certkit convert'])}")
     floor = median["floor"]
-    from certkit._crypto import pbe as _pbe
-
-    how = "certkit's C KDFs" if _pbe._sha256_kdfs() is not None else "OpenSSL via certkit"
-    print(f"{'key-derivation floor (' + how + ')':<44} {_ms(ours):>10} "
+    print(f"{'key-derivation floor (certkit, pure wheel)':<44} {_ms(ours):>10} "
           f"{_ms(floor):>10} {ours / floor:>7.2f}  (PKCS#12 KDF + 2 PBKDF2; certkit = "
           f"{ours / floor:.1f}x the floor; no target)")
-    system = median["openssl kdfs"]
-    print(f"{'  same derivations in the system libcrypto':<44} {'':>10} {_ms(system):>10} "
-          f"{'':>7}  (what each openssl process computes: {system / floor:.1f}x the floor, "
-          f"{system / median['openssl']:.0%} of its time)")
     memory = median["certkit in memory"]
     print(f"certkit's {_ms(ours)}: load + dump in memory {_ms(memory)} ({memory / floor:.1f}x the "
           f"floor), the rest reading and writing files (each PEM written atomically: temporary "
-          f"file, one syncfs per block, then link; convert: fsync per file, link, folder fsync)")
+          f"file, fsync each (concurrently), then link; convert: fsync per file, link, "
+          f"folder fsync)")
     total_openssl = sum(times["openssl"])
     print(f"whole batch: `certkit convert *.pfx --out-dir DIR --to pem` in one fresh process "
           f"(start-up and imports included) {batch_seconds:.2f} s vs the openssl loop "

@@ -7,8 +7,8 @@ writes and reads (see ``tests/test_jks_interop.py``):
   read with or without the NULL algorithm parameters (JDK 21 omits them, which crashes
   pyjks) and written with them, as JDK 17 does;
 * ``PBEWithMD5AndTripleDES`` (``com.sun.crypto.provider.KeyProtector``, OID
-  1.3.6.1.4.1.42.2.19.1), the JCEKS key protection, with a key derivation about three
-  times faster than pyjks's;
+  1.3.6.1.4.1.42.2.19.1), the JCEKS key protection, both MD5 chains of its key derivation
+  advanced in one loop over hashlib;
 * the ``SealedObjectForKeyProtector`` serialization JCEKS uses for secret keys;
 * the keyed SHA-1 digest that guards a JKS/JCEKS store, and Java's modified UTF-8.
 """

@@ -302,8 +302,8 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 class _Unused:
     """Stands in for the parser of a command this run does not use: every call is a no-op.
 
-    Building all 22 command parsers (a few hundred ``add_argument`` calls) took ~10 ms of
-    every run, more than some commands' own work; :func:`main` builds only the one it needs.
+    Building every command's parser (a few hundred ``add_argument`` calls) costs more than
+    some commands' own work; :func:`main` builds only the one it needs.
     """
 
     def __getattr__(self, _name: str) -> Callable[..., _Unused]:
@@ -431,7 +431,7 @@ def run() -> int:
     collector is told to stop re-examining it (``gc.freeze``), and it runs its youngest
     pass every 7,000 new objects rather than 700: a command builds thousands of objects that
     all stay alive (a keystore's entries), and each pass over them was wasted. Cycles are
-    still collected. Together about 3 % of a JKS conversion's instructions (callgrind).
+    still collected (docs/benchmarks.md has what it saves).
     :func:`main` itself leaves the collector alone, for programs and tests that call it.
     """
     gc.freeze()

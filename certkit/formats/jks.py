@@ -69,7 +69,7 @@ _PYJKS: list[Any] = []
 
 def _pyjks() -> Any:
     """Import pyjks on first use: JKS and JCEKS are read and written without it, so plain
-    conversions do not pay its ~100 ms import (it parses Java objects and BKS/UBER)."""
+    conversions do not pay for importing it (its import is slow: see docs/benchmarks.md)."""
     if not _PYJKS:
         with warnings.catch_warnings():
             # pyjks and its dependencies are old; whatever they warn about at import time
