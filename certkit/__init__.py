@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from certkit._ops.match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
     from certkit._ops.page import MixedResource, PageReport, check_page
     from certkit._ops.remote import HostReport, check_host, fetch_chain
-    from certkit._ops.request import generate_csr, generate_key
+    from certkit._ops.request import generate_csr, generate_key, renewal_csr
     from certkit._ops.scan import ScanReport, scan
 
 #: Where each public name is defined; :func:`__getattr__` imports it from there on first use.
@@ -120,6 +120,7 @@ _LAZY: dict[str, str] = {
     "fetch_chain": "certkit._ops.remote",
     "find_key": "certkit._ops.match",
     "generate_csr": "certkit._ops.request",
+    "renewal_csr": "certkit._ops.request",
     "generate_key": "certkit._ops.request",
     "import_reply": "certkit._ops.keystore",
     "load": "certkit._ops.api",
@@ -189,6 +190,7 @@ __all__ = [
     "modulus_hash",
     "order_chain",
     "pair_keys",
+    "renewal_csr",
     "reply_target",
     "restore",
     "save",

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import openssl
+from conftest import PKI, openssl
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import certkit
@@ -159,3 +159,56 @@ class TestCSRInputs:
         key = PrivateKey(broken.private_key(unsafe_skip_rsa_key_validation=True))
         with pytest.raises(DecodeError, match="inconsistent"):
             certkit.generate_csr(key, "www.example.com")
+
+
+@pytest.mark.interop
+class TestRenewalCSR:
+    """``renewal_csr`` asks for the certificate being renewed, as openssl reads both."""
+
+    def test_copies_subject_and_sans(self, tmp_path: pathlib.Path) -> None:
+        """Subject and SANs of the old certificate are what openssl shows in the request."""
+        old_key = certkit.generate_key("EC-P256")
+        csr_old = certkit.generate_csr(old_key, "www.example.com",
+                                       sans=["example.com", "192.0.2.7"],
+                                       subject="O=Example Ltd,L=Taipei,C=TW")
+        old_csr_path = tmp_path / "old.csr"
+        old_csr_path.write_bytes(csr_old.to_pem())
+        (tmp_path / "ca.key").write_bytes(old_key.to_pem())
+        # openssl signs the old request itself, so the certificate is openssl's, not ours.
+        openssl("x509", "-req", "-in", old_csr_path, "-key", tmp_path / "ca.key",
+                "-days", "30", "-copy_extensions", "copy", "-out", tmp_path / "old.crt")
+        old = certkit.Certificate.load((tmp_path / "old.crt").read_bytes())
+        expected = openssl("x509", "-in", tmp_path / "old.crt", "-noout", "-subject",
+                           "-ext", "subjectAltName").stdout.decode()
+        new_key = certkit.generate_key("RSA-2048")
+        text = _text(certkit.renewal_csr(new_key, old), tmp_path)
+        assert "Subject: C = TW, L = Taipei, O = Example Ltd, CN = www.example.com" in text
+        assert "DNS:www.example.com, DNS:example.com, IP Address:192.0.2.7" in text
+        assert "subject=C = TW, L = Taipei, O = Example Ltd, CN = www.example.com" in expected
+        assert "DNS:www.example.com, DNS:example.com, IP Address:192.0.2.7" in expected
+
+    def test_same_key_and_extra_names(self, tmp_path: pathlib.Path) -> None:
+        """The certificate's own key can sign the renewal, and new names are appended."""
+        key = certkit.generate_key("EC-P256")
+        (tmp_path / "k.pem").write_bytes(key.to_pem())
+        openssl("req", "-new", "-x509", "-key", tmp_path / "k.pem", "-subj", "/CN=app.example",
+                "-addext", "subjectAltName=DNS:app.example", "-days", "30",
+                "-out", tmp_path / "app.crt")
+        cert = certkit.Certificate.load((tmp_path / "app.crt").read_bytes())
+        csr = certkit.renewal_csr(key, cert, sans=["api.example", "app.example"])
+        assert key.matches(csr)
+        assert "DNS:app.example, DNS:api.example" in _text(csr, tmp_path)
+
+    def test_certificate_without_names(self, pki: PKI) -> None:
+        """A certificate with an empty subject and no SANs has nothing to renew from."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+
+        key = certkit.generate_key("EC-P256")
+        empty = (x509.CertificateBuilder().subject_name(x509.Name([]))
+                 .issuer_name(x509.Name([])).public_key(key.key.public_key())
+                 .serial_number(1).not_valid_before(pki.root.certificate.not_before)
+                 .not_valid_after(pki.root.certificate.not_after)
+                 .sign(key.key, hashes.SHA256()))
+        with pytest.raises(RequestError, match="neither a subject nor alternative names"):
+            certkit.renewal_csr(key, certkit.Certificate.from_x509(empty))

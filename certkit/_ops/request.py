@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from certkit._model import CertificateRequest, PrivateKey
+from certkit._model import Certificate, CertificateRequest, PrivateKey
 from certkit.errors import RequestError
 
-__all__ = ["KEY_ALGORITHMS", "generate_csr", "generate_key"]
+__all__ = ["KEY_ALGORITHMS", "generate_csr", "generate_key", "renewal_csr"]
 
 #: The key types :func:`generate_key` makes, by the names certkit uses everywhere.
 KEY_ALGORITHMS = ("RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "Ed25519")
@@ -201,3 +201,39 @@ def _is_host(name: str) -> bool:
     except ValueError:
         return " " not in name.strip() and _dns_name(name) is not None
     return True
+
+
+def renewal_csr(key: PrivateKey, certificate: Certificate, *,
+                sans: Iterable[str] = ()) -> CertificateRequest:
+    """Make the PKCS#10 request that renews ``certificate``: its exact subject and SANs.
+
+    ``key`` is the key the renewed certificate will carry: a new one (the usual advice) or
+    the certificate's own (``keytool -certreq`` does that for a keystore entry). The
+    subject is copied attribute for attribute, in its order and string types, and the
+    subject alternative names as they are (DNS names, IP addresses and any other kind);
+    ``sans`` adds names to them. Signed with SHA-256 (SHA-384 for EC-P384). The key is
+    validated first.
+    """
+    key.validate()
+    digest = _digest_for(key)
+    old = certificate.x509
+    names: list[x509.GeneralName] = []
+    try:
+        names.extend(old.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        pass
+    except ValueError as err:
+        raise RequestError(f"the certificate's subject alternative names cannot be read "
+                           f"({err}); give them with sans=…", field="certificate") from err
+    for value in sans:
+        entry = _general_name(value)
+        if entry not in names:
+            names.append(entry)
+    if not len(old.subject) and not names:
+        raise RequestError("the certificate has neither a subject nor alternative names to "
+                           "copy", field="certificate")
+    builder = x509.CertificateSigningRequestBuilder().subject_name(old.subject)
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    csr = builder.sign(key.key, digest)  # type: ignore[arg-type]
+    return CertificateRequest(csr.public_bytes(serialization.Encoding.DER))
