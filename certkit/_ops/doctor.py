@@ -667,7 +667,7 @@ class _Doctor:
                                   alias=alias, file=leaf.label))
             return
         top = chain.certificates[-1]
-        broken = chain.broken_link()
+        broken = chain.broken_link
         if broken is None and (top.is_self_signed or (len(chain) > 1 and _is_ca(top))):
             return
         missing = chain.missing_issuer or cert.issuer
@@ -683,7 +683,7 @@ class _Doctor:
                 certs = [Certificate.load(block) for block in _PEM_CERT.findall(item.data)]
             except CertkitError:
                 continue
-            if len(certs) < 2 or Chain(certs).broken_link() is None:
+            if len(certs) < 2 or Chain(certs).broken_link is None:
                 continue
             try:
                 ordered = _chains.order_chain(certs)

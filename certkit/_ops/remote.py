@@ -371,7 +371,7 @@ def check_host(
     problems: list[str] = []
     notes: list[str] = []
 
-    ordered = served.broken_link() is None
+    ordered = served.broken_link is None
     links = served
     if not ordered:
         try:
@@ -381,7 +381,7 @@ def check_host(
                             + " → ".join(c.subject for c in served))
         except ChainError as err:
             problems.append(f"the server sends certificates that are not one chain: {err}")
-            links = Chain(served.certificates[: (served.broken_link() or 0) + 1])
+            links = Chain(served.certificates[: (served.broken_link or 0) + 1])
         if links.leaf is not None and links.leaf.der != leaf.der:
             problems.append(f"the first certificate sent is {leaf.subject}, not the leaf "
                             f"({links.leaf.subject})")
