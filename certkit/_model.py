@@ -348,8 +348,9 @@ def _judge_link(cert: Certificate, issuer: Certificate) -> Link:
 def _unverified(cert: Certificate, err: Exception) -> Link:
     # Not a verdict on the link: cryptography cannot check this signature (a SHA-1, MD5
     # or MD2 signature, a key type it lacks), so the names and key identifiers decide.
-    return Link("unverified", f"signed with {_signature_algorithm(cert)}, which cannot be "
-                              f"verified here ({err})")
+    detail = "" if "Unsupported signature algorithm" in str(err) else f" ({err})"
+    return Link("unverified", f"signed with {_signature_algorithm(cert)}, which cryptography "
+                              f"does not verify{detail}")
 
 
 def _verify_with_key(cert: Certificate, issuer: Certificate, bad: Link) -> Link:

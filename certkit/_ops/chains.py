@@ -678,23 +678,24 @@ def chain_verdict(
     unverified = [f"{certs[i].subject} by {certs[i + 1].subject}: {link.reason}"
                   for i, link in enumerate(links) if link.status == "unverified"]
     top = certs[-1]
+    # A trusted root beats a trusted intermediate (a trust file holding the whole chain).
+    anchor = None if top.is_self_signed else next(
+        (c for c in anchors.issuers_of(top) if c.der != top.der and c.is_self_signed), None)
     trusted_at = next((i for i, c in enumerate(certs)
                        if c in anchors and (i > 0 or c.is_self_signed)), None)
     root: str | None = None
     trusted = False
-    if trusted_at is not None:
-        reached = certs[trusted_at]
+    if top.is_self_signed and top in anchors:
+        trusted, root, code = True, top.subject, "trusted"
+        ending = f"it ends at {root}, a root in the trust store"
+    elif anchor is None and trusted_at is not None:
         trusted, code = True, "trusted"
-        if reached.is_self_signed:
-            root = reached.subject
-            ending = f"it ends at {root}, a root in the trust store"
-        else:
-            ending = f"it reaches {reached.subject}, which is in the trust store"
+        ending = f"it reaches {certs[trusted_at].subject}, which is in the trust store"
     elif top.is_self_signed:
         root, code = top.subject, "untrusted-root"
         ending = f"it ends at {root}, a root that is not in the trust store"
     else:
-        anchor = next((c for c in anchors.issuers_of(top) if c.der != top.der), None)
+        anchor = anchor or next((c for c in anchors.issuers_of(top) if c.der != top.der), None)
         private = next((c for c in known.issuers_of(top) if c.der != top.der), None)
         if anchor is not None:
             trusted, root, code = True, anchor.subject, "server-ready"

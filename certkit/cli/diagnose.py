@@ -111,7 +111,8 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     lang = args.lang or default_language()
     findings = diagnose(*args.files, host=host, port=port, servername=args.servername,
                         passwords=password, expiring=parse_duration(args.expiring),
-                        alias=args.alias, timeout=args.timeout)
+                        alias=args.alias, timeout=args.timeout,
+                        trust=args.trust or "system")
     problem = any(f.severity in ("error", "warning") for f in findings)
     if args.json:
         _print_json({"ok": not problem, "lang": lang,
@@ -247,6 +248,9 @@ def register(sub: Any) -> None:
                         help="warn about certificates ending within this (default 30d)")
     doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="for --host (default 10)")
+    doctor.add_argument("--trust", metavar="FILE",
+                        help="PEM bundle of trusted roots the chains are judged against "
+                             "(default: the system trust store); for a private CA")
     doctor.add_argument("--lang", choices=("en", "zh-TW"),
                         help="language of the messages (default from the locale)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
