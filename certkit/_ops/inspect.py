@@ -75,14 +75,23 @@ def _links(chain: Chain) -> list[dict[str, Any]]:
 
 
 def _loose_chain(store: KeyStore) -> Chain | None:
-    """The certificates of a store without keys, when they are one chain (a bundle)."""
+    """The certificates of a store without keys, when they are meant as one chain (a bundle)."""
     certs = store.certificates
     if store.key_entries or not certs or len(certs) > _chains.MAX_DEPTH:
         return None
     try:
         return _chains.order_chain(certs)
     except CertkitError:
-        return None
+        # A leaf-first bundle that is not one chain is judged as written (broken); a
+        # bundle of CA certificates (a trust store) is not a chain at all.
+        return None if _is_ca(certs[0]) else Chain(certs)
+
+
+def _is_ca(cert: Certificate) -> bool:
+    try:
+        return cert.is_ca
+    except CertkitError:
+        return True
 
 
 def _trust_or_empty(trust: _chains.TrustSource | None) -> _chains.CertificatePool:

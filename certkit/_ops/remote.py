@@ -368,10 +368,10 @@ def check_host(
     notes: list[str] = []
 
     ordered = served.broken_link is None
-    links = served
+    links = judged = served
     if not ordered:
         try:
-            links = _chains.order_chain(served)
+            links = judged = _chains.order_chain(served)
             problems.append("the chain is not in order (each certificate should be followed by "
                             "its issuer, leaf first): served as "
                             + " → ".join(c.subject for c in served))
@@ -386,7 +386,8 @@ def check_host(
     expected_chain = _expected_chain(expect) if expect is not None else None
     anchors = _chains.trust_pool(trust)
     local = _chains.CertificatePool(expected_chain or ())
-    verdict = _chains.chain_verdict(links, trust=anchors, pool=local)
+    # Judged in order when it can be put in order, else as sent (then it is broken).
+    verdict = _chains.chain_verdict(judged, trust=anchors, pool=local)
     missing = verdict.missing_issuer if verdict.code == "missing-intermediate" else None
     trusted = verdict.trusted
     complete = verdict.code not in {"missing-intermediate", "broken"}

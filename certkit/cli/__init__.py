@@ -218,7 +218,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
             return certkit.load(p, password=pw, key_passwords=key_passwords)
 
         store = _with_prompt(load, password, path)
-        info = describe(store)
+        info = describe(store, trust=args.trust or "system")
         results.append({"path": path, **info})
         if not args.json:
             _human_inspect(path, info, out)
@@ -378,6 +378,9 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                "  certkit inspect keystore.jks --password-env STOREPASS --json",
         formatter_class=HelpFormatter)
     inspect.add_argument("files", nargs="+", metavar="FILE")
+    inspect.add_argument("--trust", metavar="FILE",
+                         help="PEM bundle of trusted roots the chains are judged against "
+                              "(default: the system trust store); for a private CA")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     _add_password_options(inspect)
     _add_key_password_options(inspect)
