@@ -204,8 +204,8 @@ class TestOneVerdictEverywhere:
         assert said == dict.fromkeys(said, expected)
 
 
-class TestVerifyAndExportSpeakTheVerdict:
-    """verify_chain and export carry the same verdict as the commands above."""
+class TestLibrarySpeaksTheVerdict:
+    """verify_chain, export, scan and doctor on files carry the same verdict as the commands."""
 
     def test_verify_chain_carries_the_verdict(self, pki: PKI) -> None:
         """A private-CA chain fails verification with the verdict's words as its reason."""
@@ -226,3 +226,19 @@ class TestVerifyAndExportSpeakTheVerdict:
         with pytest.raises(ChainError) as info:
             export(store, "nginx", tmp_path, trust=[pki.root.certificate])
         assert expected in str(info.value)
+
+    def test_scan_and_doctor_judge_a_file_alike(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """A key + leaf + intermediate file of a private CA: scan and doctor word it as
+        chain_verdict does."""
+        from certkit import diagnose, scan
+
+        folder = tmp_path / "site"
+        folder.mkdir()
+        (folder / "site.pem").write_bytes(pki.leaf.key.to_pem()
+                                          + b"".join(c.to_pem() for c in pki.chain[:2]))
+        expected = chain_verdict(pki.chain[:2], trust="system").message
+        report = scan(folder)
+        assert [(c.code, c.message) for c in report.chains] == [("untrusted-root", expected)]
+        assert not report.has_problems
+        found = [f for f in diagnose(folder / "site.pem") if f.code.startswith("chain-")]
+        assert [f.data["message"] for f in found] == [expected]
