@@ -247,7 +247,7 @@ CODES: Mapping[str, _Text] = {
         "The certificates link by name and key identifier only; {fix}: clients that refuse "
         "weak signatures will reject this chain.",
         "{where}：憑證鏈中有無法驗證的簽章（{reason}）；憑證僅依名稱與金鑰識別碼相連",
-        "請請憑證機構以 SHA-256 簽章重新簽發憑證：拒絕弱簽章的用戶端將不接受此憑證鏈。"),
+        "請憑證機構以 SHA-256 簽章重新簽發憑證：拒絕弱簽章的用戶端將不接受此憑證鏈。"),
     "chain-broken": _Text(
         "error",
         "{where}: {verdict}",

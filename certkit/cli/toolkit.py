@@ -507,7 +507,8 @@ def register(sub: Any) -> None:
     chain = sub.add_parser(
         "chain", help="order certificates leaf first, or complete a leaf's chain",
         description="Without --complete: put the certificates of the files in order, leaf "
-                    "first, and say which do not belong. With --complete (or --trust/--fetch): "
+                    "first, and say which do not belong (exit 1 when they are not one chain, "
+                    "two leaves say). With --complete (or --trust/--fetch): "
                     "build the leaf's chain from the files, the trust store and, with --fetch, "
                     "the issuer URLs in the certificates; exit 1 if it stays incomplete.",
         epilog="examples:\n  certkit chain intermediate.crt server.crt root.crt --out chain.pem\n"
