@@ -316,33 +316,45 @@ def _judge_link(cert: Certificate, issuer: Certificate) -> Link:
         UnsupportedAlgorithm,
     )
 
-    if not _names_link(cert, issuer):
-        return Link("broken", f"{cert.subject} names {cert.issuer} as its issuer, "
-                              f"not {issuer.subject}")
-    authority = _key_identifier(cert, "authority")
-    if authority is not None:
-        subject_key = _key_identifier(issuer, "subject")
-        if subject_key is not None and subject_key != authority:
-            return Link("broken", f"the authority key identifier of {cert.subject} is not "
-                                  f"the subject key identifier of {issuer.subject}")
-    bad = Link("broken", f"the signature on {cert.subject} does not verify with the key of "
-                         f"{issuer.subject}")
+    # The signature is tried first: cryptography compares the encoded names itself, and a
+    # signature that verifies settles the link without looking at key identifiers.
     try:
         cert.x509.verify_directly_issued_by(issuer.x509)
     except InvalidSignature:
-        return bad
+        return _bad_signature(cert, issuer)
     except ValueError as err:
         text = str(err)
         if "does not match issuer key type" in text:
-            return bad
+            return _bad_signature(cert, issuer)
+        if not _names_link(cert, issuer):
+            return Link("broken", f"{cert.subject} names {cert.issuer} as its issuer, "
+                                  f"not {issuer.subject}")
         if "subject does not match" in text:
             # The same name in another string encoding (keytool writes PrintableString
             # where openssl writes UTF8String): check the signature with the key itself.
-            return _verify_with_key(cert, issuer, bad)
-        return _unverified(cert, err)
+            link = _verify_with_key(cert, issuer, _bad_signature(cert, issuer))
+        else:
+            link = _unverified(cert, err)
     except (TypeError, UnsupportedAlgorithm) as err:
-        return _unverified(cert, err)
-    return Link("verified")
+        if not _names_link(cert, issuer):
+            return Link("broken", f"{cert.subject} names {cert.issuer} as its issuer, "
+                                  f"not {issuer.subject}")
+        link = _unverified(cert, err)
+    else:
+        return Link("verified")
+    if link.status == "unverified":
+        # No signature check: the names linked, and the key identifiers must not disagree.
+        authority = _key_identifier(cert, "authority")
+        subject_key = _key_identifier(issuer, "subject") if authority is not None else None
+        if subject_key is not None and subject_key != authority:
+            return Link("broken", f"the authority key identifier of {cert.subject} is not "
+                                  f"the subject key identifier of {issuer.subject}")
+    return link
+
+
+def _bad_signature(cert: Certificate, issuer: Certificate) -> Link:
+    return Link("broken", f"the signature on {cert.subject} does not verify with the key of "
+                          f"{issuer.subject}")
 
 
 def _unverified(cert: Certificate, err: Exception) -> Link:

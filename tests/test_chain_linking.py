@@ -226,3 +226,39 @@ def test_links_are_one_fewer_than_certificates(legacy: pathlib.Path) -> None:
     assert Chain().links == ()
     assert Chain([leaf]).links == ()
     assert Chain([leaf]).unverified_links == ()
+
+
+class TestNameEncodings:
+    """Names link canonically, as openssl and Java compare them, whatever their string type."""
+
+    def test_printable_and_utf8_names_link_verified(self) -> None:
+        """An issuer named in PrintableString (keytool) signs a certificate naming it in
+        UTF8String (openssl): the link holds and its signature is verified."""
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.name import _ASN1Type
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+
+        def name(kind: _ASN1Type) -> x509.Name:
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Encoded CA", _type=kind)])
+
+        def build(subject: x509.Name, issuer: x509.Name, ca: bool) -> Certificate:
+            builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                       .public_key(key.public_key()).serial_number(7 if ca else 8)
+                       .not_valid_before(dt.datetime(2020, 1, 1))
+                       .not_valid_after(dt.datetime(2040, 1, 1))
+                       .add_extension(x509.BasicConstraints(ca=ca, path_length=None),
+                                      critical=True))
+            return Certificate.from_x509(builder.sign(key, hashes.SHA256()))
+
+        printable = name(_ASN1Type.PrintableString)
+        ca = build(printable, printable, ca=True)
+        child = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "child")]),
+                      name(_ASN1Type.UTF8String), ca=False)
+        assert child.link_to(ca).status == "verified"
+        assert Chain([child, ca]).is_complete
