@@ -217,7 +217,8 @@ class CertificatePool:
         return list(self._by_subject.get(key, ())) if key is not None else []
 
     def issuers_of(self, cert: Certificate) -> list[Certificate]:
-        """Certificates in the pool whose name *and* key signed ``cert`` (itself excluded)."""
+        """Certificates in the pool that ``cert`` links to (itself excluded): by name and key
+        identifier, the signature confirming it where it can be checked (see ``Link``)."""
         return [c for c in self.named_issuers(cert)
                 if c.der != cert.der and cert.is_issued_by(c)]
 
@@ -313,7 +314,8 @@ def _longest_path(start: Certificate, issuers: dict[bytes, list[Certificate]],
 
 
 def order_chain(certificates: Iterable[Certificate]) -> Chain:
-    """Put a bag of certificates in order, **leaf first**, following signatures.
+    """Put a bag of certificates in order, **leaf first**, following the links (name, key
+    identifier, and the signature where it can be checked; see :attr:`Chain.links`).
 
     Duplicates are dropped. Raises :class:`~certkit.errors.ChainError` (its ``strays``
     lists their subjects) when the certificates are not one chain: unrelated
