@@ -1,7 +1,9 @@
 """Turn loose certificates and keys (from PEM, DER, PKCS#7 or PKCS#12 bags) into entries.
 
 Keys pair with certificates by local key id first, then by public key; each key's chain
-is linked from the other certificates by issuer name *and* signature, leaf first;
+is linked from the other certificates by issuer name and key identifier, a signature
+check confirming or breaking each link (one that cannot be checked leaves it standing,
+unverified), leaf first;
 certificates left over become trusted entries. Aliases come from the friendly name, else
 the subject's common name, made unique.
 """
@@ -88,8 +90,13 @@ class _Index:
 def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
     """Extend ``leaf`` with issuers from ``pool`` until a self-signed certificate or a gap.
 
-    Returns a leaf-first :class:`Chain`; where several issuers verify (cross-signing), the
-    one valid longest is taken so the choice is deterministic.
+    Returns a leaf-first :class:`Chain`. An issuer is found by name and key identifier;
+    its signature, when it can be checked, confirms the link or rules the candidate out,
+    and when it cannot (SHA-1, MD5, an unsupported algorithm) the link stands, unverified
+    (:attr:`Chain.links`). Where several issuers link (cross-signing), a verified one
+    beats an unverified one, then a root, then the one valid longest, so the choice is
+    deterministic. A cycle (A issued B issued A) ends where a certificate would repeat,
+    as keytool ends it.
     """
     index = _Index(pool)
     chain = [leaf]
@@ -109,7 +116,8 @@ def link_chain(leaf: Certificate, pool: Iterable[Certificate]) -> Chain:
         if not issuers or is_self_signed(current):
             break
         if len(issuers) > 1:
-            issuers.sort(key=lambda c: (is_self_signed(c), c.not_after, c.der), reverse=True)
+            issuers.sort(key=lambda c: (current.link_to(c).status == "verified",
+                                        is_self_signed(c), c.not_after, c.der), reverse=True)
         current = issuers[0]
         chain.append(current)
         seen.add(current.der)

@@ -36,6 +36,7 @@ __all__ = [
     "Entry",
     "KeyEntry",
     "KeyStore",
+    "Link",
     "LockedKey",
     "LockedSecret",
     "Password",
@@ -228,22 +229,184 @@ def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
                    format="der")
 
 
-#: Signature checks done so far: (certificate DER, issuer DER) -> verified; emptied when full.
-_ISSUED_BY: dict[tuple[bytes, bytes], bool] = {}
-_ISSUED_BY_LIMIT = 4096
+#: Links judged so far: (certificate DER, issuer DER) -> Link; emptied when full.
+_LINKS: dict[tuple[bytes, bytes], Link] = {}
+_LINKS_LIMIT = 4096
+
+#: Link statuses, strongest first.
+LINK_STATUSES = ("verified", "unverified", "broken")
 
 
-def _verify_issued_by(cert: Certificate, issuer: Certificate) -> bool:
+@attrs.frozen
+class Link:
+    """How a certificate links to its issuer: ``verified``, ``unverified`` or ``broken``.
+
+    Names (and the authority/subject key identifiers, where both are present) make the
+    link; the signature check confirms it (``verified``) or breaks it (``broken``). When
+    no check can run — a SHA-1, MD5 or MD2 signature, or an algorithm cryptography does
+    not support — the link stands as ``unverified`` and ``reason`` says why.
+    """
+
+    status: str
+    reason: str | None = None
+
+    @property
+    def holds(self) -> bool:
+        """Whether the link stands (verified or unverified), as keytool would chain it."""
+        return self.status != "broken"
+
+
+def _canonical_name(name: cx509.Name | None) -> tuple[Any, ...] | None:
+    # Names compare canonically, as openssl and Java's X500Principal do: case and runs of
+    # spaces do not matter.
+    if name is None:
+        return None
+    return tuple(
+        tuple(sorted((a.oid.dotted_string,
+                      " ".join(a.value.split()).casefold() if isinstance(a.value, str)
+                      else a.value) for a in rdn))
+        for rdn in name.rdns
+    )
+
+
+def _names_link(cert: Certificate, issuer: Certificate) -> bool:
+    try:
+        issuer_name = _der.certificate_names(cert.der)[0]
+        subject_name = _der.certificate_names(issuer.der)[1]
+    except DecodeError:
+        return False
+    if issuer_name == subject_name:
+        return True
+    wanted = _canonical_name(_name(cert.x509, "issuer"))
+    return wanted is not None and wanted == _canonical_name(_name(issuer.x509, "subject"))
+
+
+def _key_identifier(cert: Certificate, which: str) -> bytes | None:
+    from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+    from cryptography.x509.oid import ExtensionOID  # noqa: PLC0415
+
+    oid = (ExtensionOID.AUTHORITY_KEY_IDENTIFIER if which == "authority"
+           else ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    try:
+        ext = cert._extension(oid)
+    except DecodeError:
+        return None
+    if ext is None:
+        return None
+    value = ext.value
+    if isinstance(value, cx509.AuthorityKeyIdentifier):
+        return value.key_identifier
+    if isinstance(value, cx509.SubjectKeyIdentifier):
+        return value.digest
+    return None
+
+
+def _signature_algorithm(cert: Certificate) -> str:
+    try:
+        oid = cert.x509.signature_algorithm_oid
+    except ValueError:
+        return "an unknown signature algorithm"
+    name: str = getattr(oid, "_name", "") or ""
+    return name if name and name != "Unknown OID" else oid.dotted_string
+
+
+def _judge_link(cert: Certificate, issuer: Certificate) -> Link:
     from cryptography.exceptions import (  # noqa: PLC0415 - see the imports
         InvalidSignature,
         UnsupportedAlgorithm,
     )
 
+    # The signature is tried first: cryptography compares the encoded names itself, and a
+    # signature that verifies settles the link without looking at key identifiers.
     try:
         cert.x509.verify_directly_issued_by(issuer.x509)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
+    except InvalidSignature:
+        return _bad_signature(cert, issuer)
+    except ValueError as err:
+        text = str(err)
+        if "does not match issuer key type" in text:
+            return _bad_signature(cert, issuer)
+        if not _names_link(cert, issuer):
+            return Link("broken", f"{cert.subject} names {cert.issuer} as its issuer, "
+                                  f"not {issuer.subject}")
+        if "subject does not match" in text:
+            # The same name in another string encoding (keytool writes PrintableString
+            # where openssl writes UTF8String): check the signature with the key itself.
+            link = _verify_with_key(cert, issuer, _bad_signature(cert, issuer))
+        else:
+            link = _unverified(cert, err)
+    except (TypeError, UnsupportedAlgorithm) as err:
+        if not _names_link(cert, issuer):
+            return Link("broken", f"{cert.subject} names {cert.issuer} as its issuer, "
+                                  f"not {issuer.subject}")
+        link = _unverified(cert, err)
+    else:
+        return Link("verified")
+    if link.status == "unverified":
+        # No signature check: the names linked, and the key identifiers must not disagree.
+        authority = _key_identifier(cert, "authority")
+        subject_key = _key_identifier(issuer, "subject") if authority is not None else None
+        if subject_key is not None and subject_key != authority:
+            return Link("broken", f"the authority key identifier of {cert.subject} is not "
+                                  f"the subject key identifier of {issuer.subject}")
+    return link
+
+
+def _bad_signature(cert: Certificate, issuer: Certificate) -> Link:
+    return Link("broken", f"the signature on {cert.subject} does not verify with the key of "
+                          f"{issuer.subject}")
+
+
+def _unverified(cert: Certificate, err: Exception) -> Link:
+    # Not a verdict on the link: cryptography cannot check this signature (a SHA-1, MD5
+    # or MD2 signature, a key type it lacks), so the names and key identifiers decide.
+    detail = "" if "Unsupported signature algorithm" in str(err) else f" ({err})"
+    return Link("unverified", f"signed with {_signature_algorithm(cert)}, which cryptography "
+                              f"does not verify{detail}")
+
+
+def _verify_with_key(cert: Certificate, issuer: Certificate, bad: Link) -> Link:
+    """Check ``cert``'s signature with ``issuer``'s public key, whatever the names' encoding."""
+    from cryptography.exceptions import (  # noqa: PLC0415 - see the imports
+        InvalidSignature,
+        UnsupportedAlgorithm,
+    )
+    from cryptography.hazmat.primitives.asymmetric import (  # noqa: PLC0415
+        dsa,
+        ec,
+        ed448,
+        ed25519,
+        padding,
+        rsa,
+    )
+
+    x = cert.x509
+    try:
+        key = issuer.x509.public_key()
+        params = x.signature_algorithm_parameters
+        digest = x.signature_hash_algorithm
+        if digest is not None and digest.name in {"sha1", "md5"}:
+            # What verify_directly_issued_by refuses stays unverified here too.
+            return _unverified(cert, ValueError("Unsupported signature algorithm"))
+        if isinstance(key, rsa.RSAPublicKey) and isinstance(params, (padding.PKCS1v15,
+                                                                     padding.PSS)):
+            if digest is None:
+                return bad
+            key.verify(x.signature, x.tbs_certificate_bytes, params, digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
+            key.verify(x.signature, x.tbs_certificate_bytes, params)
+        elif isinstance(key, dsa.DSAPublicKey) and digest is not None and params is None:
+            key.verify(x.signature, x.tbs_certificate_bytes, digest)
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)) \
+                and params is None and digest is None:
+            key.verify(x.signature, x.tbs_certificate_bytes)
+        else:
+            return bad
+    except InvalidSignature:
+        return bad
+    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
+        return _unverified(cert, err)
+    return Link("verified")
 
 
 @attrs.frozen(repr=False)
@@ -368,25 +531,33 @@ class Certificate:
         ext = self._extension(ExtensionOID.BASIC_CONSTRAINTS)
         return ext is not None and isinstance(ext.value, cx509.BasicConstraints) and ext.value.ca
 
-    def is_issued_by(self, issuer: Certificate) -> bool:
-        """Whether ``issuer``'s name and public key signed this certificate.
+    def link_to(self, issuer: Certificate) -> Link:
+        """How this certificate links to ``issuer``: ``verified``, ``unverified`` or ``broken``.
 
+        Names and key identifiers make the link, the signature check confirms or breaks it;
+        an algorithm that cannot be checked leaves it ``unverified`` (see :class:`Link`).
         The answer depends on the two certificates' bytes alone, so it is remembered (up to
         a few thousand pairs): chains over a shared pool, or a batch of PFX files from one
         CA, check each intermediate's signature once, not once per leaf.
         """
         key = (self.der, issuer.der)
-        known = _ISSUED_BY.get(key)
+        known = _LINKS.get(key)
         if known is None:
-            known = _verify_issued_by(self, issuer)
-            if len(_ISSUED_BY) >= _ISSUED_BY_LIMIT:
-                _ISSUED_BY.clear()  # one atomic step, safe when threads share the memory
-            _ISSUED_BY[key] = known
+            known = _judge_link(self, issuer)
+            if len(_LINKS) >= _LINKS_LIMIT:
+                _LINKS.clear()  # one atomic step, safe when threads share the memory
+            _LINKS[key] = known
         return known
+
+    def is_issued_by(self, issuer: Certificate) -> bool:
+        """Whether this certificate links to ``issuer``: its name, key identifier and a
+        signature that does not fail (one that cannot be checked counts; see :meth:`link_to`)."""
+        return self.link_to(issuer).holds
 
     @property
     def is_self_signed(self) -> bool:
-        """Whether the certificate names itself as issuer and its own key verifies its signature."""
+        """Whether the certificate is its own issuer: by name and key identifier, with a
+        self-signature that verifies or cannot be checked (an MD5 root is still a root)."""
         subject = _name(self.x509, "subject")
         return (subject is not None and _name(self.x509, "issuer") == subject
                 and self.is_issued_by(self))
@@ -693,7 +864,11 @@ def _to_str_tuple(value: Iterable[str]) -> tuple[str, ...]:
 
 @attrs.frozen
 class Chain:
-    """An ordered sequence of certificates, **leaf first**, each signed by the next."""
+    """An ordered sequence of certificates, **leaf first**, each issued by the next.
+
+    Each certificate links to the next by name and key identifier; :attr:`links` says
+    per link whether the signature verified, could not be checked, or broke it.
+    """
 
     certificates: tuple[Certificate, ...] = attrs.field(default=(), converter=_to_certificates)
 
@@ -725,24 +900,44 @@ class Chain:
             return self.certificates[-1]
         return None
 
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """How each certificate links to the next, leaf first (one fewer than certificates)."""
+        certs = self.certificates
+        return tuple(certs[i].link_to(certs[i + 1]) for i in range(len(certs) - 1))
+
+    @property
     def broken_link(self) -> int | None:
-        """Index of the first certificate not signed by its successor, or ``None``."""
-        for index in range(len(self.certificates) - 1):
-            if not self.certificates[index].is_issued_by(self.certificates[index + 1]):
+        """Index of the first certificate that does not link to its successor, or ``None``.
+
+        A link breaks when the names or key identifiers differ or the signature check
+        fails; a signature that cannot be checked does not break it (see :attr:`links`).
+        """
+        for index, link in enumerate(self.links):
+            if not link.holds:
                 return index
         return None
 
     @property
+    def unverified_links(self) -> tuple[int, ...]:
+        """Indexes of the certificates whose signature by their successor could not be checked."""
+        return tuple(i for i, link in enumerate(self.links) if link.status == "unverified")
+
+    @property
     def is_complete(self) -> bool:
-        """True when every link verifies and the chain ends in a self-signed certificate."""
-        return self.root is not None and self.broken_link() is None
+        """True when every link holds and the chain ends in a self-signed certificate.
+
+        Links that hold without a signature check (:attr:`unverified_links`) count, as they
+        do for keytool; whether a chain is trusted is for ``chain_verdict`` to say.
+        """
+        return self.root is not None and self.broken_link is None
 
     @property
     def missing_issuer(self) -> str | None:
         """The issuer name (RFC 4514) that would extend or mend this chain, or ``None``."""
         if not self.certificates:
             return None
-        broken = self.broken_link()
+        broken = self.broken_link
         if broken is not None:
             return self.certificates[broken].issuer
         if self.root is None:

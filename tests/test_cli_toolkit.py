@@ -142,13 +142,23 @@ class TestChain:
         assert [c["subject"] for c in data["chain"]] == [c.subject for c in pki.chain]
         assert certkit.load(files / "ordered.pem").certificates == pki.chain
 
-    def test_strays_are_an_error(self, files: pathlib.Path, other_pki: PKI,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
-        """Certificates of two hierarchies cannot be ordered: exit 2 naming the stray."""
+    def test_strays_are_a_problem(self, files: pathlib.Path, other_pki: PKI) -> None:
+        """Certificates of two hierarchies cannot be ordered: a problem found (exit 1)
+        naming the stray, not an error (exit 2)."""
         (files / "stray.crt").write_bytes(other_pki.root.certificate.to_pem())
-        code, _ = run("chain", files / "shuffled.pem", files / "stray.crt")
-        assert code == 2
-        assert "Other Root CA" in capsys.readouterr().err
+        code, text = run("chain", files / "shuffled.pem", files / "stray.crt")
+        assert code == 1
+        assert "NOT ONE CHAIN" in text
+        assert "Other Root CA" in text
+
+    def test_two_leaves_are_a_problem(self, files: pathlib.Path, pki: PKI,
+                                      other_pki: PKI) -> None:
+        """Two leaves in one bag exit 1, and --json names the stray leaf."""
+        (files / "other-leaf.crt").write_bytes(other_pki.leaf.certificate.to_pem())
+        code, data = run_json("chain", files / "shuffled.pem", files / "other-leaf.crt")
+        assert code == 1
+        assert data["chain"] is None
+        assert data["strays"] == [other_pki.leaf.certificate.subject]
 
     def test_complete_with_trust(self, files: pathlib.Path) -> None:
         """--complete with --trust finishes the chain and says where each part came from."""

@@ -19,7 +19,8 @@ import pytest
 import servers
 from conftest import keytool, openssl, require_tool
 
-from certkit import Certificate, diagnose, load
+from certkit import Certificate, load
+from certkit import diagnose as _diagnose
 from certkit._ops.doctor import CODES, Finding
 from certkit.cli import main
 from certkit.cli.diagnose import default_language, parse_duration
@@ -32,6 +33,19 @@ LEAF_EXT = (f"basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:{HOST}\n"
             "extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n")
 UNFILLED = re.compile(r"\{[a-z_]+\}")
 CA_EXT = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+
+
+def diagnose(*sources: Any, **options: Any) -> list[Finding]:
+    """certkit.diagnose, trusting the fixtures' private root unless told otherwise.
+
+    The fixtures are a private CA: without its root as a trust file every chain is
+    (rightly) "complete to a root that is not trusted", which TestPrivateRoot checks.
+    """
+    paths = [pathlib.Path(s) for s in sources if isinstance(s, (str, os.PathLike))]
+    root = next((p.parent / "root.crt" for p in paths if (p.parent / "root.crt").exists()), None)
+    if root is not None:
+        options.setdefault("trust", str(root))
+    return _diagnose(*sources, **options)
 
 
 @attrs.frozen
@@ -88,6 +102,11 @@ def _build(folder: pathlib.Path) -> None:
     openssl("x509", "-req", "-in", folder / "cnonly.csr", "-signkey", folder / "cnonly.key",
             "-days", "365", "-out", folder / "cnonly.crt")
     _cat(folder, "fullchain.pem", "server.crt", "inter.crt")
+    # The same key certified with a SHA-1 signature, which cryptography cannot check.
+    openssl("x509", "-req", "-sha1", "-in", folder / "server.csr", "-CA", folder / "inter.crt",
+            "-CAkey", folder / "inter.key", "-CAcreateserial", "-days", "365",
+            "-extfile", folder / "leaf.ext", "-out", folder / "sha1.crt")
+    _cat(folder, "sha1-chain.pem", "sha1.crt", "inter.crt")
     _cat(folder, "misordered.pem", "inter.crt", "server.crt")
     _cat(folder, "server-bundle.pem", "server.crt", "inter.crt", "root.crt")
     openssl("x509", "-in", folder / "server.crt", "-outform", "der", "-out", folder / "server.cer")
@@ -169,6 +188,13 @@ def _leaf_end(files: Files) -> dt.datetime:
     return files.cert("server.crt").not_after
 
 
+def _served(files: Files, cert: str, chain: str | None) -> list[Finding]:
+    """Diagnose fullchain.pem and its key against s_server serving ``cert`` (+ ``chain``)."""
+    with s_server(files, cert, "server.key", chain) as port:
+        return diagnose(files / "fullchain.pem", files / "server.key", host="127.0.0.1",
+                        port=port, servername=HOST)
+
+
 #: name → (call building the findings, the codes expected, exactly).
 CASES: dict[str, tuple[Callable[[Files], list[Finding]], set[str]]] = {
     "clean": (lambda f: diagnose(f / "fullchain.pem", f / "server.key"), set()),
@@ -222,6 +248,14 @@ CASES: dict[str, tuple[Callable[[Files], list[Finding]], set[str]]] = {
     "unreadable": (lambda f: diagnose(f / "dangling.pem"), {"unreadable"}),
     "unrecognised": (lambda f: diagnose(f / "junk.txt"), {"unrecognised"}),
     "damaged": (lambda f: diagnose(f / "truncated.crt"), {"damaged"}),
+    "chain-untrusted-root": (lambda f: diagnose(f / "fullchain.pem", f / "server.key",
+                                                trust=None), {"chain-untrusted-root"}),
+    "chain-unverifiable": (lambda f: diagnose(f / "sha1-chain.pem", f / "server.key"),
+                           {"chain-unverifiable"}),
+    "chain-broken": (lambda f: _served(f, "server.crt", "cnonly.crt"),
+                     {"chain-broken", "served-chain-differs"}),
+    "chain-missing-intermediate": (lambda f: _served(f, "server.crt", None),
+                                   {"chain-missing-intermediate", "served-chain-differs"}),
     "host-unreachable": (lambda f: diagnose(f / "fullchain.pem", f / "server.key",
                                             host="127.0.0.1", port=servers.free_port(),
                                             servername=HOST, timeout=5),
@@ -313,7 +347,7 @@ class TestDetails:
         """Bytes and loaded stores are diagnosed like files (without extension checks)."""
         store = load(files / "server.key")
         found = diagnose((files / "server.cer").read_bytes(), store,
-                         (files / "inter.crt").read_bytes())
+                         (files / "inter.crt").read_bytes(), trust=files / "root.crt")
         assert codes(found) == set()
 
     def test_sorted_errors_first(self, files: Files) -> None:
@@ -337,12 +371,15 @@ class TestLiveHost:
         assert finding.message_zh != finding.message
 
     def test_served_without_intermediate(self, files: Files) -> None:
-        """The right leaf served without the intermediate the files have is a warning."""
+        """The right leaf served without the intermediate the files have is a warning, and
+        the served chain's verdict names the intermediate."""
         with s_server(files, "server.crt", "server.key") as port:
             found = diagnose(files / "fullchain.pem", files / "server.key", host="127.0.0.1",
                              port=port, servername=HOST)
-        assert codes(found) == {"served-chain-differs"}
-        assert found[0].message_zh != found[0].message
+        assert codes(found) == {"served-chain-differs", "chain-missing-intermediate"}
+        assert all(f.message_zh != f.message for f in found)
+        (missing,) = (f for f in found if f.code == "chain-missing-intermediate")
+        assert missing.data["missing_issuer"] == files.cert("inter.crt").subject
 
     def test_served_as_the_files_say(self, files: Files) -> None:
         """A server serving the files' leaf and intermediate raises nothing."""
@@ -354,6 +391,9 @@ class TestLiveHost:
 
 def _run(argv: list[str]) -> tuple[int, str]:
     out = io.StringIO()
+    roots = [pathlib.Path(a).parent / "root.crt" for a in argv if a.startswith("/")]
+    if "--trust" not in argv and roots and roots[0].exists():
+        argv = [*argv, "--trust", str(roots[0])]  # the fixtures' private CA (see diagnose)
     return main(argv, out=out), out.getvalue()
 
 

@@ -235,7 +235,7 @@ class TestChain:
         assert chain.leaf == pki.leaf.certificate
         assert chain.root == pki.root.certificate
         assert chain.missing_issuer is None
-        assert chain.broken_link() is None
+        assert chain.broken_link is None
         assert len(chain) == 3
         assert list(chain) == list(pki.chain)
 
@@ -245,13 +245,13 @@ class TestChain:
         assert not chain.is_complete
         assert chain.root is None
         assert chain.missing_issuer == pki.root.certificate.subject
-        assert chain.broken_link() is None
+        assert chain.broken_link is None
 
     def test_broken(self, pki: PKI, other_pki: PKI) -> None:
         """A leaf followed by a foreign intermediate is broken at 0 and names the leaf's issuer."""
         chain = Chain((pki.leaf.certificate, other_pki.intermediate.certificate,
                        other_pki.root.certificate))
-        assert chain.broken_link() == 0
+        assert chain.broken_link == 0
         assert not chain.is_complete
         assert chain.missing_issuer == pki.leaf.certificate.issuer
 
@@ -260,7 +260,7 @@ class TestChain:
         impostor = issue("certkit Test Intermediate CA", issuer=pki.root, ca=True,
                          key=make_key("EC-P256"))
         chain = Chain((pki.leaf.certificate, impostor.certificate, pki.root.certificate))
-        assert chain.broken_link() == 0
+        assert chain.broken_link == 0
         assert not chain.is_complete
 
     def test_empty_and_single_root(self, pki: PKI) -> None:
@@ -393,15 +393,15 @@ class TestIssuedByMemory:
         """Each (certificate, issuer) pair is verified once; every answer stays right."""
         from certkit import _model
 
-        monkeypatch.setattr(_model, "_ISSUED_BY", {})
+        monkeypatch.setattr(_model, "_LINKS", {})
         checks: list[tuple[bytes, bytes]] = []
-        real = _model._verify_issued_by
+        real = _model._judge_link
 
-        def counting(cert: Certificate, issuer: Certificate) -> bool:
+        def counting(cert: Certificate, issuer: Certificate) -> _model.Link:
             checks.append((cert.der, issuer.der))
             return real(cert, issuer)
 
-        monkeypatch.setattr(_model, "_verify_issued_by", counting)
+        monkeypatch.setattr(_model, "_judge_link", counting)
         leaf, inter = pki.leaf.certificate, pki.intermediate.certificate
         for _ in range(3):
             assert leaf.is_issued_by(inter)
@@ -414,15 +414,15 @@ class TestIssuedByMemory:
         """At the limit the memory starts over (answers are recomputed if asked again)."""
         from certkit import _model
 
-        monkeypatch.setattr(_model, "_ISSUED_BY", {})
-        monkeypatch.setattr(_model, "_ISSUED_BY_LIMIT", 2)
+        monkeypatch.setattr(_model, "_LINKS", {})
+        monkeypatch.setattr(_model, "_LINKS_LIMIT", 2)
         chain = pki.chain
         assert chain[0].is_issued_by(chain[1])
         assert chain[1].is_issued_by(chain[2])
         assert chain[2].is_issued_by(chain[2])
-        assert list(_model._ISSUED_BY) == [(chain[2].der, chain[2].der)]
+        assert list(_model._LINKS) == [(chain[2].der, chain[2].der)]
         assert chain[0].is_issued_by(chain[1])
-        assert len(_model._ISSUED_BY) == 2
+        assert len(_model._LINKS) == 2
 
     def test_threads_can_share_the_memory(self, pki: PKI, other_pki: PKI,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -431,8 +431,8 @@ class TestIssuedByMemory:
 
         from certkit import _model
 
-        monkeypatch.setattr(_model, "_ISSUED_BY", {})
-        monkeypatch.setattr(_model, "_ISSUED_BY_LIMIT", 3)
+        monkeypatch.setattr(_model, "_LINKS", {})
+        monkeypatch.setattr(_model, "_LINKS_LIMIT", 3)
         certs = (*pki.chain, other_pki.leaf.certificate)
         signed = {(0, 1), (1, 2), (2, 2)}  # leaf by intermediate, intermediate by root, root
         pairs = [(cert, issuer, (c, i) in signed)

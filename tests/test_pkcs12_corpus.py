@@ -7,7 +7,7 @@ import pathlib
 import pytest
 from conftest import corpus_path
 
-from certkit import Certificate, KeyEntry, KeyStore, PrivateKey, TrustedCertEntry
+from certkit import Certificate, KeyEntry, KeyStore, PrivateKey
 from certkit.errors import CertkitError, PasswordError
 from certkit.formats import LoadOptions
 from certkit.formats.pkcs12 import MS_CSP_NAME, PKCS12
@@ -330,8 +330,11 @@ class TestDotnetCorpus:
         assert MS_CSP_NAME not in oids
 
     def test_nul_terminated_friendly_name(self) -> None:
-        """DummyTcpServer.pfx's friendly name "mycert\\0" keeps its NUL but the alias drops it."""
+        """DummyTcpServer.pfx's friendly name "mycert\\0" keeps its NUL but the alias drops it;
+        its SHA-1-signed CA links to the leaf (keytool: chain length 2), unverified."""
         store = _load(corpus_path(*_X509, "DummyTcpServer.pfx"), None)
-        (entry,) = store.key_entries
+        (entry,) = store.entries
+        assert isinstance(entry, KeyEntry)
         assert entry.alias == "mycert"
-        assert isinstance(store.entries[1], TrustedCertEntry)
+        assert len(entry.chain) == 2
+        assert [link.status for link in entry.chain.links] == ["unverified"]

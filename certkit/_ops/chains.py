@@ -1,11 +1,14 @@
-"""Chains, leaf first: put a bag of certificates in order, complete a leaf's chain, verify one.
+"""Chains, leaf first: put a bag of certificates in order, complete a leaf's chain, judge one.
 
-Issuers are found by subject name through an index and confirmed by signature, so a
-chain is never assembled from names alone and building stays flat as the pool grows.
-:func:`build_chain` looks in the pool, then the trust store, then — only when asked — the
-issuer URLs (AIA caIssuers) the certificates themselves name. :func:`verify_chain`
-delegates the verdict to ``cryptography.x509.verification`` and explains a failure with
-stable reason codes.
+Issuers are found by subject name through an index (and key identifier); a signature
+check confirms or rules out each candidate when it can run, and when it cannot (SHA-1,
+MD5, an algorithm cryptography lacks) the link stands, unverified — linking never
+depends on what cryptography can verify. :func:`build_chain` looks in the pool, then the
+trust store, then — only when asked — the issuer URLs (AIA caIssuers) the certificates
+themselves name. :func:`chain_verdict` is the one place that says what a chain is
+(complete and trusted, private root, server-ready, missing intermediate, broken,
+unverifiable link), in the words every command prints. :func:`verify_chain` adds a TLS
+client's full check (``cryptography.x509.verification``) with stable reason codes.
 """
 
 from __future__ import annotations
@@ -35,14 +38,17 @@ from certkit.errors import CertkitError, ChainError, DecodeError, ReadError
 
 __all__ = [
     "MAX_FETCH_BYTES",
+    "VERDICTS",
     "CertificatePool",
     "ChainBuild",
+    "ChainVerdict",
     "PoolSource",
     "Reason",
     "TrustSource",
     "VerificationResult",
     "build",
     "build_chain",
+    "chain_verdict",
     "order_chain",
     "trust_pool",
     "verify_chain",
@@ -211,7 +217,8 @@ class CertificatePool:
         return list(self._by_subject.get(key, ())) if key is not None else []
 
     def issuers_of(self, cert: Certificate) -> list[Certificate]:
-        """Certificates in the pool whose name *and* key signed ``cert`` (itself excluded)."""
+        """Certificates in the pool that ``cert`` links to (itself excluded): by name and key
+        identifier, the signature confirming it where it can be checked (see ``Link``)."""
         return [c for c in self.named_issuers(cert)
                 if c.der != cert.der and cert.is_issued_by(c)]
 
@@ -307,7 +314,8 @@ def _longest_path(start: Certificate, issuers: dict[bytes, list[Certificate]],
 
 
 def order_chain(certificates: Iterable[Certificate]) -> Chain:
-    """Put a bag of certificates in order, **leaf first**, following signatures.
+    """Put a bag of certificates in order, **leaf first**, following the links (name, key
+    identifier, and the signature where it can be checked; see :attr:`Chain.links`).
 
     Duplicates are dropped. Raises :class:`~certkit.errors.ChainError` (its ``strays``
     lists their subjects) when the certificates are not one chain: unrelated
@@ -400,7 +408,9 @@ def _search(
             for pool in pools:
                 for issuer in pool.issuers_of(tip):
                     candidates.setdefault(issuer.der, issuer)
-            for issuer in sorted(candidates.values(), key=lambda c: _newest_first(c, at)):
+            ranked = sorted(candidates.values(), key=lambda c: (
+                tip.link_to(c).status != "verified", _newest_first(c, at)))
+            for issuer in ranked:
                 if issuer.der not in seen:
                     seen.add(issuer.der)
                     following.append((*path, issuer))
@@ -581,6 +591,165 @@ def build_chain(
     return build(leaf, pool, trust=trust, fetch=fetch, timeout=timeout).chain
 
 
+# -- the verdict ---------------------------------------------------------------------------
+
+#: Every verdict code, from best to worst; :class:`ChainVerdict` says what each means.
+VERDICTS = ("trusted", "server-ready", "untrusted-root", "unverifiable",
+            "missing-intermediate", "broken")
+
+_TRUST_FIX = ("if you run this CA (or trust it), give its root certificate as a trust file: "
+              "trust=ROOT.pem (--trust ROOT.pem)")
+
+
+@attrs.frozen
+class ChainVerdict:
+    """What a chain (leaf first) is, as one ``code`` and the sentence every command prints.
+
+    Codes (:data:`VERDICTS`):
+
+    - ``trusted`` — complete and trusted: it ends at a root (or another certificate) in the
+      trust store;
+    - ``server-ready`` — leaf and intermediates, the root left out as servers should, and
+      that root is in the trust store;
+    - ``untrusted-root`` — complete to a root that is not trusted (a private CA): ``root``
+      names it, ``fix`` says how to trust it;
+    - ``unverifiable`` — every link holds by name and key identifier but a signature could
+      not be checked (SHA-1, MD5, an unsupported algorithm): ``unverified`` says which;
+    - ``missing-intermediate`` — the top certificate's issuer is nowhere: ``missing_issuer``
+      names it;
+    - ``broken`` — a certificate is not issued by the next one: ``broken_at`` is its index.
+
+    ``ok`` is true for the first two; ``problem`` for the last three (``untrusted-root``
+    is not a problem for a server, whose clients may hold the private root, but is not
+    ``ok`` either). ``trusted`` and ``root`` are set whatever the code, as far as known.
+    """
+
+    code: str
+    message: str
+    chain: Chain
+    trusted: bool = False
+    root: str | None = None
+    missing_issuer: str | None = None
+    broken_at: int | None = None
+    unverified: tuple[str, ...] = ()
+    fix: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the chain is complete and trusted (with or without its root)."""
+        return self.code in {"trusted", "server-ready"}
+
+    @property
+    def problem(self) -> bool:
+        """Whether something must be fixed: broken, a missing intermediate, an unverifiable link."""
+        return self.code in {"broken", "missing-intermediate", "unverifiable"}
+
+
+def chain_verdict(
+    chain: Chain | Iterable[Certificate],
+    *,
+    trust: TrustSource | None = "system",
+    pool: CertificatePool | Iterable[PoolSource] = (),
+) -> ChainVerdict:
+    """Judge ``chain`` (leaf first, as stored or served) in the one vocabulary of certkit.
+
+    The chain is judged as given: its links (names, key identifiers, signatures), then
+    where its top leads — a certificate in ``trust`` (default the system store), a root
+    in ``pool`` (certificates that are known but not trusted, such as a private root file),
+    or nowhere. ``inspect``, ``doctor``, ``check-host``, ``verify``, ``export`` and ``scan``
+    all call this, so they agree on the same input. Raises :class:`ChainError` for an
+    empty chain.
+    """
+    certs = tuple(chain)
+    if not certs:
+        raise ChainError("there is no certificate to judge")
+    judged = Chain(certs)
+    anchors = trust_pool(trust) or CertificatePool()
+    known = pool if isinstance(pool, CertificatePool) else CertificatePool(pool)
+    links = judged.links
+    broken = judged.broken_link
+    if broken is not None:
+        cert, nxt = certs[broken], certs[broken + 1]
+        return ChainVerdict(
+            "broken",
+            f"broken: {cert.subject} is not issued by the next certificate, {nxt.subject} "
+            f"({links[broken].reason})",
+            judged, broken_at=broken, missing_issuer=cert.issuer,
+            fix="put the certificates in order, leaf first, and remove the one that does not "
+                "belong (certkit chain orders them)")
+    unverified = [f"{certs[i].subject} by {certs[i + 1].subject}: {link.reason}"
+                  for i, link in enumerate(links) if link.status == "unverified"]
+    top = certs[-1]
+    # A trusted root beats a trusted intermediate (a trust file holding the whole chain).
+    anchor = None if top.is_self_signed else next(
+        (c for c in anchors.issuers_of(top) if c.der != top.der and c.is_self_signed), None)
+    trusted_at = next((i for i, c in enumerate(certs)
+                       if c in anchors and (i > 0 or c.is_self_signed)), None)
+    root: str | None = None
+    trusted = False
+    if top.is_self_signed and top in anchors:
+        trusted, root, code = True, top.subject, "trusted"
+        ending = f"it ends at {root}, a root in the trust store"
+    elif anchor is None and trusted_at is not None:
+        trusted, code = True, "trusted"
+        ending = f"it reaches {certs[trusted_at].subject}, which is in the trust store"
+    elif top.is_self_signed:
+        root, code = top.subject, "untrusted-root"
+        ending = f"it ends at {root}, a root that is not in the trust store"
+    else:
+        anchor = anchor or next((c for c in anchors.issuers_of(top) if c.der != top.der), None)
+        private = next((c for c in known.issuers_of(top) if c.der != top.der), None)
+        if anchor is not None:
+            trusted, root, code = True, anchor.subject, "server-ready"
+            ending = f"its root {root} is in the trust store"
+            link = top.link_to(anchor)
+            if link.status == "unverified":
+                unverified.append(f"{top.subject} by {anchor.subject}: {link.reason}")
+        elif private is not None and private.is_self_signed:
+            root, code = private.subject, "untrusted-root"
+            ending = (f"it ends at {top.subject}, issued by {root}, a root that is not in the "
+                      "trust store")
+        elif private is None and len(certs) > 1 and _ca(top):
+            # An intermediate whose issuer is nowhere: almost always a private root the
+            # client does not hold (servers rightly leave the root out).
+            root, code = top.issuer, "untrusted-root"
+            ending = (f"it ends at {top.subject}, issued by {root}, which is not in the trust "
+                      "store (a private root CA; if it is an intermediate, add it to the chain)")
+        else:
+            missing = private.subject if private is not None else top.issuer
+            where = ("is not in the chain" if private is not None
+                     else "is neither in the chain nor in the trust store")
+            return ChainVerdict(
+                "missing-intermediate",
+                f"missing intermediate: {missing} (the issuer of {top.subject}) {where}",
+                judged, missing_issuer=missing,
+                fix="add the intermediate certificate your CA sent to the chain (the "
+                    "server's chain file, the keystore entry)")
+    if unverified:
+        return ChainVerdict(
+            "unverifiable",
+            f"unverifiable link: the signature on {unverified[0]}; every link holds by name "
+            f"and key identifier, and {ending}",
+            judged, trusted=trusted, root=root, unverified=tuple(unverified),
+            fix="have the certificates reissued with SHA-256 signatures")
+    if code == "trusted":
+        message = f"complete and trusted: {ending}"
+    elif code == "server-ready":
+        message = (f"server-ready: leaf and intermediates, the root left out as servers "
+                   f"should; {ending}")
+    else:
+        message = f"complete to a root that is not trusted (a private CA): {ending}"
+    return ChainVerdict(code, message, judged, trusted=trusted, root=root,
+                        fix=_TRUST_FIX if code == "untrusted-root" else None)
+
+
+def _ca(cert: Certificate) -> bool:
+    try:
+        return cert.is_ca
+    except CertkitError:
+        return False
+
+
 # -- verification --------------------------------------------------------------------------
 
 
@@ -595,7 +764,9 @@ class Reason:
     """Why a chain fails: a stable ``code``, a sentence, and the certificate concerned.
 
     Codes: ``expired``, ``not-yet-valid``, ``hostname-mismatch``, ``untrusted-root``,
-    ``bad-signature``, ``missing-intermediate``, and ``policy`` for the rest (a CA
+    ``bad-signature`` (a broken link), ``missing-intermediate``, ``unverifiable`` (a
+    signature that cannot be checked; the chain verdict's words are the message), and
+    ``policy`` for the rest (a CA
     certificate without CA rights, a missing key usage…), with cryptography's words.
     """
 
@@ -609,13 +780,15 @@ class VerificationResult:
     """The verdict on a chain: ``ok``, the ``reasons`` it fails, and the path that verified.
 
     ``path`` is the chain cryptography validated, leaf first and ending at the trust
-    anchor, when ``ok``; ``detail`` is cryptography's own message when not.
+    anchor, when ``ok``; ``detail`` is cryptography's own message when not. ``verdict``
+    is :func:`chain_verdict`'s word on the chain as given, what every command prints.
     """
 
     ok: bool
     reasons: tuple[Reason, ...] = ()
     path: Chain | None = None
     detail: str | None = None
+    verdict: ChainVerdict | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -623,7 +796,7 @@ class VerificationResult:
         return tuple(reason.code for reason in self.reasons)
 
 
-def _explain(certs: list[Certificate], anchors: CertificatePool, host: str | None,
+def _explain(certs: list[Certificate], verdict: ChainVerdict, host: str | None,
              at: _dt.datetime) -> list[Reason]:
     reasons: list[Reason] = []
     stamp = at.strftime("%Y-%m-%d %H:%M UTC")
@@ -641,42 +814,16 @@ def _explain(certs: list[Certificate], anchors: CertificatePool, host: str | Non
         names = ", ".join(leaf.san) or "none"
         reasons.append(Reason("hostname-mismatch", f"{leaf.subject} is not valid for {host} "
                               f"(its subject alternative names: {names})", leaf.subject))
-    given = CertificatePool(certs)
-    current = leaf
-    seen = {leaf.der}
-    for _ in range(MAX_DEPTH):
-        if current in anchors and (current.der != leaf.der or current.is_self_signed):
-            break
-        issuers = [c for c in given.issuers_of(current) if c.der not in seen]
-        if not issuers:
-            trusted = anchors.issuers_of(current)
-            if trusted:
-                break
-            named = [c for c in (*given.named_issuers(current), *anchors.named_issuers(current))
-                     if c.der != current.der]
-            if named:
-                reasons.append(Reason("bad-signature", f"the signature on {current.subject} does "
-                                      f"not verify with the key of {named[0].subject}",
-                                      current.subject))
-            elif current.is_self_signed:
-                reasons.append(Reason("untrusted-root", f"the chain ends at {current.subject}, "
-                                      "which is not in the trust store", current.subject))
-            elif current.der != leaf.der and current.is_ca:
-                # An intermediate whose issuer is nowhere: almost always a root the client
-                # does not trust (servers rarely send the root).
-                reasons.append(Reason("untrusted-root", f"the chain ends at {current.subject}, "
-                                      f"whose issuer {current.issuer} is not in the trust "
-                                      "store (if that is another intermediate, add it to the "
-                                      "chain)", current.issuer))
-            else:
-                reasons.append(Reason("missing-intermediate", "missing intermediate: "
-                                      f"{current.issuer} (the issuer of {current.subject}) is "
-                                      "neither in the chain nor in the trust store",
-                                      current.issuer))
-            break
-        current = issuers[0]
-        seen.add(current.der)
+    if verdict.code in _REASON_CODES:
+        concerned = (certs[verdict.broken_at].subject if verdict.broken_at is not None
+                     else verdict.missing_issuer or verdict.root)
+        reasons.append(Reason(_REASON_CODES[verdict.code], verdict.message, concerned))
     return reasons
+
+
+#: The chain verdicts that make a verification fail, as reason codes.
+_REASON_CODES = {"broken": "bad-signature", "missing-intermediate": "missing-intermediate",
+                 "untrusted-root": "untrusted-root", "unverifiable": "unverifiable"}
 
 
 _EXTENSION_NAMES = {"2.5.29.15": "keyUsage", "2.5.29.19": "basicConstraints",
@@ -714,17 +861,19 @@ def verify_chain(
         raise ChainError("there is no certificate to verify")
     moment = _aware(at)
     anchors = trust_pool(trust) or CertificatePool()
-    explained = _explain(certs, anchors, host, moment)
+    verdict = chain_verdict(certs, trust=anchors)
+    explained = _explain(certs, verdict, host, moment)
     if not len(anchors):
         reasons = explained or [Reason("untrusted-root", "the trust store is empty")]
         return VerificationResult(ok=False, reasons=tuple(reasons),
-                                  detail="the trust store is empty")
+                                  detail="the trust store is empty", verdict=verdict)
     # A leaf that is itself in the trust store proves nothing about its chain.
     roots = [c.x509 for c in anchors if c.der != certs[0].der or c.is_self_signed]
     if not roots:
         reasons = explained or [Reason("untrusted-root", "the trust store holds only the leaf "
                                        "itself, which proves nothing about its chain")]
-        return VerificationResult(ok=False, reasons=tuple(reasons), detail="no trust anchor")
+        return VerificationResult(ok=False, reasons=tuple(reasons), detail="no trust anchor",
+                                  verdict=verdict)
     builder = (verification.PolicyBuilder()
                .store(verification.Store(roots))
                .time(moment))
@@ -745,7 +894,9 @@ def verify_chain(
     except verification.VerificationError as err:
         detail = str(err)
         reasons = explained or [_from_detail(detail, host)]
-        return VerificationResult(ok=False, reasons=tuple(reasons), detail=detail)
+        return VerificationResult(ok=False, reasons=tuple(reasons), detail=detail,
+                                  verdict=verdict)
     except ValueError as err:  # a hostname cryptography cannot take, say
         raise DecodeError(f"cannot verify for {host!r}: {err}") from err
-    return VerificationResult(ok=True, path=Chain(Certificate.from_x509(c) for c in verified))
+    return VerificationResult(ok=True, path=Chain(Certificate.from_x509(c) for c in verified),
+                              verdict=verdict)

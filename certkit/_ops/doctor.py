@@ -233,6 +233,35 @@ CODES: Mapping[str, _Text] = {
         "請向憑證機構取得中繼憑證（certkit chain {file} --complete --fetch 會依 caIssuers 網址下"
         "載），並與憑證一起安裝：nginx 與 Apache 使用伺服器憑證在前的完整憑證鏈檔案，IIS 匯入「中"
         "繼憑證授權單位」，Tomcat 匯入金鑰庫項目的憑證鏈。"),
+    "chain-untrusted-root": _Text(
+        "info",
+        "{where}: {verdict}",
+        "Nothing to change on a server whose clients hold this private root; to check the "
+        "chain from here, {fix}.",
+        "{where}：憑證鏈完整，但最後的根憑證 {root} 不在信任的憑證庫中（私有 CA）",
+        "用戶端若已信任此私有根憑證，伺服器無須更改；若要在此檢查憑證鏈，請以信任檔提供其根憑證："
+        "--trust ROOT.pem。"),
+    "chain-unverifiable": _Text(
+        "warning",
+        "{where}: {verdict}",
+        "The certificates link by name and key identifier only; {fix}: clients that refuse "
+        "weak signatures will reject this chain.",
+        "{where}：憑證鏈中有無法驗證的簽章（{reason}）；憑證僅依名稱與金鑰識別碼相連",
+        "請憑證機構以 SHA-256 簽章重新簽發憑證：拒絕弱簽章的用戶端將不接受此憑證鏈。"),
+    "chain-broken": _Text(
+        "error",
+        "{where}: {verdict}",
+        "Put the certificates in order, leaf first, and remove the one that does not belong "
+        "(certkit chain orders them).",
+        "{where}：憑證鏈斷裂：{subject} 不是由下一張憑證簽發",
+        "請依伺服器憑證在前的順序排列憑證，並移除不屬於此憑證鏈的憑證（certkit chain 會排序）。"),
+    "chain-missing-intermediate": _Text(
+        "error",
+        "{where}: {verdict}",
+        "Add the intermediate certificate your CA sent to the server's chain file (leaf "
+        "first) and reload the server.",
+        "{where}：缺少中繼憑證：{issuer}",
+        "請將憑證機構提供的中繼憑證加入伺服器的憑證鏈檔案（伺服器憑證在前）並重新載入伺服器。"),
     "misordered-chain": _Text(
         "error",
         "the certificates in {file} are not leaf first (in the file: {found}); servers send "
@@ -487,13 +516,6 @@ class _Leaf:
     entry_chain: Chain | None
 
 
-def _system_trust() -> CertificatePool | None:
-    try:
-        return _chains.trust_pool("system")
-    except CertkitError:
-        return None
-
-
 def _day(moment: _dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
@@ -503,7 +525,9 @@ def _day(moment: _dt.datetime) -> str:
 
 class _Doctor:
     def __init__(self, inputs: list[_Input], *, at: _dt.datetime, expiring: _dt.timedelta,
-                 alias: str | None) -> None:
+                 alias: str | None, trust: _chains.TrustSource | None = "system") -> None:
+        self.trust_source = trust
+        self.trust: CertificatePool | None = None
         self.inputs = inputs
         self.at = at
         self.expiring = expiring
@@ -636,8 +660,37 @@ class _Doctor:
 
     # chains
 
+    def anchors(self) -> CertificatePool:
+        """The trust store the verdicts are judged against (read once)."""
+        if self.trust is None:
+            try:
+                self.trust = _chains.trust_pool(self.trust_source) or _chains.CertificatePool()
+            except CertkitError:
+                self.trust = _chains.CertificatePool()
+        return self.trust
+
+    def add_verdict(self, verdict: _chains.ChainVerdict, where: str, files: Iterable[str],
+                    aliases: Iterable[str] = ()) -> None:
+        """A finding for a verdict worth telling (``chain_verdict``'s words, unchanged)."""
+        code = {"untrusted-root": "chain-untrusted-root", "unverifiable": "chain-unverifiable",
+                "broken": "chain-broken",
+                "missing-intermediate": "chain-missing-intermediate"}.get(verdict.code)
+        if code is None:
+            return
+        broken = verdict.broken_at
+        self.add(_finding(
+            code, files=files, aliases=aliases, where=where, verdict=verdict.message,
+            fix=(verdict.fix or "").replace("trust=ROOT.pem (--trust ROOT.pem)",
+                                            "--trust ROOT.pem"),
+            root=verdict.root or "", issuer=verdict.missing_issuer or "",
+            reason=verdict.unverified[0] if verdict.unverified else "",
+            subject=verdict.chain[broken].subject if broken is not None else "",
+            data={"verdict": verdict.code, "message": verdict.message,
+                  **({"root": verdict.root} if verdict.root else {}),
+                  **({"missing_issuer": verdict.missing_issuer}
+                     if verdict.missing_issuer else {})}))
+
     def check_chains(self) -> None:
-        trust = None
         fresh_replies = {f.data.get("matching_alias") for f in self.findings
                          if f.code in ("reply-not-imported", "reply-wrong-alias")}
         for leaf in self.leaves:
@@ -647,16 +700,16 @@ class _Doctor:
                 continue
             if cert.is_self_signed:
                 continue
-            chain = _chains.build_chain(cert, self.pool)
-            if len(chain) > 1:
-                continue
-            if trust is None:
-                trust = _system_trust() or _chains.CertificatePool()
-            if trust.issuers_of(cert):
-                continue
-            self.add(_finding("missing-intermediate", files=[leaf.label],
-                              issuer=cert.issuer, subject=cert.subject, file=leaf.label,
-                              data={"missing_issuer": cert.issuer}))
+            verdict = _chains.chain_verdict(_chains.build_chain(cert, self.pool),
+                                            trust=self.anchors())
+            if verdict.code == "missing-intermediate":
+                top = verdict.chain.certificates[-1]
+                self.add(_finding("missing-intermediate", files=[leaf.label],
+                                  issuer=verdict.missing_issuer, subject=top.subject,
+                                  file=leaf.label,
+                                  data={"missing_issuer": verdict.missing_issuer or ""}))
+            else:
+                self.add_verdict(verdict, leaf.label, [leaf.label])
 
     def _keystore_chain(self, leaf: _Leaf, chain: Chain, fresh_replies: set[str | None]) -> None:
         cert = chain.certificates[0]
@@ -666,11 +719,11 @@ class _Doctor:
                 self.add(_finding("self-signed-entry", files=[leaf.label], aliases=[alias],
                                   alias=alias, file=leaf.label))
             return
-        top = chain.certificates[-1]
-        broken = chain.broken_link()
-        if broken is None and (top.is_self_signed or (len(chain) > 1 and _is_ca(top))):
+        verdict = _chains.chain_verdict(chain, trust=self.anchors())
+        if verdict.code != "missing-intermediate":
+            self.add_verdict(verdict, f"{leaf.label}, entry {alias}", [leaf.label], [alias])
             return
-        missing = chain.missing_issuer or cert.issuer
+        missing = verdict.missing_issuer or cert.issuer
         self.add(_finding("keystore-chain-incomplete", files=[leaf.label], aliases=[alias],
                           alias=alias, file=leaf.label, length=len(chain), missing=missing,
                           data={"missing_issuer": missing, "chain_length": str(len(chain))}))
@@ -683,7 +736,7 @@ class _Doctor:
                 certs = [Certificate.load(block) for block in _PEM_CERT.findall(item.data)]
             except CertkitError:
                 continue
-            if len(certs) < 2 or Chain(certs).broken_link() is None:
+            if len(certs) < 2 or Chain(certs).broken_link is None:
                 continue
             try:
                 ordered = _chains.order_chain(certs)
@@ -767,6 +820,14 @@ class _Doctor:
         except (NetworkError, DecodeError) as err:
             self.add(_finding("host-unreachable", files=[where], host=where, reason=str(err)))
             return []
+        links = served
+        if served.broken_link is not None:
+            try:  # a misordered chain is judged in order (misordering is told apart)
+                links = _chains.order_chain(served)
+            except ChainError:
+                links = served
+        self.add_verdict(_chains.chain_verdict(links, trust=self.anchors(), pool=self.pool),
+                         where, [where])
         leaf = served.certificates[0]
         locals_ = self.leaves
         if locals_ and all(item.certificate.der != leaf.der for item in locals_):
@@ -806,6 +867,7 @@ def diagnose(
     expiring: _dt.timedelta = _dt.timedelta(days=30),
     alias: str | None = None,
     timeout: float = 10.0,
+    trust: _chains.TrustSource | None = "system",
 ) -> list[Finding]:
     """Look at ``sources`` together (and at ``host`` if given) and say what is wrong.
 
@@ -814,6 +876,8 @@ def diagnose(
     compares it with the files; ``servername`` (else ``host``) is the name the leaf must
     cover. ``alias`` is the keystore alias a CA reply is meant for. ``at`` is the moment
     for date checks (default now); certificates ending within ``expiring`` are reported.
+    Chains (of the files and of the host) are judged by :func:`~certkit.chain_verdict`
+    against ``trust`` (default the system store; a PEM path for a private CA).
     Problems are findings, never exceptions; the list is sorted errors first, then
     warnings, then notes.
     """
@@ -823,7 +887,7 @@ def diagnose(
     early: list[Finding] = []
     inputs = [item for index, source in enumerate(sources, 1)
               if (item := _load_one(source, index, passwords, early)) is not None]
-    doctor = _Doctor(inputs, at=moment, expiring=expiring, alias=alias)
+    doctor = _Doctor(inputs, at=moment, expiring=expiring, alias=alias, trust=trust)
     doctor.findings.extend(early)
     doctor.check_keys()
     doctor.check_chains()

@@ -163,19 +163,12 @@ def export_chain(
             if root.der not in input_ders:
                 root = None  # found in the trust store only: the clients have it already
     elif not built.trusted and not allow_incomplete:
-        last = certs[-1]
-        missing = built.chain.missing_issuer or last.issuer
-        if last.is_ca and len(certs) > 1:
-            what = (f"the chain ends at {last.subject}, whose issuer {missing} is in neither "
-                    f"the input nor the trust store. Add {missing} to the input (an "
-                    "intermediate, or your private root CA) or give it as a trust file "
-                    "(trust=…, --trust FILE)")
-        else:
-            what = (f"missing intermediate {missing} (the issuer of {last.subject}); it is in "
-                    "neither the input nor the trust store. Add the intermediate certificate "
-                    "your CA sent to the input")
+        # The words of chain_verdict, as inspect, doctor and check-host say them.
+        verdict = _chains.chain_verdict(built.chain, trust=trust, pool=local)
+        missing = verdict.missing_issuer or verdict.root or certs[-1].issuer
         raise ChainError(
-            f"the chain of {entry.alias!r} is incomplete: {what}, or pass "
+            f"the chain of {entry.alias!r} cannot be exported complete: {verdict.message}. "
+            f"To fix: {verdict.fix or 'add the missing certificate to the input'}; or pass "
             "allow_incomplete=True (--allow-incomplete) to export the chain as it is",
             strays=[missing],
         )

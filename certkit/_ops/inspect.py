@@ -8,6 +8,7 @@ from typing import Any
 from certkit._model import (
     Certificate,
     CertificateRequest,
+    Chain,
     KeyEntry,
     KeyStore,
     LockedKey,
@@ -15,9 +16,10 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
+from certkit._ops import chains as _chains
 from certkit.errors import CertkitError
 
-__all__ = ["describe", "describe_certificate"]
+__all__ = ["describe", "describe_certificate", "describe_verdict"]
 
 
 def _iso(moment: _dt.datetime | None) -> str | None:
@@ -60,13 +62,57 @@ def _describe_request(request: CertificateRequest) -> dict[str, Any]:
     }
 
 
-def describe(store: KeyStore, *, now: _dt.datetime | None = None) -> dict[str, Any]:
+def describe_verdict(verdict: _chains.ChainVerdict) -> dict[str, Any]:
+    """A chain verdict as plain data: its code, the sentence, the fix and what it names."""
+    return {"code": verdict.code, "message": verdict.message, "fix": verdict.fix,
+            "trusted": verdict.trusted, "root": verdict.root,
+            "missing_issuer": verdict.missing_issuer, "broken_at": verdict.broken_at,
+            "unverified": list(verdict.unverified)}
+
+
+def _links(chain: Chain) -> list[dict[str, Any]]:
+    return [{"status": link.status, "reason": link.reason} for link in chain.links]
+
+
+def _loose_chain(store: KeyStore) -> Chain | None:
+    """The certificates of a store without keys, when they are meant as one chain (a bundle)."""
+    certs = store.certificates
+    if store.key_entries or not certs or len(certs) > _chains.MAX_DEPTH:
+        return None
+    try:
+        return _chains.order_chain(certs)
+    except CertkitError:
+        # A leaf-first bundle that is not one chain is judged as written (broken); a
+        # bundle of CA certificates (a trust store) is not a chain at all.
+        return None if _is_ca(certs[0]) else Chain(certs)
+
+
+def _is_ca(cert: Certificate) -> bool:
+    try:
+        return cert.is_ca
+    except CertkitError:
+        return True
+
+
+def _trust_or_empty(trust: _chains.TrustSource | None) -> _chains.CertificatePool:
+    try:
+        return _chains.trust_pool(trust) or _chains.CertificatePool()
+    except CertkitError:  # no system store here: every root is then "not trusted"
+        return _chains.CertificatePool()
+
+
+def describe(store: KeyStore, *, now: _dt.datetime | None = None,
+             trust: _chains.TrustSource | None = "system") -> dict[str, Any]:
     """Describe every entry of ``store`` as JSON-ready data (never any key material).
 
     Each entry has its alias, type, dates and certificates; key entries add the key
-    algorithm, chain length and completeness (and the missing issuer, if any).
+    algorithm, chain length, each link's status (``verified``, ``unverified`` with the
+    reason, ``broken``) and the chain's verdict (:func:`~certkit.chain_verdict` against
+    ``trust``, default the system store). A store of certificates only that form one
+    chain (a PEM bundle) gets that chain's verdict as ``chain``.
     """
     entries: list[dict[str, Any]] = []
+    anchors = _trust_or_empty(trust)
     for entry in store.entries:
         row: dict[str, Any] = {"alias": entry.alias, "created": _iso(entry.created)}
         if entry.attributes.friendly_name is not None:
@@ -86,6 +132,9 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None) -> dict[str, A
             row["chain_complete"] = entry.chain.is_complete
             row["missing_issuer"] = entry.chain.missing_issuer
             row["certificates"] = [describe_certificate(c, now=now) for c in entry.chain]
+            row["links"] = _links(entry.chain)
+            row["chain_verdict"] = (describe_verdict(_chains.chain_verdict(
+                entry.chain, trust=anchors)) if entry.chain else None)
         elif isinstance(entry, TrustedCertEntry):
             row["type"] = "trusted-certificate"
             row["java_trusted"] = entry.trusted
@@ -96,9 +145,13 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None) -> dict[str, A
             row["bits"] = None if isinstance(entry.key, LockedSecret) else len(entry.key) * 8
             row["locked"] = entry.is_locked
         entries.append(row)
+    loose = _loose_chain(store)
     return {
         "format": store.format,
         "entries": entries,
+        "chain": None if loose is None else {
+            "subjects": [c.subject for c in loose], "links": _links(loose),
+            "verdict": describe_verdict(_chains.chain_verdict(loose, trust=anchors))},
         "requests": [_describe_request(r) for r in store.requests],
         "protection": [
             {"part": p.part, "algorithm": p.algorithm, "iterations": p.iterations, "weak": p.weak}

@@ -218,7 +218,7 @@ def chain_status(chain: Chain) -> str:
     """
     if not chain:
         return "empty"
-    if chain.broken_link() is not None:
+    if chain.broken_link is not None:
         return "broken"
     if chain.is_complete:
         return "self-signed" if len(chain) == 1 else "complete"

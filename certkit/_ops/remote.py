@@ -278,9 +278,11 @@ def fetch_chain(
 class HostReport:
     """What a server serves and what is wrong with it; ``ok`` when ``problems`` is empty.
 
-    ``chain`` is as served (leaf first when the server is configured right). ``complete``
-    is true when every intermediate was sent and the last one's issuer is a trusted root
-    (or the root itself was sent); otherwise ``missing_issuer`` names what is missing.
+    ``chain`` is as served (leaf first when the server is configured right). ``verdict``
+    is :func:`~certkit.chain_verdict`'s word on it, worded as every command words it.
+    ``complete`` is true when every intermediate was sent (a chain ending at a private root
+    the trust store lacks is complete, and the verdict says so in ``notes``); otherwise
+    ``missing_issuer`` names what is missing.
     ``matches_expected`` is ``None`` without ``expect``; when it is false, ``reasons``
     lists the usual causes, most likely first. ``notes`` say what is worth knowing but not
     wrong (a chain ending at a private root the trust store does not hold).
@@ -302,6 +304,7 @@ class HostReport:
     reasons: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    verdict: _chains.ChainVerdict | None = None
 
     @property
     def ok(self) -> bool:
@@ -336,13 +339,6 @@ def _expected_chain(expect: Certificate | Chain | KeyStore | str | os.PathLike[s
         return Chain(leaves[:1])
 
 
-def _issuer_in(cert: Certificate, pool: _chains.CertificatePool | None) -> Certificate | None:
-    if pool is None:
-        return None
-    found = [c for c in pool.issuers_of(cert) if c.der != cert.der]
-    return found[0] if found else None
-
-
 def check_host(
     host: str,
     port: int = 443,
@@ -371,17 +367,17 @@ def check_host(
     problems: list[str] = []
     notes: list[str] = []
 
-    ordered = served.broken_link() is None
-    links = served
+    ordered = served.broken_link is None
+    links = judged = served
     if not ordered:
         try:
-            links = _chains.order_chain(served)
+            links = judged = _chains.order_chain(served)
             problems.append("the chain is not in order (each certificate should be followed by "
                             "its issuer, leaf first): served as "
                             + " → ".join(c.subject for c in served))
         except ChainError as err:
             problems.append(f"the server sends certificates that are not one chain: {err}")
-            links = Chain(served.certificates[: (served.broken_link() or 0) + 1])
+            links = Chain(served.certificates[: (served.broken_link or 0) + 1])
         if links.leaf is not None and links.leaf.der != leaf.der:
             problems.append(f"the first certificate sent is {leaf.subject}, not the leaf "
                             f"({links.leaf.subject})")
@@ -390,28 +386,15 @@ def check_host(
     expected_chain = _expected_chain(expect) if expect is not None else None
     anchors = _chains.trust_pool(trust)
     local = _chains.CertificatePool(expected_chain or ())
-    top = links.certificates[-1]
-    missing: str | None = None
-    trusted = False
-    if top.is_self_signed:
-        trusted = anchors is not None and top in anchors
-        complete = True
-    else:
-        anchor = _issuer_in(top, anchors)
-        known = anchor or _issuer_in(top, local)
-        trusted = anchor is not None
-        complete = known is not None and known.is_self_signed
-        if not complete:
-            missing = top.issuer
-            problems.append(
-                f"missing intermediate: {top.issuer} (the issuer of {top.subject}) is not "
-                "sent by the server" + ("" if known is not None else
-                                        " and is not in the trust store")
-                + "; add it to the server's chain file")
-    if complete and not trusted:
-        root = links.root or _issuer_in(top, local)
-        notes.append(f"the chain ends at {root.subject if root else top.issuer}, which is not "
-                     "in the trust store: fine for a private CA that your clients trust")
+    # Judged in order when it can be put in order, else as sent (then it is broken).
+    verdict = _chains.chain_verdict(judged, trust=anchors, pool=local)
+    missing = verdict.missing_issuer if verdict.code == "missing-intermediate" else None
+    trusted = verdict.trusted
+    complete = verdict.code not in {"missing-intermediate", "broken"}
+    if verdict.problem:
+        problems.append(f"{verdict.message}; {verdict.fix}")
+    elif not verdict.ok:
+        notes.append(verdict.message)
 
     not_after = leaf.not_after
     days_left = math.floor((not_after - moment).total_seconds() / 86400)
@@ -461,4 +444,4 @@ def check_host(
         complete=complete, missing_issuer=missing, trusted=trusted, not_after=not_after,
         days_left=days_left, name_matches=name_matches, expected=expected,
         matches_expected=matches, reasons=tuple(reasons), problems=tuple(problems),
-        notes=tuple(notes))
+        notes=tuple(notes), verdict=verdict)

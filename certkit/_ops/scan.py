@@ -17,7 +17,7 @@ import re
 import stat
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 from cryptography import x509
@@ -29,12 +29,16 @@ from certkit._model import Certificate, KeyEntry, LockedKey, Password, PrivateKe
 from certkit._ops.api import load, password_for
 from certkit.errors import CertkitError, PasswordError
 
+if TYPE_CHECKING:
+    from certkit._ops.chains import CertificatePool
+
 __all__ = [
     "MAX_FILE",
     "ScanIssue",
     "ScanProgress",
     "ScanReport",
     "ScannedCertificate",
+    "ScannedChain",
     "ScannedKey",
     "scan",
 ]
@@ -82,6 +86,25 @@ class ScannedKey:
 
 
 @attrs.frozen
+class ScannedChain:
+    """The verdict on one key entry's own chain (what a server given that file would send).
+
+    ``code`` and ``message`` are :func:`~certkit.chain_verdict`'s, as every command words them.
+    """
+
+    path: str
+    alias: str
+    subject: str
+    code: str
+    message: str
+
+    @property
+    def problem(self) -> bool:
+        """Whether the verdict asks for a fix (broken, missing intermediate, unverifiable)."""
+        return self.code in {"broken", "missing-intermediate", "unverifiable"}
+
+
+@attrs.frozen
 class ScanIssue:
     """A file the scan could not read: ``reason`` is ``unreadable``, ``password-needed``,
     ``wrong-password``, ``damaged`` or ``too-large``; ``detail`` says more."""
@@ -98,7 +121,9 @@ class ScanReport:
     ``pairs`` holds each certificate that has a key anywhere in the scan with that key;
     ``without_key`` lists leaf certificates with no key anywhere in the scan (CA
     certificates are not expected to have one); ``incomplete`` lists leaves whose issuer
-    is nowhere in the scan or the trust store, with that issuer's name.
+    is nowhere in the scan or the trust store, with that issuer's name. ``chains`` holds
+    the verdict on each key entry's own chain; a broken or unverifiable one is a problem
+    (a missing intermediate is one when ``incomplete`` says so: it may be in another file).
     """
 
     files_seen: int
@@ -113,12 +138,15 @@ class ScanReport:
     incomplete: tuple[tuple[ScannedCertificate, str], ...]
     unreadable: tuple[ScanIssue, ...]
     at: _dt.datetime
+    chains: tuple[ScannedChain, ...] = ()
 
     @property
     def has_problems(self) -> bool:
-        """Whether anything needs attention (expired or expiring, orphans, gaps, unreadable)."""
+        """Whether anything needs attention (expired or expiring, orphans, gaps, unreadable,
+        a broken or unverifiable chain)."""
         return bool(self.expired or self.expiring or self.orphaned_keys or self.without_key
-                    or self.incomplete or self.unreadable)
+                    or self.incomplete or self.unreadable
+                    or any(c.code in {"broken", "unverifiable"} for c in self.chains))
 
 
 def _walk(paths: Iterable[str], *,
@@ -291,7 +319,7 @@ def scan(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    scanner = _Scanner(passwords)
+    scanner = _Scanner(passwords, trust_system=trust_system)
     for path, info in _walk([os.fspath(p) for p in paths], follow_symlinks=follow_symlinks):
         scanner.seen += 1
         try:
@@ -307,8 +335,12 @@ def scan(
 class _Scanner:
     """The running state of one scan: small records, never parsed objects."""
 
-    def __init__(self, passwords: Password | Mapping[str, Password] | None) -> None:
+    def __init__(self, passwords: Password | Mapping[str, Password] | None, *,
+                 trust_system: bool = True) -> None:
         self.passwords = passwords
+        self.trust_system = trust_system
+        self.anchors: CertificatePool | None = None
+        self.chains: list[ScannedChain] = []
         self.seen = 0
         self.read = 0
         self.certificates: list[ScannedCertificate] = []
@@ -350,12 +382,32 @@ class _Scanner:
             return False
         for key_entry in store.key_entries:
             _scan_key(key_entry, path, self.keys)
+            self._judge(key_entry, path)
         for entry in store.entries:
             chain = entry.chain if isinstance(entry, KeyEntry) else None
             own = getattr(entry, "certificate", None)
             for cert in (chain or ((own,) if own is not None else ())):
                 self._add_certificate(cert, path, entry.alias)
         return bool(store.entries)
+
+    def _judge(self, entry: KeyEntry, path: str) -> None:
+        """The verdict on a key entry's chain, as inspect and doctor give it."""
+        from certkit._ops import chains as _chains  # noqa: PLC0415 - only when a scan runs
+
+        if not entry.chain:
+            return
+        if self.anchors is None:
+            try:
+                found = _chains.trust_pool("system") if self.trust_system else None
+            except CertkitError:
+                found = None
+            self.anchors = found or _chains.CertificatePool()
+        try:
+            verdict = _chains.chain_verdict(entry.chain, trust=self.anchors)
+        except CertkitError:
+            return
+        self.chains.append(ScannedChain(path, entry.alias, entry.chain[0].subject, verdict.code,
+                                        verdict.message))
 
     def _add_certificate(self, cert: Certificate, path: str, alias: str) -> None:
         record = _record(cert, path, alias)
@@ -391,7 +443,7 @@ class _Scanner:
             keys=tuple(keys), pairs=pairs, expired=expired, expiring=soon,
             orphaned_keys=tuple(k for k in keys if k.public_key_sha256 not in cert_spkis),
             without_key=without_key, incomplete=incomplete, unreadable=tuple(self.issues),
-            at=moment)
+            at=moment, chains=tuple(self.chains))
 
 
 def _scan_key(entry: KeyEntry, path: str, keys: list[ScannedKey]) -> None:

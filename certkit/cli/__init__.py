@@ -135,6 +135,23 @@ def _print_json(data: object, out: TextIO) -> None:
     out.write("\n")
 
 
+def _write_link(links: list[dict[str, Any]], index: int, out: TextIO,
+                indent: str = "         ") -> None:
+    """How certificate ``index`` links to the next: verified, UNVERIFIED (why) or BROKEN."""
+    if index >= len(links):
+        return
+    link = links[index]
+    words = {"verified": "verified", "unverified": "UNVERIFIED", "broken": "BROKEN"}
+    reason = f": {link['reason']}" if link["reason"] else ""
+    out.write(f"{indent}link {index}→{index + 1} {words[link['status']]}{reason}\n")
+
+
+def _write_verdict(verdict: dict[str, Any], indent: str, out: TextIO) -> None:
+    out.write(f"{indent}chain: {verdict['message']}\n")
+    if verdict["fix"]:
+        out.write(f"{indent}fix: {verdict['fix']}\n")
+
+
 def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
     from certkit import formats  # noqa: PLC0415 - only for the description
 
@@ -151,8 +168,9 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
         head = f"  [{kind}] {entry['alias']}"
         if kind == "key":
             lock = " (locked: key password needed)" if entry.get("locked") else ""
-            status = "complete" if entry["chain_complete"] else "incomplete"
-            head += f"  {entry['key_algorithm']}{lock}, chain of {entry['chain_length']} ({status})"
+            verdict = entry.get("chain_verdict")
+            status = f" ({verdict['code']})" if verdict else ""
+            head += f"  {entry['key_algorithm']}{lock}, chain of {entry['chain_length']}{status}"
             if entry.get("key_matches_certificate") is False:
                 head += "  KEY DOES NOT MATCH CERTIFICATE"
         elif kind == "secret-key" and entry.get("locked"):
@@ -172,8 +190,15 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
             out.write(f"         sha256   {cert['sha256']}\n")
             if cert["san"]:
                 out.write(f"         san      {', '.join(cert['san'])}\n")
-        if kind == "key" and entry.get("missing_issuer"):
-            out.write(f"      missing issuer: {entry['missing_issuer']}\n")
+            _write_link(entry.get("links", []), index, out)
+        if kind == "key" and entry.get("chain_verdict"):
+            _write_verdict(entry["chain_verdict"], "      ", out)
+    if info.get("chain"):
+        out.write(f"  chain of {len(info['chain']['subjects'])}, leaf first: "
+                  f"{' → '.join(info['chain']['subjects'])}\n")
+        for index, _ in enumerate(info["chain"]["subjects"]):
+            _write_link(info["chain"]["links"], index, out, indent="    ")
+        _write_verdict(info["chain"]["verdict"], "  ", out)
     for request in info["requests"]:
         out.write(f"  [request] {request['subject']}\n")
     for note in info["notes"]:
@@ -193,7 +218,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
             return certkit.load(p, password=pw, key_passwords=key_passwords)
 
         store = _with_prompt(load, password, path)
-        info = describe(store)
+        info = describe(store, trust=args.trust or "system")
         results.append({"path": path, **info})
         if not args.json:
             _human_inspect(path, info, out)
@@ -353,6 +378,9 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                "  certkit inspect keystore.jks --password-env STOREPASS --json",
         formatter_class=HelpFormatter)
     inspect.add_argument("files", nargs="+", metavar="FILE")
+    inspect.add_argument("--trust", metavar="FILE",
+                         help="PEM bundle of trusted roots the chains are judged against "
+                              "(default: the system trust store); for a private CA")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
     _add_password_options(inspect)
     _add_key_password_options(inspect)

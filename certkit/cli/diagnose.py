@@ -111,7 +111,8 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     lang = args.lang or default_language()
     findings = diagnose(*args.files, host=host, port=port, servername=args.servername,
                         passwords=password, expiring=parse_duration(args.expiring),
-                        alias=args.alias, timeout=args.timeout)
+                        alias=args.alias, timeout=args.timeout,
+                        trust=args.trust or "system")
     problem = any(f.severity in ("error", "warning") for f in findings)
     if args.json:
         _print_json({"ok": not problem, "lang": lang,
@@ -151,6 +152,8 @@ def _scan_json(report: ScanReport) -> dict[str, Any]:
         "without_key": [_cert_json(c) for c in report.without_key],
         "incomplete": [{**_cert_json(c), "missing_issuer": issuer}
                        for c, issuer in report.incomplete],
+        "chains": [{"path": c.path, "alias": c.alias, "subject": c.subject, "verdict": c.code,
+                    "message": c.message} for c in report.chains],
         "unreadable": [{"path": i.path, "reason": i.reason, "detail": i.detail}
                        for i in report.unreadable],
     }
@@ -176,8 +179,12 @@ def _write_scan(report: ScanReport, out: TextIO) -> None:
         where = key.path + (f" [{key.alias}]" if key.alias else "")
         out.write(f"orphan    {key.algorithm} key without a certificate  {where}\n")
     for cert, issuer in report.incomplete:
-        out.write(f"chain     missing intermediate {issuer} for {cert.subject}  "
-                  f"{_where(cert)}\n")
+        out.write(f"chain     missing intermediate: {issuer} (the issuer of {cert.subject}) is "
+                  f"neither among the files scanned nor in the trust store  {_where(cert)}\n")
+    for chain in report.chains:
+        if chain.code in {"broken", "unverifiable"}:
+            where = chain.path + (f" [{chain.alias}]" if chain.alias else "")
+            out.write(f"chain     {chain.message}  {where}\n")
     for issue in report.unreadable:
         out.write(f"unread    {issue.reason}: {issue.path} ({issue.detail})\n")
     out.write("problems found\n" if report.has_problems else "no problems found\n")
@@ -247,6 +254,9 @@ def register(sub: Any) -> None:
                         help="warn about certificates ending within this (default 30d)")
     doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="for --host (default 10)")
+    doctor.add_argument("--trust", metavar="FILE",
+                        help="PEM bundle of trusted roots the chains are judged against "
+                             "(default: the system trust store); for a private CA")
     doctor.add_argument("--lang", choices=("en", "zh-TW"),
                         help="language of the messages (default from the locale)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")

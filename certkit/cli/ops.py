@@ -109,7 +109,16 @@ def _report_json(report: Any) -> dict[str, Any]:
         "expected_sha256": report.expected.fingerprint() if report.expected else None,
         "matches_expected": report.matches_expected, "reasons": list(report.reasons),
         "problems": list(report.problems), "notes": list(report.notes),
+        "verdict": _verdict_json(report.verdict),
     }
+
+
+def _verdict_json(verdict: Any) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {"code": verdict.code, "message": verdict.message, "fix": verdict.fix,
+            "trusted": verdict.trusted, "root": verdict.root,
+            "missing_issuer": verdict.missing_issuer}
 
 
 def _write_report(report: Any, out: TextIO) -> None:
@@ -120,16 +129,18 @@ def _write_report(report: Any, out: TextIO) -> None:
         out.write(f"  {index}: {cert.subject}\n     issuer {cert.issuer}, expires "
                   f"{cert.not_after:%Y-%m-%d}\n")
     order = "in order" if report.ordered else "NOT in order"
-    state = ("complete" if report.complete
-             else f"INCOMPLETE, missing intermediate: {report.missing_issuer}")
-    out.write(f"chain: {order}, {state}\n")
+    state = report.verdict.message if report.verdict is not None else (
+        "complete" if report.complete
+        else f"INCOMPLETE, missing intermediate: {report.missing_issuer}")
+    out.write(f"chain: {order}; {state}\n")
     out.write(f"expires in {report.days_left} days; name "
               f"{'matches' if report.name_matches else 'DOES NOT MATCH'}\n")
     if report.matches_expected is not None:
         out.write("serves the expected certificate\n" if report.matches_expected
                   else "does NOT serve the expected certificate\n")
     for note in report.notes:
-        out.write(f"note: {note}\n")
+        if report.verdict is None or note != report.verdict.message:  # printed above
+            out.write(f"note: {note}\n")
     for problem in report.problems:
         out.write(f"problem: {problem}\n")
     if report.reasons:

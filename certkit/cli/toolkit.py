@@ -269,7 +269,14 @@ def _save_chain(certs: list[Certificate], path: str, *, force: bool) -> pathlib.
 
 def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit chain FILE…``: order certificates leaf first, or complete a leaf's chain."""
-    from certkit._ops.chains import CertificatePool, build, order_chain  # noqa: PLC0415
+    from certkit._ops.chains import (  # noqa: PLC0415
+        CertificatePool,
+        ChainVerdict,
+        build,
+        chain_verdict,
+        order_chain,
+    )
+    from certkit._ops.inspect import describe_verdict  # noqa: PLC0415
 
     password = _password(args)
     bag: list[Certificate] = []
@@ -281,22 +288,32 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
     if not bag:
         raise UsageError("the files hold no certificate")
     origins: list[str] | None = None
+    verdict: ChainVerdict | None = None
     complete: bool | None = None
     missing: str | None = None
     notes: tuple[str, ...] = ()
     if args.complete or args.trust or args.fetch:
         leaf = _first_leaf(bag)
-        built = build(leaf, pool, trust=_trust(args.trust), fetch=args.fetch,
-                      timeout=args.timeout)
+        built_trust = _trust(args.trust)
+        built = build(leaf, pool, trust=built_trust, fetch=args.fetch, timeout=args.timeout)
         certs, origins, notes = list(built.chain), list(built.origins), built.notes
         complete = built.chain.is_complete
         missing = built.chain.missing_issuer
+        verdict = chain_verdict(built.chain, trust=built_trust, pool=pool)
     else:
         try:
             certs = list(order_chain(bag))
         except ChainError as err:
-            raise ChainError(f"{err} (or pass --complete to build the chain of the leaf and "
-                             "leave the rest out)", strays=err.strays) from err
+            # Not one chain (two leaves, a stray certificate) is a problem found in the
+            # input, like an incomplete chain: exit 1, not the exit 2 of an error.
+            text = (f"{err} (or pass --complete to build the chain of the leaf and leave the "
+                    "rest out)")
+            if args.json:
+                _print_json({"chain": None, "complete": None, "problem": text,
+                             "strays": list(err.strays)}, out)
+            else:
+                out.write(f"NOT ONE CHAIN: {text}\n")
+            return EXIT_PROBLEM
     written = None
     if args.out:
         chosen = certs[:-1] if args.no_root and len(certs) > 1 and certs[-1].is_self_signed \
@@ -309,12 +326,15 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
                       for i, c in enumerate(certs)],
             "complete": complete if complete is not None else None,
             "missing_issuer": missing, "notes": list(notes),
+            "verdict": describe_verdict(verdict) if verdict else None,
             "written": str(written) if written else None}, out)
         return code
     out.write(f"chain of {len(certs)} certificate(s), leaf first:\n")
     _describe_chain(certs, origins, out)
     for note in notes:
         out.write(f"  note: {note}\n")
+    if verdict is not None:
+        out.write(f"chain: {verdict.message}\n")
     if complete is True:
         out.write("complete: ends at a self-signed root\n")
     elif complete is False:
@@ -340,6 +360,7 @@ def _parse_time(value: str) -> dt.datetime:
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit verify FILE``: is the chain in FILE valid (trusted, in date, for the host)?"""
     from certkit._ops.chains import order_chain, verify_chain  # noqa: PLC0415
+    from certkit._ops.inspect import describe_verdict  # noqa: PLC0415
 
     password = _password(args)
     store = _load(args.file, password)
@@ -363,17 +384,25 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
             "path": [_cert_json(c) for c in result.path] if result.path else None,
             "reasons": [{"code": r.code, "message": r.message, "subject": r.subject}
                         for r in result.reasons],
-            "detail": result.detail}, out)
+            "detail": result.detail,
+            "verdict": describe_verdict(result.verdict) if result.verdict else None}, out)
         return EXIT_OK if result.ok else EXIT_PROBLEM
     leaf_subject = chain[0].subject
     if result.ok:
         host = f" for {args.host}" if args.host else ""
         out.write(f"OK: {leaf_subject} is valid{host}; verified path:\n")
         _describe_chain(list(result.path or ()), None, out)
+        if result.verdict is not None:
+            out.write(f"chain: {result.verdict.message}\n")
         return EXIT_OK
     out.write(f"INVALID: {leaf_subject}\n")
+    if result.verdict is not None:
+        out.write(f"chain: {result.verdict.message}\n")
     for reason in result.reasons:
-        out.write(f"  {reason.code}: {reason.message}\n")
+        if result.verdict is None or reason.message != result.verdict.message:  # said above
+            out.write(f"  {reason.code}: {reason.message}\n")
+    if result.verdict is not None and result.verdict.fix:
+        out.write(f"  fix: {result.verdict.fix}\n")
     return EXIT_PROBLEM
 
 
@@ -478,7 +507,8 @@ def register(sub: Any) -> None:
     chain = sub.add_parser(
         "chain", help="order certificates leaf first, or complete a leaf's chain",
         description="Without --complete: put the certificates of the files in order, leaf "
-                    "first, and say which do not belong. With --complete (or --trust/--fetch): "
+                    "first, and say which do not belong (exit 1 when they are not one chain, "
+                    "two leaves say). With --complete (or --trust/--fetch): "
                     "build the leaf's chain from the files, the trust store and, with --fetch, "
                     "the issuer URLs in the certificates; exit 1 if it stays incomplete.",
         epilog="examples:\n  certkit chain intermediate.crt server.crt root.crt --out chain.pem\n"
