@@ -461,7 +461,7 @@ def _trial_restore(store: KeyStore, problems: list[BackupProblem], notes: list[s
         try:
             export_chain(store, entry.alias)
         except ChainError as err:
-            notes.append(f"{entry.alias!r}: {err}")
+            notes.append(str(err))  # it names the entry
         except CertkitError as err:
             fail(f"a restore of {entry.alias!r} would fail: {err}")
 
