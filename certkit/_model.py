@@ -883,7 +883,16 @@ def _to_chain(value: Chain | Iterable[Certificate]) -> Chain:
     return value if isinstance(value, Chain) else Chain(tuple(value))
 
 
-def _out_of_order(alias: str, chain: Chain) -> ChainError | None:
+def _fields(chain: Chain) -> list[tuple[bytes, bytes, bytes]] | None:
+    """Each certificate's encoded issuer, subject and SPKI (``None`` if one is not DER)."""
+    try:
+        return [_der.certificate_fields(c.der) for c in chain.certificates]
+    except DecodeError:
+        return None
+
+
+def _out_of_order(alias: str, chain: Chain,
+                  fields: list[tuple[bytes, bytes, bytes]] | None) -> ChainError | None:
     """A :class:`ChainError` naming the first certificate whose issuer is in the chain but
     not right after it (an issuer before its subject, or further down); ``None`` if leaf first.
 
@@ -891,16 +900,12 @@ def _out_of_order(alias: str, chain: Chain) -> ChainError | None:
     in the chain at all) is an incomplete chain, not a disordered one.
     """
     certs = chain.certificates
-    if len(certs) < 2:
-        return None
-    try:
-        names = [_der.certificate_names(c.der) for c in certs]
-    except DecodeError:
+    if len(certs) < 2 or fields is None:
         return None
     position: dict[bytes, int] = {}
-    for index, (_, subject) in enumerate(names):
+    for index, (_, subject, _) in enumerate(fields):
         position.setdefault(subject, index)
-    for index, (issuer, subject) in enumerate(names):
+    for index, (issuer, subject, _) in enumerate(fields):
         if issuer == subject:
             continue
         found = position.get(issuer)
@@ -915,17 +920,13 @@ def _out_of_order(alias: str, chain: Chain) -> ChainError | None:
     return None
 
 
-def _key_verdict(key: PrivateKey | LockedKey, leaf: Certificate) -> bool | None:
+def _key_verdict(key: PrivateKey | LockedKey, leaf: Certificate, raw: bytes) -> bool | None:
     """Whether ``key`` belongs to ``leaf``; ``None`` when only parsing the key could tell.
 
-    Bytes first: the certificate's SPKI as written against the key's (a parsed key's, or
-    the one kept PKCS#8 spells out), so a 1,000-entry keystore parses nothing; the parsed,
-    canonical comparison runs only when those bytes differ.
+    Bytes first: the certificate's SPKI as written (``raw``) against the key's (a parsed
+    key's, or the one kept PKCS#8 spells out), so a 1,000-entry keystore parses nothing;
+    the parsed, canonical comparison runs only when those bytes differ.
     """
-    try:
-        raw = _der.certificate_spki(leaf.der)
-    except DecodeError:
-        raw = b""
     try:
         if isinstance(key, LockedKey):
             # Only a fingerprint the container recorded says anything: the one borrowed
@@ -999,13 +1000,15 @@ class KeyEntry:
             object.__setattr__(self, "problem", found)
 
     def _find_problem(self, *, parse: bool) -> KeyMismatchError | ChainError | None:
-        disorder = _out_of_order(self.alias, self.chain)
+        fields = _fields(self.chain)
+        disorder = _out_of_order(self.alias, self.chain, fields)
         if disorder is not None:
             return disorder
         leaf = self.chain.leaf
         if leaf is None:
             return None
-        verdict = _key_verdict(self.key, leaf)
+        spkis = [f[2] for f in fields] if fields is not None else [b""] * len(self.chain)
+        verdict = _key_verdict(self.key, leaf, spkis[0])
         if verdict is None and parse and isinstance(self.key, PrivateKey):
             try:
                 verdict = self.key.matches(leaf)
@@ -1014,8 +1017,8 @@ class KeyEntry:
         object.__setattr__(self, "_pending", verdict is None)
         if verdict is None or verdict:
             return None
-        elsewhere = next((i for i, c in enumerate(self.chain.certificates[1:], 2)
-                          if _key_verdict(self.key, c)), None)
+        elsewhere = next((i + 1 for i, c in enumerate(self.chain.certificates)
+                          if i and _key_verdict(self.key, c, spkis[i])), None)
         hint = (f"; it matches certificate {elsewhere} of the chain, so put the chain in order "
                 "with certkit.order_chain()" if elsewhere else
                 "; pair the key with its own certificate (certkit.find_key) or build the "

@@ -413,3 +413,28 @@ def pkcs8_public_spki(pkcs8: bytes) -> bytes | None:
     except DecodeError:
         return None
     return None
+
+
+def certificate_fields(der: bytes) -> tuple[bytes, bytes, bytes]:
+    """The encoded issuer Name, subject Name and SubjectPublicKeyInfo of a DER certificate.
+
+    One pass over the start of the TBS (the extensions are never walked), for checks that
+    run on every certificate of a large keystore; :class:`DecodeError` if it is not one.
+    """
+    _, start, end = read_tlv(der)
+    _, pos, tbs_end = read_tlv(der, start, end)
+    found: list[tuple[int, int]] = []
+    while pos < tbs_end and len(found) < 7:
+        header = _header(der, pos, tbs_end)
+        if header is None:
+            raise _header_error(der, pos, tbs_end)
+        tag, _, cend = header
+        if not (found == [] and tag == 0xA0):  # the explicit [0] version is skipped
+            found.append((pos, cend))
+        if len(found) == 6:
+            break
+        pos = cend
+    if len(found) < 6:
+        raise DecodeError("certificate TBS structure is too short to hold a public key")
+    (istart, iend), (sstart, send), (kstart, kend) = found[2], found[4], found[5]
+    return der[istart:iend], der[sstart:send], der[kstart:kend]
