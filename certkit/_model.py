@@ -1021,8 +1021,7 @@ class KeyEntry:
                           if i and _key_verdict(self.key, c, spkis[i])), None)
         hint = (f"; it matches certificate {elsewhere} of the chain, so put the chain in order "
                 "with certkit.order_chain()" if elsewhere else
-                "; pair the key with its own certificate (certkit.find_key) or build the "
-                "entry with KeyEntry.unchecked() to keep it for inspection")
+                "; pair the key with its own certificate (certkit.find_key finds it)")
         return KeyMismatchError(
             f"the private key of entry {self.alias!r} does not belong to its certificate "
             f"{leaf.subject} (their public keys differ){hint}", alias=self.alias)
