@@ -62,7 +62,7 @@ class LooseKey:
 
 
 def _spki_fp(key: PrivateKey | LockedKey) -> str | None:
-    return key.public_key_fingerprint
+    return key.known_fingerprint
 
 
 class _Index:
@@ -203,7 +203,7 @@ def assemble(
             or (leaf_item.certificate.common_name if leaf_item else None)
             or "private-key"
         )
-        key_entry = KeyEntry(
+        key_entry = KeyEntry.unchecked(
             alias="", key=loose.key, chain=chain, attributes=loose.attributes,
             created=loose.created, certificate_attributes=cert_attributes,
         )

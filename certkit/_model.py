@@ -16,7 +16,14 @@ import attrs
 
 from certkit._crypto import der as _der
 from certkit._crypto.password import Password
-from certkit.errors import AliasError, DecodeError, PasswordError
+from certkit.errors import (
+    AliasError,
+    CertkitError,
+    ChainError,
+    DecodeError,
+    KeyMismatchError,
+    PasswordError,
+)
 
 # cryptography is imported where it is used, not here: a keystore copied from one file to
 # another (JKS to JKS, say) never parses a certificate or key, and importing cryptography's
@@ -725,6 +732,17 @@ class PrivateKey:
         """Whether this key belongs to ``certificate`` (compared by SubjectPublicKeyInfo bytes)."""
         return self.spki == certificate.spki
 
+    @property
+    def known_fingerprint(self) -> str:
+        """The public key fingerprint (always known for a key that is not locked)."""
+        return self.public_key_fingerprint
+
+    def _spki_if_cheap(self) -> bytes | None:
+        """The SPKI without parsing kept PKCS#8 bytes: ``None`` when only parsing can tell."""
+        if self._key is not None:
+            return self.spki
+        return _der.pkcs8_public_spki(self._encoded or b"")
+
     def validate(self) -> PrivateKey:
         """Run the full consistency check the fast loader skips; return ``self`` if it passes."""
         from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
@@ -748,17 +766,77 @@ class PrivateKey:
 class LockedKey:
     """A private key still encrypted under its own password (a keystore entry not yet opened).
 
-    ``public_key_fingerprint`` is known when the entry's certificate is, so listing and
-    matching work without the password; :meth:`unlock` decrypts.
+    It answers everything its entry's certificate can tell — :attr:`algorithm`,
+    :attr:`public_key_fingerprint`, :meth:`matches` — so listing and matching work without
+    the password; only what needs the secret itself (:attr:`key`, :attr:`pkcs8`,
+    :meth:`to_pem`) raises :class:`PasswordError` naming the alias. :meth:`unlock` decrypts.
+    A :class:`KeyEntry` gives its locked key its ``alias`` and leaf ``certificate``.
     """
 
     format: str
     data: bytes = attrs.field(eq=True)
     unlocker: Callable[[Password], PrivateKey] = attrs.field(eq=False)
-    public_key_fingerprint: str | None = attrs.field(default=None, eq=False)
+    _fingerprint: str | None = attrs.field(default=None, eq=False, alias="public_key_fingerprint")
+    certificate: Certificate | None = attrs.field(default=None, eq=False, kw_only=True)
+    alias: str | None = attrs.field(default=None, eq=False, kw_only=True)
 
     def __repr__(self) -> str:
-        return f"LockedKey(format={self.format!r}, spki_sha256={self.public_key_fingerprint!r})"
+        return (f"LockedKey(format={self.format!r}, alias={self.alias!r}, "
+                f"spki_sha256={self.known_fingerprint!r})")
+
+    def _locked(self, what: str) -> PasswordError:
+        alias = self.alias if self.alias is not None else "…"
+        return PasswordError(
+            f"the key of entry {alias!r} is locked under its own password, and {what} needs "
+            f"the key itself: pass key_passwords={{{alias!r}: …}} when loading, or unlock "
+            "the entry", alias=self.alias, missing=True)
+
+    @property
+    def known_fingerprint(self) -> str | None:
+        """The public key fingerprint if the container or the certificate says it, else ``None``."""
+        if self._fingerprint is not None:
+            return self._fingerprint
+        return self.certificate.public_key_fingerprint if self.certificate is not None else None
+
+    @property
+    def public_key_fingerprint(self) -> str:
+        """SHA-256 of the public key's SubjectPublicKeyInfo DER, from the entry's certificate."""
+        known = self.known_fingerprint
+        if known is None:
+            raise self._locked("its public key fingerprint (the entry has no certificate)")
+        return known
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm and size, e.g. ``RSA-2048``, as the entry's certificate states it."""
+        if self.certificate is None:
+            raise self._locked("its algorithm (the entry has no certificate)")
+        return self.certificate.key_algorithm
+
+    @property
+    def spki(self) -> bytes:
+        """The DER SubjectPublicKeyInfo, as the entry's certificate states it."""
+        if self.certificate is None:
+            raise self._locked("its public key (the entry has no certificate)")
+        return self.certificate.spki
+
+    def matches(self, certificate: Certificate | CertificateRequest) -> bool:
+        """Whether this key belongs to ``certificate`` (by public key fingerprint)."""
+        return self.public_key_fingerprint == certificate.public_key_fingerprint
+
+    @property
+    def key(self) -> PrivateKeyTypes:
+        """Always :class:`PasswordError`: the key object needs the entry's key password."""
+        raise self._locked("the key object")
+
+    @property
+    def pkcs8(self) -> bytes:
+        """Always :class:`PasswordError`: the PKCS#8 bytes need the entry's key password."""
+        raise self._locked("its PKCS#8 encoding")
+
+    def to_pem(self, password: Password = None) -> bytes:
+        """Always :class:`PasswordError`: writing the key needs the entry's key password."""
+        raise self._locked("writing it as PEM")
 
     def unlock(self, password: Password) -> PrivateKey:
         """Decrypt with the entry's key password; :class:`PasswordError` if it is wrong."""
@@ -888,6 +966,14 @@ class Chain:
     def __bool__(self) -> bool:
         return bool(self.certificates)
 
+    def __repr__(self) -> str:
+        def subject(cert: Certificate) -> str:
+            try:
+                return cert.subject
+            except DecodeError:
+                return f"<unreadable sha256={cert.fingerprint()[:16]}…>"
+        return f"Chain([{', '.join(repr(subject(c)) for c in self.certificates)}])"
+
     @property
     def leaf(self) -> Certificate | None:
         """The end-entity certificate (the first), or ``None`` for an empty chain."""
@@ -992,9 +1078,82 @@ def _to_chain(value: Chain | Iterable[Certificate]) -> Chain:
     return value if isinstance(value, Chain) else Chain(tuple(value))
 
 
+def _fields(chain: Chain) -> list[tuple[bytes, bytes, bytes]] | None:
+    """Each certificate's encoded issuer, subject and SPKI (``None`` if one is not DER)."""
+    try:
+        return [_der.certificate_fields(c.der) for c in chain.certificates]
+    except DecodeError:
+        return None
+
+
+def _out_of_order(alias: str, chain: Chain,
+                  fields: list[tuple[bytes, bytes, bytes]] | None) -> ChainError | None:
+    """A :class:`ChainError` naming the first certificate whose issuer is in the chain but
+    not right after it (an issuer before its subject, or further down); ``None`` if leaf first.
+
+    Names are compared as encoded, so no certificate is parsed; a gap (an issuer that is not
+    in the chain at all) is an incomplete chain, not a disordered one.
+    """
+    certs = chain.certificates
+    if len(certs) < 2 or fields is None:
+        return None
+    position: dict[bytes, int] = {}
+    for index, (_, subject, _) in enumerate(fields):
+        position.setdefault(subject, index)
+    for index, (issuer, subject, _) in enumerate(fields):
+        if issuer == subject:
+            continue
+        found = position.get(issuer)
+        if found is not None and found != index + 1:
+            where = "before" if found < index else "further down than"
+            return ChainError(
+                f"the chain of entry {alias!r} is not leaf first: certificate {index + 1} "
+                f"({certs[index].subject}) is issued by certificate {found + 1} "
+                f"({certs[found].subject}), which comes {where} it; pass the certificates "
+                "through certkit.order_chain() to put each right before its issuer",
+                strays=[certs[index].subject])
+    return None
+
+
+def _key_verdict(key: PrivateKey | LockedKey, leaf: Certificate, raw: bytes) -> bool | None:
+    """Whether ``key`` belongs to ``leaf``; ``None`` when only parsing the key could tell.
+
+    Bytes first: the certificate's SPKI as written (``raw``) against the key's (a parsed
+    key's, or the one kept PKCS#8 spells out), so a 1,000-entry keystore parses nothing;
+    the parsed, canonical comparison runs only when those bytes differ.
+    """
+    try:
+        if isinstance(key, LockedKey):
+            # Only a fingerprint the container recorded says anything: the one borrowed
+            # from the entry's certificate would agree with it by definition.
+            known = key._fingerprint
+            if known is None:
+                return None
+            return known in (hashlib.sha256(raw).hexdigest(), leaf.public_key_fingerprint)
+        spki = key._spki_if_cheap()
+        if spki is None:
+            return None
+        return spki == raw or key.spki == leaf.spki
+    except (CertkitError, ValueError, TypeError):
+        return None  # a key or certificate only parsing can judge: checked when it is used
+
+
 @attrs.frozen
 class KeyEntry:
     """A private key with its certificate chain (leaf first) under one alias.
+
+    An entry is consistent by construction: building one whose key does not belong to its
+    first certificate raises :class:`~certkit.errors.KeyMismatchError`, and one whose chain
+    is not leaf first raises :class:`~certkit.errors.ChainError` naming the first
+    certificate out of place (``certkit.order_chain(certificates)`` puts them in order).
+    The comparison is by public-key bytes and parses nothing it need not; a locked key
+    with no known fingerprint, or a key kept as read whose PKCS#8 does not spell out its
+    public key (the JDK's EC keys), is checked when it is unlocked or first used
+    (:attr:`private_key`, :meth:`check`, or :func:`certkit.dump`).
+
+    :meth:`unchecked` builds an entry anyway, for forensics and for loaders, which must
+    read what a container holds: the entry then carries the error in ``problem``, and
+    :func:`certkit.dump` refuses to write it.
 
     ``attributes`` are the key's own (a PKCS#12 key bag's); ``certificate_attributes``,
     when not empty, holds the attributes each chain certificate carried, index for index
@@ -1009,6 +1168,10 @@ class KeyEntry:
     certificate_attributes: tuple[Attributes, ...] = attrs.field(
         default=(), converter=_to_certificate_attributes, kw_only=True
     )
+    #: Why the entry is inconsistent, for one built with :meth:`unchecked`; else ``None``.
+    problem: KeyMismatchError | ChainError | None = attrs.field(default=None, kw_only=True,
+                                                                eq=False)
+    _pending: bool = attrs.field(init=False, default=False, eq=False, repr=False)
 
     @certificate_attributes.validator
     def _check_certificate_attributes(
@@ -1018,6 +1181,93 @@ class KeyEntry:
             raise ValueError(
                 f"certificate_attributes has {len(value)} items for a chain of {len(self.chain)}"
             )
+
+    def __attrs_post_init__(self) -> None:
+        key = self.key
+        leaf = self.chain.leaf
+        if isinstance(key, LockedKey) and (key.alias != self.alias or key.certificate is not leaf):
+            object.__setattr__(self, "key", attrs.evolve(key, alias=self.alias, certificate=leaf))
+        found = self._find_problem(parse=False)
+        if self.problem is None:
+            if found is not None:
+                raise found
+        elif found is not None:  # a flagged entry renamed or edited: its problem, as it now is
+            object.__setattr__(self, "problem", found)
+
+    def _find_problem(self, *, parse: bool) -> KeyMismatchError | ChainError | None:
+        fields = _fields(self.chain)
+        disorder = _out_of_order(self.alias, self.chain, fields)
+        if disorder is not None:
+            return disorder
+        leaf = self.chain.leaf
+        if leaf is None:
+            return None
+        spkis = [f[2] for f in fields] if fields is not None else [b""] * len(self.chain)
+        verdict = _key_verdict(self.key, leaf, spkis[0])
+        if verdict is None and parse and isinstance(self.key, PrivateKey):
+            try:
+                verdict = self.key.matches(leaf)
+            except (CertkitError, ValueError, TypeError):
+                verdict = None
+        object.__setattr__(self, "_pending", verdict is None)
+        if verdict is None or verdict:
+            return None
+        elsewhere = next((i + 1 for i, c in enumerate(self.chain.certificates)
+                          if i and _key_verdict(self.key, c, spkis[i])), None)
+        hint = (f"; it matches certificate {elsewhere} of the chain, so put the chain in order "
+                "with certkit.order_chain()" if elsewhere else
+                "; pair the key with its own certificate (certkit.find_key finds it)")
+        return KeyMismatchError(
+            f"the private key of entry {self.alias!r} does not belong to its certificate "
+            f"{leaf.subject} (their public keys differ){hint}", alias=self.alias)
+
+    @classmethod
+    def unchecked(
+        cls,
+        alias: str,
+        key: PrivateKey | LockedKey,
+        chain: Chain | Iterable[Certificate] = (),
+        attributes: Attributes | None = None,
+        created: _dt.datetime | None = None,
+        *,
+        certificate_attributes: Iterable[Attributes] = (),
+    ) -> KeyEntry:
+        """Build an entry even if its key and chain disagree, flagging what is wrong.
+
+        For forensics (and for loaders, which must read what a container really holds):
+        :attr:`problem` holds the :class:`~certkit.errors.KeyMismatchError` or
+        :class:`~certkit.errors.ChainError` a normal construction would raise, and
+        :func:`certkit.dump` refuses to write the entry. A consistent entry comes back
+        unflagged.
+        """
+        placeholder = ChainError("not checked yet")
+        entry = cls(alias, key, chain, attributes if attributes is not None else Attributes(),
+                    created, certificate_attributes=tuple(certificate_attributes),
+                    problem=placeholder)
+        if entry.problem is placeholder:  # nothing found: the entry is consistent
+            object.__setattr__(entry, "problem", None)
+        return entry
+
+    @property
+    def is_consistent(self) -> bool:
+        """Whether no problem is known (see :meth:`check` for one deferred until use)."""
+        return self.problem is None
+
+    def check(self) -> KeyEntry:
+        """Run every consistency check, parsing the key if need be; return ``self``.
+
+        Raises the entry's :attr:`problem`, or the :class:`~certkit.errors.KeyMismatchError`
+        a deferred check finds (an unlocked key that was locked, the JDK's EC keys); such
+        an entry is flagged from then on, as if built with :meth:`unchecked`.
+        """
+        if self.problem is not None:
+            raise type(self.problem)(str(self.problem), **_error_data(self.problem))
+        if self._pending:
+            found = self._find_problem(parse=True)
+            if found is not None:
+                object.__setattr__(self, "problem", found)  # flagged from now on
+                raise found
+        return self
 
     def with_chain(self, chain: Chain | Iterable[Certificate]) -> KeyEntry:
         """Return the entry with a new chain (certificate attributes follow their certificates)."""
@@ -1038,7 +1288,11 @@ class KeyEntry:
 
     @property
     def private_key(self) -> PrivateKey:
-        """The decrypted key; :class:`PasswordError` naming the alias if it is still locked."""
+        """The decrypted key; :class:`PasswordError` naming the alias if it is still locked.
+
+        A consistency check deferred until the key is used runs here
+        (:class:`~certkit.errors.KeyMismatchError` if the key is not the leaf's).
+        """
         if isinstance(self.key, LockedKey):
             raise PasswordError(
                 f"the key of entry {self.alias!r} has its own password; "
@@ -1046,10 +1300,16 @@ class KeyEntry:
                 alias=self.alias,
                 missing=True,
             )
+        if self._pending:
+            self.check()
         return self.key
 
     def unlock(self, password: Password) -> KeyEntry:
-        """Return the entry with its key decrypted (unchanged if it is not locked)."""
+        """Return the entry with its key decrypted (unchanged if it is not locked).
+
+        The decrypted key is checked against the leaf certificate:
+        :class:`~certkit.errors.KeyMismatchError` if it does not belong to it.
+        """
         if isinstance(self.key, LockedKey):
             try:
                 key = self.key.unlock(password)
@@ -1057,7 +1317,9 @@ class KeyEntry:
                 raise PasswordError(
                     f"wrong key password for entry {self.alias!r}", alias=self.alias
                 ) from err
-            return attrs.evolve(self, key=key)
+            if self.problem is not None:
+                return attrs.evolve(self, key=key)
+            return attrs.evolve(self, key=key).check()
         return self
 
 
@@ -1136,6 +1398,17 @@ class SecretKeyEntry:
 
 
 Entry: TypeAlias = KeyEntry | TrustedCertEntry | SecretKeyEntry
+_E = TypeVar("_E", KeyEntry, TrustedCertEntry, SecretKeyEntry)
+
+_KIND_NAMES = {KeyEntry: "a key entry (KeyEntry)",
+               TrustedCertEntry: "a trusted certificate (TrustedCertEntry)",
+               SecretKeyEntry: "a secret key (SecretKeyEntry)"}
+
+
+def _error_data(error: KeyMismatchError | ChainError) -> dict[str, Any]:
+    if isinstance(error, KeyMismatchError):
+        return {"alias": error.alias, "matching_alias": error.matching_alias}
+    return {"strays": error.strays}
 
 
 @attrs.frozen
@@ -1146,6 +1419,10 @@ class Protection:
     algorithm: str
     iterations: int | None = None
     weak: str | None = None
+
+
+#: How many aliases a KeyStore's repr lists before it says how many more there are.
+_REPR_ALIASES = 8
 
 
 def _check_aliases(_: object, __: object, entries: tuple[Entry, ...]) -> None:
@@ -1188,6 +1465,16 @@ class KeyStore:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def __repr__(self) -> str:
+        counts = (f"key_entries={sum(isinstance(e, KeyEntry) for e in self.entries)}, "
+                  f"trusted_entries={sum(isinstance(e, TrustedCertEntry) for e in self.entries)}, "
+                  f"secret_entries={sum(isinstance(e, SecretKeyEntry) for e in self.entries)}")
+        shown = ", ".join(repr(a) for a in self.aliases[:_REPR_ALIASES])
+        more = len(self.entries) - _REPR_ALIASES
+        aliases = f"[{shown}{f', … {more} more' if more > 0 else ''}]"
+        requests = f", requests={len(self.requests)}" if self.requests else ""
+        return f"KeyStore(format={self.format!r}, {counts}, aliases={aliases}{requests})"
+
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)
 
@@ -1202,9 +1489,28 @@ class KeyStore:
         raise AliasError(f"no entry with alias {alias!r}; aliases in this store: {known}",
                          alias=alias)
 
-    def get(self, alias: str) -> Entry | None:
-        """The entry under ``alias``, or ``None``."""
-        return next((entry for entry in self.entries if entry.alias == alias), None)
+    @overload
+    def get(self, alias: str) -> Entry | None: ...
+    @overload
+    def get(self, alias: str, kind: type[_E]) -> _E: ...
+    def get(self, alias: str, kind: type[_E] | None = None) -> Entry | None:
+        """The entry under ``alias``, or ``None``; with ``kind``, that entry as that type.
+
+        ``store.get("site", KeyEntry)`` is typed ``KeyEntry`` for mypy, and raises
+        :class:`~certkit.errors.AliasError` if there is no such alias or the entry is of
+        another kind (a trusted certificate, say), naming what it is.
+        """
+        found = next((entry for entry in self.entries if entry.alias == alias), None)
+        if kind is None:
+            return found
+        if found is None:
+            self[alias]  # raises AliasError naming the aliases there are
+        if not isinstance(found, kind):
+            wanted = _KIND_NAMES.get(kind, kind.__name__)
+            same = ", ".join(repr(e.alias) for e in self.entries if isinstance(e, kind)) or "none"
+            raise AliasError(f"entry {alias!r} is {_KIND_NAMES[type(found)]}, not {wanted}; "
+                             f"entries of that kind here: {same}", alias=alias)
+        return found
 
     @property
     def aliases(self) -> tuple[str, ...]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pathlib
 import stat
 
 import pytest
-from conftest import PKI, openssl
+import servers
+from conftest import PKI, issue, openssl
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry, backup, restore, verify_backup
 from certkit._ops.backup import ARCHIVE, CERTIFICATES, MANIFEST
+from certkit.cli import main
 from certkit.errors import BackupError, PasswordError
 
 PASSWORD = "backup-pw"
@@ -213,3 +216,104 @@ class TestRestore:
         """A wrong password is a PasswordError."""
         with pytest.raises(PasswordError, match="wrong password"):
             restore(made, "nginx", tmp_path, password="nope", alias="site")
+
+
+@pytest.fixture(scope="module")
+def loose(pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """server.key, server.crt and uca.cer (the intermediate, DER) as separate files, as a CA
+    sends them; root.pem is the private root a client trusts."""
+    folder = tmp_path_factory.mktemp("loose")
+    (folder / "server.key").write_bytes(pki.leaf.key.to_pem())
+    (folder / "server.crt").write_bytes(pki.leaf.certificate.to_pem())
+    (folder / "uca.cer").write_bytes(pki.intermediate.certificate.der)
+    (folder / "root.pem").write_bytes(pki.root.certificate.to_pem())
+    (folder / "pass.txt").write_text(PASSWORD + "\n")
+    return folder
+
+
+class TestBackupPairs:
+    """backup pairs keys with certificates across files, as load of one PEM file does."""
+
+    def test_key_crt_and_intermediate_files_make_one_entry(self, loose: pathlib.Path, pki: PKI,
+                                                           tmp_path: pathlib.Path) -> None:
+        """The key is backed up with its leaf and intermediate, leaf first."""
+        names = ("server.key", "server.crt", "uca.cer")
+        manifest = backup([loose / n for n in names], tmp_path / "bk", password=PASSWORD)
+        store = certkit.load(tmp_path / "bk" / ARCHIVE, password=PASSWORD)
+        assert [list(e.chain) for e in store.key_entries] == [list(pki.chain[:2])]
+        assert store.key_entries[0].key == pki.leaf.key
+        assert manifest.warnings == ()
+        assert verify_backup(tmp_path / "bk", password=PASSWORD).ok
+
+    def test_key_without_certificate_is_refused(self, loose: pathlib.Path,
+                                                tmp_path: pathlib.Path) -> None:
+        """A key no source certificate matches: BackupError naming the file; nothing written."""
+        with pytest.raises(BackupError, match=r"server\.key.*allow_unpaired"):
+            backup([loose / "server.key", loose / "uca.cer"], tmp_path / "bk", password=PASSWORD)
+        assert not (tmp_path / "bk").exists()
+
+    def test_allowed_unpaired_key_fails_verification(self, loose: pathlib.Path,
+                                                     tmp_path: pathlib.Path) -> None:
+        """allow_unpaired backs the key up with a warning; verify-backup says it cannot restore."""
+        manifest = backup([loose / "server.key"], tmp_path / "bk", password=PASSWORD,
+                          allow_unpaired=True)
+        assert len(manifest.warnings) == 1
+        assert "server.key" in manifest.warnings[0]
+        report = verify_backup(tmp_path / "bk", password=PASSWORD)
+        assert not report.ok
+        [problem] = report.problems
+        assert problem.alias == "private-key"
+        assert "no certificate" in problem.message
+        with pytest.raises(BackupError, match="no certificate"):
+            restore(tmp_path / "bk", "nginx", tmp_path / "out", password=PASSWORD)
+
+    def test_incomplete_chain_is_a_note(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """A leaf whose issuer is nowhere restores only with allow_incomplete: noted, not failed."""
+        impostor = issue("certkit Test Intermediate CA", issuer=pki.root, ca=True)
+        store = KeyStore([KeyEntry("site", pki.leaf.key,
+                                   [pki.leaf.certificate, impostor.certificate])])
+        backup([store], tmp_path / "bk", password=PASSWORD)
+        report = verify_backup(tmp_path / "bk", password=PASSWORD)
+        assert report.ok, report.problems
+        assert len(report.notes) == 1
+        assert "'site'" in report.notes[0]
+        assert "allow_incomplete" in report.notes[0]
+
+    def test_other_entrys_problem_does_not_stop_a_restore(self, pki: PKI, other_pki: PKI,
+                                                         tmp_path: pathlib.Path) -> None:
+        """A key-only entry beside a good one: the good one still restores by alias."""
+        store = KeyStore([KeyEntry("site", pki.leaf.key, pki.chain),
+                          KeyEntry("lonely", other_pki.leaf.key)])
+        backup([store], tmp_path / "bk", password=PASSWORD, allow_unpaired=True)
+        assert not verify_backup(tmp_path / "bk", password=PASSWORD).ok
+        result = restore(tmp_path / "bk", "nginx", tmp_path / "out", password=PASSWORD,
+                         alias="site")
+        assert any(p.name.endswith(".fullchain.pem") for p in result)
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+class TestRestoreServes:
+    """The promise kept end to end: separate files backed up, restored, served by nginx."""
+
+    def test_nginx_serves_the_full_chain(self, loose: pathlib.Path, pki: PKI,
+                                         tmp_path: pathlib.Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+        """backup server.key server.crt uca.cer → restore --for nginx → s_client sees the chain."""
+        # The machine trusts the private root, as the system trust store trusts a public one.
+        monkeypatch.setenv("SSL_CERT_FILE", str(loose / "root.pem"))
+        monkeypatch.chdir(loose)
+        pw = ["--password-file", str(loose / "pass.txt")]
+        out = io.StringIO()
+        assert main(["backup", "server.key", "server.crt", "uca.cer", "--out",
+                     str(tmp_path / "bk"), *pw], out=out) == 0, out.getvalue()
+        assert main(["verify-backup", str(tmp_path / "bk"), *pw], out=out) == 0, out.getvalue()
+        restored = tmp_path / "tls"
+        assert main(["restore", str(tmp_path / "bk"), "--for", "nginx", str(restored), *pw],
+                    out=out) == 0, out.getvalue()
+        [conf] = [p for p in restored.iterdir() if p.name.endswith(".conf")]
+        lines = "\n".join(line for line in conf.read_text().splitlines()
+                          if line.strip().startswith("ssl_certificate"))
+        with servers.nginx(tmp_path / "nginx", lines) as server:
+            served = servers.s_client_chain(server.port, loose / "root.pem")
+        assert served == [pki.leaf.certificate.der, pki.intermediate.certificate.der]

@@ -212,6 +212,24 @@ class TestBackupCommands:
         assert code == 1
         assert json.loads(out)["problems"][0]["file"] == "extra.txt"
 
+    def test_unpaired_key(self, files: pathlib.Path, pki: PKI,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+        """A key alone: refused (2); with --allow-unpaired a warning, and verify-backup exits 1."""
+        (files / "server.key").write_bytes(pki.leaf.key.to_pem())
+        pw = ["--password-file", str(files / "pass.txt")]
+        code, _, err = _run(["backup", str(files / "server.key"), "--out", str(files / "bk"),
+                             *pw], capsys)
+        assert code == 2
+        assert "--allow-unpaired" in err
+        code, out, err = _run(["backup", str(files / "server.key"), "--allow-unpaired",
+                               "--out", str(files / "bk"), *pw], capsys)
+        assert code == 0, err
+        assert "warning: the key 'private-key' from" in out
+        code, out, _ = _run(["verify-backup", str(files / "bk"), *pw, "--json"], capsys)
+        assert code == 1
+        [problem] = json.loads(out)["problems"]
+        assert problem["alias"] == "private-key"
+
     def test_wrong_password(self, files: pathlib.Path, capsys: pytest.CaptureFixture[str],
                             monkeypatch: pytest.MonkeyPatch) -> None:
         """verify-backup with the wrong password: exit 1, 'password is wrong'."""

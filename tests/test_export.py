@@ -125,7 +125,7 @@ class TestChainRules:
     def test_mismatched_key_is_refused(self, pki: PKI, other_pki: PKI,
                                        tmp_path: pathlib.Path) -> None:
         """A key that does not match the certificate would stop the server: refused."""
-        wrong = KeyStore([KeyEntry("x", other_pki.leaf.key, pki.chain)])
+        wrong = KeyStore([KeyEntry.unchecked("x", other_pki.leaf.key, pki.chain)])
         with pytest.raises(ChainError, match="does not match"):
             export(wrong, "nginx", tmp_path)
 

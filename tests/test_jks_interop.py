@@ -15,7 +15,7 @@ import warnings
 
 import attrs
 import pytest
-from conftest import PKI, keytool, require_tool, run
+from conftest import PKI, keytool, openssl, require_tool, run
 
 import certkit
 from certkit import Chain, KeyEntry, KeyStore, PrivateKey, SecretKeyEntry, TrustedCertEntry
@@ -399,3 +399,34 @@ class TestKeytoolReadsCertkit:
             elif isinstance(entry, SecretKeyEntry):
                 assert isinstance(again, SecretKeyEntry)
                 assert again.key == entry.key
+
+
+class TestLockedKeyFromKeytool:
+    """keytool's entry with its own key password: what it answers locked, and once opened."""
+
+    def test_locked_key_answers_from_its_certificate(self, keytool_stores: KeytoolStores,
+                                                     tmp_path: pathlib.Path) -> None:
+        """algorithm and public-key fingerprint without the key password, as the JDK says."""
+        store = certkit.load(keytool_stores.jks, password=STOREPASS)
+        entry = store.get("second", KeyEntry)
+        assert entry.is_locked
+        assert entry.key.algorithm == "EC-P256"  # keytool -groupname secp256r1
+        cert = tmp_path / "second.pem"
+        _kt(keytool_stores.jks, "jks", "-exportcert", "-alias", "second", "-rfc", "-file", cert)
+        pem = openssl("x509", "-in", cert, "-noout", "-pubkey").stdout
+        spki = openssl("pkey", "-pubin", "-outform", "DER", input=pem).stdout
+        assert entry.key.public_key_fingerprint == hashlib.sha256(spki).hexdigest()
+        assert entry.key.matches(certkit.load(cert).certificates[0])
+        with pytest.raises(certkit.errors.PasswordError, match="'second'") as info:
+            entry.key.to_pem()
+        assert info.value.alias == "second"
+
+    def test_unlocked_jdk_ec_key_is_checked_and_matches(self,
+                                                        keytool_stores: KeytoolStores) -> None:
+        """The JDK's EC PKCS#8 has no public point: the check deferred to unlock passes."""
+        store = certkit.load(keytool_stores.jks, password=STOREPASS)
+        entry = store.get("second", KeyEntry).unlock(SECONDPASS)
+        assert entry.is_consistent
+        leaf = entry.certificate
+        assert leaf is not None
+        assert entry.private_key.matches(leaf)

@@ -358,7 +358,7 @@ class TestImportReplyModel:
 
     def test_matching_entries_by_public_key(self, pki: PKI, other_pki: PKI) -> None:
         """Entries are found by the key, not by what their old certificate says."""
-        store = KeyStore([KeyEntry("x", pki.leaf.key, [other_pki.leaf.certificate])])
+        store = KeyStore([KeyEntry.unchecked("x", pki.leaf.key, [other_pki.leaf.certificate])])
         assert matching_entries(store, pki.leaf.certificate) == (store["x"],)
 
 

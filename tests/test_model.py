@@ -13,6 +13,7 @@ from conftest import NOT_AFTER, NOT_BEFORE, PKI, issue, make_key
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+import certkit
 from certkit import (
     Attributes,
     Certificate,
@@ -25,7 +26,14 @@ from certkit import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
-from certkit.errors import AliasError, CertkitError, DecodeError, PasswordError
+from certkit.errors import (
+    AliasError,
+    CertkitError,
+    ChainError,
+    DecodeError,
+    KeyMismatchError,
+    PasswordError,
+)
 from certkit.formats import DumpOptions, LoadOptions
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -453,3 +461,214 @@ class TestIssuedByMemory:
         for thread in threads:
             thread.join()
         assert failures == []
+
+
+class TestKeyEntryConsistency:
+    """A key entry's key belongs to its leaf and its chain is leaf first, or it is not built."""
+
+    def test_mismatched_key_is_refused(self, pki: PKI, other_pki: PKI) -> None:
+        """A key that is not the leaf's raises KeyMismatchError naming the alias."""
+        with pytest.raises(KeyMismatchError, match="'x'") as info:
+            KeyEntry("x", other_pki.leaf.key, pki.chain)
+        assert info.value.alias == "x"
+
+    def test_ec_key_with_rsa_leaf_is_refused(self, pki: PKI) -> None:
+        """Keys of another algorithm than the certificate's are a mismatch too."""
+        with pytest.raises(KeyMismatchError, match=r"localhost"):
+            KeyEntry("x", make_key("EC-P256"), [pki.leaf.certificate])
+
+    def test_chain_out_of_order_names_the_link(self, pki: PKI) -> None:
+        """Intermediate before leaf: ChainError naming the certificate out of place."""
+        with pytest.raises(ChainError, match=r"not leaf first.*certificate 2 \(O=certkit tests,"
+                                             r"CN=localhost\).*order_chain"):
+            KeyEntry("x", pki.leaf.key, [pki.intermediate.certificate, pki.leaf.certificate])
+
+    def test_root_before_intermediate_is_refused(self, pki: PKI) -> None:
+        """An issuer further down the chain than right after its subject is out of order too."""
+        shuffled = [pki.leaf.certificate, pki.root.certificate, pki.intermediate.certificate]
+        with pytest.raises(ChainError, match="certificate 1"):
+            KeyEntry("x", pki.leaf.key, shuffled)
+
+    def test_order_chain_mends_it_in_one_call(self, pki: PKI) -> None:
+        """certkit.order_chain puts a shuffled chain leaf first, and the entry builds."""
+        shuffled = [pki.root.certificate, pki.intermediate.certificate, pki.leaf.certificate]
+        entry = KeyEntry("x", pki.leaf.key, certkit.order_chain(shuffled))
+        assert entry.chain.certificates == pki.chain
+
+    def test_incomplete_chain_is_not_disorder(self, pki: PKI) -> None:
+        """A leaf with its root but no intermediate is incomplete, which the model allows."""
+        entry = KeyEntry("x", pki.leaf.key, [pki.leaf.certificate, pki.root.certificate])
+        assert entry.is_consistent
+
+    def test_unchecked_flags_the_entry(self, pki: PKI, other_pki: PKI) -> None:
+        """KeyEntry.unchecked builds a mismatched entry for forensics and says what is wrong."""
+        entry = KeyEntry.unchecked("x", other_pki.leaf.key, pki.chain)
+        assert isinstance(entry.problem, KeyMismatchError)
+        assert not entry.is_consistent
+        with pytest.raises(KeyMismatchError):
+            entry.check()
+        good = KeyEntry.unchecked("y", pki.leaf.key, pki.chain)
+        assert good.problem is None
+
+    def test_flagged_entry_renamed_names_its_new_alias(self, pki: PKI, other_pki: PKI) -> None:
+        """The problem follows the entry through a rename."""
+        store = KeyStore([KeyEntry.unchecked("x", other_pki.leaf.key, pki.chain)])
+        renamed = store.rename("x", "site")["site"]
+        assert isinstance(renamed, KeyEntry)
+        assert "'site'" in str(renamed.problem)
+
+    @pytest.mark.parametrize("fmt", ["pem", "pkcs12", "jks", "der"])
+    def test_dump_of_a_mismatched_entry_raises(self, pki: PKI, other_pki: PKI,
+                                                fmt: str) -> None:
+        """dump refuses a flagged entry in every format."""
+        store = KeyStore([KeyEntry.unchecked("x", other_pki.leaf.key, pki.chain[:1])])
+        with pytest.raises(KeyMismatchError, match="nothing written"):
+            certkit.dump(store, fmt, password="changeit")
+
+    def test_save_writes_nothing(self, pki: PKI, other_pki: PKI, tmp_path: pathlib.Path) -> None:
+        """save raises before a file exists."""
+        store = KeyStore([KeyEntry.unchecked("x", other_pki.leaf.key, pki.chain)])
+        target = tmp_path / "t.jks"
+        with pytest.raises(KeyMismatchError):
+            certkit.save(store, target, password="changeit")
+        assert list(tmp_path.iterdir()) == []
+
+    def test_check_parses_nothing_for_kept_bytes(self, pki: PKI, other_pki: PKI) -> None:
+        """A key kept as PKCS#8 and a lazy certificate are compared by bytes, unparsed."""
+        leaf = Certificate(pki.leaf.certificate.der, lazy=True)
+        KeyEntry("x", PrivateKey.from_pkcs8(pki.leaf.key.pkcs8), [leaf])
+        assert leaf._parsed is None
+        wrong = Certificate(other_pki.leaf.certificate.der, lazy=True)
+        with pytest.raises(KeyMismatchError):
+            KeyEntry("x", PrivateKey.from_pkcs8(pki.leaf.key.pkcs8), [wrong])
+
+    def test_jdk_style_ec_key_is_checked_when_used(self, pki: PKI) -> None:
+        """An EC PKCS#8 without its public point cannot be compared unparsed: checked on use."""
+        key = make_key("EC-P256")
+        bare = _without_public_point(key.pkcs8)
+        entry = KeyEntry("x", PrivateKey.from_pkcs8(bare), [pki.leaf.certificate])
+        with pytest.raises(KeyMismatchError):
+            _ = entry.private_key
+        with pytest.raises(KeyMismatchError):
+            certkit.dump(KeyStore([entry]), "pem")
+
+    def test_mismatched_jks_loads_flagged_with_a_note(self, pki: PKI, other_pki: PKI,
+                                                       tmp_path: pathlib.Path) -> None:
+        """A JKS (written by pyjks) whose key is not its certificate's loads, noted and flagged."""
+        jks = pytest.importorskip("jks")
+        entry = jks.PrivateKeyEntry.new("odd", [pki.leaf.certificate.der],
+                                        other_pki.leaf.key.pkcs8, "pkcs8")
+        path = tmp_path / "odd.jks"
+        jks.KeyStore.new("jks", [entry]).save(str(path), "changeit")
+        store = certkit.load(path, password="changeit")
+        loaded = store.get("odd", KeyEntry)
+        assert isinstance(loaded.problem, KeyMismatchError)
+        assert any("'odd'" in note and "flagged" in note for note in store.notes)
+        with pytest.raises(KeyMismatchError):
+            certkit.save(store, tmp_path / "odd.p12", password="changeit")
+        assert not (tmp_path / "odd.p12").exists()
+
+    def test_unlocking_checks_the_key(self, pki: PKI, other_pki: PKI) -> None:
+        """A locked key whose container recorded no fingerprint is checked when unlocked."""
+        locked = LockedKey("jks", b"sealed", lambda _pw: other_pki.leaf.key)
+        entry = KeyEntry("x", locked, pki.chain)
+        with pytest.raises(KeyMismatchError):
+            entry.unlock("pw")
+
+
+def _without_public_point(pkcs8: bytes) -> bytes:
+    """Re-encode an EC PKCS#8 key as the JDK does: the private scalar only."""
+    from asn1crypto import keys
+
+    info = keys.PrivateKeyInfo.load(pkcs8)
+    inner = info["private_key"].parsed
+    bare = keys.ECPrivateKey({"version": "ecPrivkeyVer1",
+                              "private_key": inner["private_key"].native})
+    return keys.PrivateKeyInfo({"version": 0, "private_key_algorithm":
+                                info["private_key_algorithm"], "private_key": bare}).dump()
+
+
+class TestLockedKeySurface:
+    """A locked key answers what its certificate can tell; only the secret needs the password."""
+
+    @pytest.fixture
+    def locked_store(self, pki: PKI, tmp_path: pathlib.Path) -> KeyStore:
+        """A JKS whose one key entry has a key password of its own, loaded without it."""
+        path = tmp_path / "locked.jks"
+        certkit.save(KeyStore([KeyEntry("site", pki.leaf.key, pki.chain)]), path,
+                     password="storepass", key_password="keypass")
+        return certkit.load(path, password="storepass")
+
+    def test_answers_from_the_certificate(self, locked_store: KeyStore, pki: PKI) -> None:
+        """algorithm, public_key_fingerprint and matches work on the locked key."""
+        entry = locked_store.get("site", KeyEntry)
+        assert entry.is_locked
+        assert entry.key.algorithm == "RSA-2048"
+        expected = hashlib.sha256(pki.leaf.certificate.x509.public_key().public_bytes(
+            Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+        assert entry.key.public_key_fingerprint == expected
+        assert entry.key.matches(pki.leaf.certificate)
+        assert not entry.key.matches(pki.root.certificate)
+
+    def test_secret_needs_the_password(self, locked_store: KeyStore) -> None:
+        """to_pem and pkcs8 raise PasswordError naming the alias."""
+        entry = locked_store.get("site", KeyEntry)
+        with pytest.raises(PasswordError, match="'site'") as info:
+            entry.key.to_pem()
+        assert info.value.alias == "site"
+        with pytest.raises(PasswordError, match="'site'"):
+            _ = entry.key.pkcs8
+
+    def test_unlocked_is_the_key(self, locked_store: KeyStore, pki: PKI) -> None:
+        """Unlocking gives the key back, checked against the leaf."""
+        entry = locked_store.get("site", KeyEntry).unlock("keypass")
+        assert entry.private_key == pki.leaf.key
+
+
+class TestTypedAccess:
+    """store.get(alias, kind) returns that kind or says what the entry is."""
+
+    @pytest.fixture
+    def store(self, pki: PKI) -> KeyStore:
+        """A key entry, a trusted certificate and a secret key."""
+        return KeyStore([KeyEntry("site", pki.leaf.key, pki.chain),
+                         TrustedCertEntry("ca", pki.root.certificate),
+                         SecretKeyEntry("aes", "AES", bytes(16))])
+
+    def test_right_kind(self, store: KeyStore) -> None:
+        """The entry comes back as the kind asked for."""
+        assert store.get("site", KeyEntry).alias == "site"
+        assert store.get("ca", TrustedCertEntry).certificate.is_ca
+        assert store.get("aes", SecretKeyEntry).secret == bytes(16)
+
+    def test_wrong_kind(self, store: KeyStore) -> None:
+        """A trusted certificate asked for as a key entry: AliasError saying what it is."""
+        with pytest.raises(AliasError, match=r"'ca' is a trusted certificate.*'site'"):
+            store.get("ca", KeyEntry)
+
+    def test_missing_alias(self, store: KeyStore) -> None:
+        """An unknown alias with a kind raises; without one, get returns None as before."""
+        with pytest.raises(AliasError, match="'nope'"):
+            store.get("nope", KeyEntry)
+        assert store.get("nope") is None
+
+
+class TestShortReprs:
+    """Store and chain reprs are counts and names, not every field."""
+
+    def test_keystore_repr(self, pki: PKI) -> None:
+        """Counts by kind and the aliases; long stores are cut."""
+        entries = [TrustedCertEntry(f"ca{i}", pki.root.certificate) for i in range(20)]
+        text = repr(KeyStore([KeyEntry("site", pki.leaf.key, pki.chain), *entries]))
+        assert text.startswith("KeyStore(format=None, key_entries=1, trusted_entries=20, "
+                               "secret_entries=0, aliases=['site', 'ca0',")
+        assert "13 more" in text
+        assert "Certificate(" not in text
+        assert len(text) < 300
+
+    def test_chain_repr(self, pki: PKI) -> None:
+        """A chain shows its subjects, leaf first."""
+        assert repr(Chain(pki.chain)) == (
+            "Chain(['O=certkit tests,CN=localhost', "
+            "'O=certkit tests,CN=certkit Test Intermediate CA', "
+            "'O=certkit tests,CN=certkit Test Root CA'])")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 
 import pytest
-from conftest import PKI, Issued, issue, make_key
+from conftest import PKI, Issued, issue, make_key, openssl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from certkit import (
 from certkit._model import LockedKey
 from certkit.errors import (
     DecodeError,
+    KeyMismatchError,
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
@@ -284,3 +286,28 @@ class TestDates:
                           SecretKeyEntry("c", "AES", b"i" * 16, created=old)])
         again = _round(store)
         assert [e.created for e in again] == [same, same, old]
+
+
+class TestInconsistentFile:
+    """A PKCS#12 whose key bag and certificate bag do not belong together loads flagged."""
+
+    def test_openssl_file_with_swapped_certificate(self, tmp_path: pathlib.Path) -> None:
+        """openssl writes key a + cert a in the clear; cert a's bytes swapped for cert b's."""
+        while True:  # two self-signed certificates whose DER happens to be the same length
+            a, b = issue("swap-a.example.test"), issue("swap-b.example.test")
+            if len(a.certificate.der) == len(b.certificate.der):
+                break
+        (tmp_path / "a.key").write_bytes(a.key.to_pem())
+        (tmp_path / "a.crt").write_bytes(a.certificate.to_pem())
+        data = openssl("pkcs12", "-export", "-inkey", tmp_path / "a.key", "-in",
+                       tmp_path / "a.crt", "-name", "odd", "-certpbe", "NONE", "-keypbe",
+                       "NONE", "-nomac", "-passout", "pass:").stdout
+        assert data.count(a.certificate.der) == 1
+        swapped = data.replace(a.certificate.der, b.certificate.der)
+        store = certkit.load(swapped, format="pkcs12")
+        [entry] = store.key_entries
+        assert isinstance(entry.problem, KeyMismatchError)
+        assert entry.key == a.key
+        assert any("'odd'" in note and "flagged" in note for note in store.notes)
+        with pytest.raises(KeyMismatchError, match="nothing written"):
+            certkit.dump(store, "pkcs12", password="pw")

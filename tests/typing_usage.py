@@ -73,3 +73,17 @@ def folder_to_pem(folder: pathlib.Path, password: str) -> list[str]:
     error: CertkitError | None = failures[0].error if failures else None
     print(error)
     return [f"{f.source}: {f.error}" for f in failures]
+
+
+def describe(store: certkit.KeyStore, alias: str, key_password: certkit.Password) -> str:
+    """Name the kinds of entry without isinstance chains where the store's accessors suffice."""
+    entry: certkit.Entry = store[alias]
+    site: certkit.KeyEntry = store.get(alias, certkit.KeyEntry)
+    algorithm: str = site.key.algorithm  # a LockedKey answers from its certificate
+    fingerprint: str = site.key.public_key_fingerprint
+    opened: certkit.KeyEntry = site.unlock(key_password) if site.is_locked else site
+    ca: certkit.TrustedCertEntry = store.get("ca", certkit.TrustedCertEntry)
+    maybe: certkit.Entry | None = store.get("nope")
+    flagged: certkit.KeyEntry = certkit.KeyEntry.unchecked(alias, opened.key, [ca.certificate])
+    problem: CertkitError | None = flagged.problem
+    return f"{entry.alias} {algorithm} {fingerprint} {maybe} {problem}"

@@ -360,3 +360,81 @@ def _read(data: bytes, pos: int, limit: int, depth: int) -> tuple[Node, int]:
         raise _header_error(data, pos - 2, limit)
     _, pos, end = found
     return Node(data, tag, pos, end, depth, None), end
+
+
+_RSA_OID = bytes.fromhex("2a864886f70d010101")
+_EC_OID = bytes.fromhex("2a8648ce3d0201")
+#: Ed25519, Ed448, X25519, X448: PKCS#8 v2 may carry the public key as ``[1]``.
+_EDWARDS_OIDS = frozenset(bytes.fromhex(h) for h in ("2b6570", "2b6571", "2b656e", "2b656f"))
+
+
+def pkcs8_public_spki(pkcs8: bytes) -> bytes | None:
+    """The SubjectPublicKeyInfo that a PKCS#8 key's own fields spell out, or ``None``.
+
+    RSA keys always carry their modulus and exponent; EC and Edwards keys carry their
+    public point only optionally (the JDK leaves it out). No arithmetic is done, so a key
+    can be compared with its certificate by bytes without parsing either of them; the
+    encoding is the usual one (rsaEncryption with NULL parameters), so a certificate that
+    spells its key differently needs the parsed comparison instead.
+    """
+    try:
+        _, start, end = read_tlv(pkcs8)
+        fields = children(pkcs8, start, end)
+        if len(fields) < 3 or [f[0] for f in fields[:3]] != [0x02, 0x30, 0x04]:
+            return None
+        _, alg_start, alg_cstart, alg_end = fields[1]
+        algorithm = pkcs8[alg_start:alg_end]
+        alg_fields = children(pkcs8, alg_cstart, alg_end)
+        if not alg_fields or alg_fields[0][0] != 0x06:
+            return None
+        oid = pkcs8[alg_fields[0][2]:alg_fields[0][3]]
+        inner = pkcs8[fields[2][2]:fields[2][3]]
+        if oid == _RSA_OID:
+            _, istart, iend = read_tlv(inner)
+            parts = children(inner, istart, iend)
+            if len(parts) < 3 or parts[1][0] != 0x02 or parts[2][0] != 0x02:
+                return None
+            public = encode(0x30, inner[parts[1][1]:parts[1][3]] + inner[parts[2][1]:parts[2][3]])
+            rsa = encode(0x30, encode(0x06, _RSA_OID) + b"\x05\x00")
+            return encode(0x30, rsa + encode(0x03, b"\x00" + public))
+        if oid == _EC_OID:
+            _, istart, iend = read_tlv(inner)
+            for tag, _, cstart, cend in children(inner, istart, iend)[2:]:
+                if tag == 0xA1:  # [1] EXPLICIT BIT STRING publicKey
+                    bit_tag, bstart, bend = read_tlv(inner, cstart, cend)
+                    if bit_tag != 0x03:
+                        return None
+                    return encode(0x30, algorithm + encode(0x03, inner[bstart:bend]))
+            return None
+        if oid in _EDWARDS_OIDS:
+            for tag, _, cstart, cend in fields[3:]:
+                if tag == 0x81:  # [1] IMPLICIT BIT STRING publicKey
+                    return encode(0x30, algorithm + encode(0x03, pkcs8[cstart:cend]))
+    except DecodeError:
+        return None
+    return None
+
+
+def certificate_fields(der: bytes) -> tuple[bytes, bytes, bytes]:
+    """The encoded issuer Name, subject Name and SubjectPublicKeyInfo of a DER certificate.
+
+    One pass over the start of the TBS (the extensions are never walked), for checks that
+    run on every certificate of a large keystore; :class:`DecodeError` if it is not one.
+    """
+    _, start, end = read_tlv(der)
+    _, pos, tbs_end = read_tlv(der, start, end)
+    found: list[tuple[int, int]] = []
+    while pos < tbs_end and len(found) < 7:
+        header = _header(der, pos, tbs_end)
+        if header is None:
+            raise _header_error(der, pos, tbs_end)
+        tag, _, cend = header
+        if not (found == [] and tag == 0xA0):  # the explicit [0] version is skipped
+            found.append((pos, cend))
+        if len(found) == 6:
+            break
+        pos = cend
+    if len(found) < 6:
+        raise DecodeError("certificate TBS structure is too short to hold a public key")
+    (istart, iend), (sstart, send), (kstart, kend) = found[2], found[4], found[5]
+    return der[istart:iend], der[sstart:send], der[kstart:kend]

@@ -19,8 +19,10 @@ from certkit import formats
 from certkit._model import KeyEntry, KeyStore, Password, SecretKeyEntry
 from certkit.errors import (
     CertkitError,
+    ChainError,
     DecodeError,
     FileExistsCertkitError,
+    KeyMismatchError,
     ReadError,
     UnrepresentableError,
     UnsupportedFormatError,
@@ -113,6 +115,8 @@ def load(
         ) from err
     if store.format is None:
         store = attrs.evolve(store, format=spec.name)
+    notes += tuple(f"{entry.problem} — the entry is flagged (entry.problem) and is not written "
+                   "anywhere until mended" for entry in store.key_entries if entry.problem)
     if notes:
         store = attrs.evolve(store, notes=(*store.notes, *notes))
     return store
@@ -146,10 +150,33 @@ def password_for(
     return passwords
 
 
+#: Formats that write a key as the PKCS#8 bytes it was read with, never parsing it: a
+#: check deferred until the key is parsed (the JDK's EC keys) stays deferred there.
+_KEPT_KEY_FORMATS = frozenset({"jks", "jceks"})
+
+
+def _refuse_inconsistent(store: KeyStore, spec: formats.FormatSpec) -> None:
+    """Raise before anything is encoded if a key entry's key and chain disagree."""
+    for entry in store.entries:
+        if not isinstance(entry, KeyEntry):
+            continue
+        if entry.problem is None and spec.name in _KEPT_KEY_FORMATS:
+            continue
+        try:
+            entry.check()
+        except KeyMismatchError as err:
+            raise KeyMismatchError(f"nothing written as {spec.description}: {err}",
+                                   alias=err.alias, matching_alias=err.matching_alias) from err
+        except ChainError as err:
+            raise ChainError(f"nothing written as {spec.description}: {err}",
+                             strays=err.strays) from err
+
+
 def _dump(
     store: KeyStore, spec: formats.FormatSpec, password: Password, allow_loss: bool,
     options: dict[str, Any],
 ) -> formats.Dumped:
+    _refuse_inconsistent(store, spec)
     codec = formats.codec_for(spec)
     result = codec.dump(
         store, formats.DumpOptions(password=password, allow_loss=allow_loss, extra=options)

@@ -23,7 +23,7 @@ import json
 import os
 import pathlib
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -40,9 +40,9 @@ from certkit._model import (
     TrustedCertEntry,
 )
 from certkit._ops.api import _write_atomic, dump, load
-from certkit._ops.export import ExportResult, export
+from certkit._ops.export import ExportResult, combine, export, export_chain
 from certkit._version import __version__
-from certkit.errors import BackupError, CertkitError, PasswordError, ReadError
+from certkit.errors import BackupError, CertkitError, ChainError, PasswordError, ReadError
 
 __all__ = ["BackupProblem", "BackupReport", "Manifest", "backup", "restore", "verify_backup"]
 
@@ -88,6 +88,8 @@ class Manifest:
     entries: tuple[Mapping[str, Any], ...]
     certificates: tuple[Certificate, ...]
     created: str
+    #: What was backed up although it cannot be restored as is (``allow_unpaired``).
+    warnings: tuple[str, ...] = ()
 
     @property
     def paths(self) -> tuple[pathlib.Path, ...]:
@@ -101,6 +103,8 @@ class BackupProblem:
 
     file: str
     message: str
+    #: The key entry a trial restore found this for, ``None`` for the backup as a whole.
+    alias: str | None = None
 
     def __str__(self) -> str:
         return f"{self.file}: {self.message}"
@@ -115,6 +119,8 @@ class BackupReport:
     entries: int = 0
     certificates: int = 0
     wrong_password: bool = False
+    #: What a restore will need to be told (an incomplete chain needs allow_incomplete).
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -151,7 +157,26 @@ def _same(a: Entry, b: Entry) -> bool:
     return False
 
 
-def _merge(stores: Iterable[KeyStore]) -> KeyStore:
+#: Formats without aliases: their keys and certificates are paired across all such sources.
+_LOOSE_FORMATS = frozenset({"pem", "der", "pkcs7"})
+
+
+def _merge(loaded: Sequence[tuple[str, KeyStore]]) -> KeyStore:
+    """One store of every source's entries, keys paired with their certificates.
+
+    Files without aliases (``server.key``, ``server.crt``, ``uca.cer``) are read as one PEM
+    set, so a key pairs with its certificate and chain across files exactly as
+    :func:`certkit.load` pairs them within one file; keystores keep their entries.
+    """
+    loose = [store for _, store in loaded if store.format in _LOOSE_FORMATS]
+    combined = combine(loose) if loose else None
+    stores: list[KeyStore] = []
+    for _, store in loaded:
+        if store.format not in _LOOSE_FORMATS:
+            stores.append(store)
+        elif combined is not None:  # in the place of the first such source
+            stores.append(combined)
+            combined = None
     entries: list[Entry] = []
     taken: set[str] = set()
     for store in stores:
@@ -165,6 +190,11 @@ def _merge(stores: Iterable[KeyStore]) -> KeyStore:
     return KeyStore(entries)
 
 
+def _source_of(entry: KeyEntry, loaded: Sequence[tuple[str, KeyStore]]) -> str:
+    return next((name for name, store in loaded
+                 if any(e.key == entry.key for e in store.key_entries)), "<store>")
+
+
 def backup(
     sources: Sequence[str | os.PathLike[str] | KeyStore],
     directory: str | os.PathLike[str],
@@ -172,8 +202,17 @@ def backup(
     password: Password,
     key_passwords: Mapping[str, Password] | None = None,
     source_passwords: Mapping[str, Password] | None = None,
+    allow_unpaired: bool = False,
 ) -> Manifest:
     """Back up every key, certificate and chain of ``sources`` into ``directory``.
+
+    A backup is a promise of restore: keys in files without aliases (``server.key``) are
+    paired with their certificates and chains across all such sources (``server.crt``,
+    ``uca.cer``), as :func:`certkit.load` pairs them within one PEM file, and a key that
+    no certificate matches is refused (:class:`~certkit.errors.BackupError` naming it
+    and its file) unless ``allow_unpaired``, which backs it up alone and says so in
+    :attr:`Manifest.warnings` (:func:`verify_backup` will report that it cannot be
+    restored for a server).
 
     ``sources`` are paths or stores. A protected source is opened with its entry in
     ``source_passwords`` (keyed by the path as given), else with the backup ``password``
@@ -193,7 +232,14 @@ def backup(
     loaded = [_load_source(s, password, source_passwords or {}, key_passwords) for s in sources]
     if not loaded:
         raise BackupError("nothing to back up: give at least one file or store")
-    store = _merge(store for _, store in loaded)
+    store = _merge(loaded)
+    unpaired = [f"the key {e.alias!r} from {_source_of(e, loaded)} has no certificate among "
+                "the sources" for e in store.key_entries if not e.chain]
+    if unpaired and not allow_unpaired:
+        raise BackupError(f"{'; '.join(unpaired)}: restoring it for a server would fail. Add "
+                          "its certificate file (.crt/.cer/.pem, and the intermediate) to "
+                          "the sources, or pass allow_unpaired=True (--allow-unpaired) to "
+                          "back up the key alone", problems=unpaired)
     secret = [e.alias for e in store.entries if isinstance(e, SecretKeyEntry)]
     if secret:
         raise BackupError(f"secret keys cannot go into the PKCS#12 backup: {', '.join(secret)}; "
@@ -250,7 +296,9 @@ def backup(
     except OSError as err:
         raise ReadError(f"cannot write the backup into {folder}: {err.strerror or err}",
                         path=str(folder)) from err
-    return Manifest(folder, files, tuple(entries), certificates, created)
+    warnings = tuple(f"{text}: backed up alone; it cannot be restored for a server until "
+                     "its certificate is added" for text in unpaired)
+    return Manifest(folder, files, tuple(entries), certificates, created, warnings)
 
 
 def _read_manifest(folder: pathlib.Path,
@@ -294,8 +342,11 @@ def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> B
     Checks that the manifest is intact (its HMAC, keyed from ``password``), that every
     listed file is present with its recorded SHA-256 and no other file was added, that
     the PKCS#12 opens with ``password`` (a wrong password is reported as such), that its
-    entries are the manifest's and every key still matches its certificate, and that the
-    PEM holds the manifest's certificates.
+    entries are the manifest's, and that the PEM holds the manifest's certificates. Then
+    it proves the backup restorable: a trial restore in memory of every key entry, which
+    needs the key, its matching leaf and a chain whose every link verifies; what would
+    fail is a problem naming the entry (:attr:`BackupProblem.alias`), and a chain that
+    would need ``allow_incomplete`` is in :attr:`BackupReport.notes`.
     """
     folder = pathlib.Path(directory)
     if not folder.is_dir():
@@ -348,12 +399,15 @@ def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> B
         elif not hmac_ok:
             problems.append(BackupProblem(MANIFEST, "changed since the backup was written (its "
                                                     "HMAC does not match)"))
+    notes: list[str] = []
     if store is not None:
-        _check_archive(store, data, problems)
+        _check_archive(store, data, problems, notes)
     pem_count = 0
     if CERTIFICATES in contents:
         try:
-            pem_certs = load(contents[CERTIFICATES], format="pem").certificates
+            # A backup of keys alone (allow_unpaired) writes an empty PEM: no certificates.
+            pem_certs = (load(contents[CERTIFICATES], format="pem").certificates
+                         if contents[CERTIFICATES] else ())
             pem_count = len(pem_certs)
         except CertkitError as err:
             problems.append(BackupProblem(CERTIFICATES, f"cannot be read: {err}"))
@@ -364,16 +418,57 @@ def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> B
                     problems.append(BackupProblem(CERTIFICATES, "does not hold the certificates "
                                                                 "the manifest lists"))
     return BackupReport(folder, tuple(problems), entries=len(store) if store else 0,
-                        certificates=pem_count, wrong_password=wrong_password)
+                        certificates=pem_count, wrong_password=wrong_password,
+                        notes=tuple(notes))
+
+
+def _trial_restore(store: KeyStore, problems: list[BackupProblem], notes: list[str]) -> None:
+    """Restore every key entry in memory, as ``restore`` would, and report what would fail.
+
+    An entry must hold its key (decrypted and consistent), its leaf certificate, and a
+    chain whose every link verifies; the key is written out as PEM, as for a server. A
+    chain that does not reach a trusted root is only noted: restore then needs
+    ``allow_incomplete`` (or the trust file), which is the caller's choice.
+    """
+    for entry in store.key_entries:
+        def fail(message: str, entry: KeyEntry = entry) -> None:
+            problems.append(BackupProblem(ARCHIVE, message, entry.alias))
+
+        leaf = entry.certificate
+        if leaf is None:
+            fail(f"entry {entry.alias!r} holds a key but no certificate: a restore for a "
+                 "server would fail ('has a key but no certificate')")
+            continue
+        if entry.problem is not None:
+            fail(f"a restore of {entry.alias!r} would fail: {entry.problem}")
+            continue
+        try:
+            key = entry.check().private_key
+            key.to_pem()
+        except CertkitError as err:
+            fail(f"a restore of {entry.alias!r} would fail: {err}")
+            continue
+        if not key.matches(leaf):
+            fail(f"the key of {entry.alias!r} does not match its certificate {leaf.subject}")
+            continue
+        chain = entry.chain.certificates
+        broken = next((i for i in range(len(chain) - 1)
+                       if not chain[i].is_issued_by(chain[i + 1])), None)
+        if broken is not None:
+            fail(f"the chain of {entry.alias!r} is broken: {chain[broken].subject} is not "
+                 f"signed by {chain[broken + 1].subject}, which follows it")
+            continue
+        try:
+            export_chain(store, entry.alias)
+        except ChainError as err:
+            notes.append(str(err))  # it names the entry
+        except CertkitError as err:
+            fail(f"a restore of {entry.alias!r} would fail: {err}")
 
 
 def _check_archive(store: KeyStore, data: dict[str, Any] | None,
-                   problems: list[BackupProblem]) -> None:
-    for entry in store.key_entries:
-        leaf = entry.certificate
-        if leaf is not None and not entry.private_key.matches(leaf):
-            problems.append(BackupProblem(ARCHIVE, f"the key of {entry.alias!r} does not match "
-                                                   f"its certificate {leaf.subject}"))
+                   problems: list[BackupProblem], notes: list[str]) -> None:
+    _trial_restore(store, problems, notes)
     if data is None:
         return
     for item in data.get("entries", []):
@@ -412,8 +507,10 @@ def restore(
     report = verify_backup(directory, password=password)
     if report.wrong_password:
         raise PasswordError(f"wrong password for the backup in {directory}")
-    if not report.ok:
-        lines = [str(p) for p in report.problems]
+    # A trial restore's problem with another entry does not stop restoring this one.
+    blocking = [p for p in report.problems if p.alias is None or alias is None or p.alias == alias]
+    if blocking:
+        lines = [str(p) for p in blocking]
         raise BackupError(f"the backup in {directory} does not verify: " + "; ".join(lines),
                           problems=lines)
     store = load(pathlib.Path(directory) / ARCHIVE, password=password, format="pkcs12")

@@ -573,7 +573,7 @@ class _Doctor:
     def key_fingerprints(self) -> dict[str, tuple[KeyEntry, _Input]]:
         found: dict[str, tuple[KeyEntry, _Input]] = {}
         for key, entry, item in self.keys:
-            fingerprint = key.public_key_fingerprint
+            fingerprint = key.known_fingerprint
             if fingerprint is not None:
                 found.setdefault(fingerprint, (entry, item))
         return found

@@ -90,7 +90,7 @@ def reply_certificates(reply: ReplySource) -> tuple[Certificate, ...]:
 
 def _key_fingerprint(entry: KeyEntry) -> str | None:
     """The entry's public key fingerprint: from the key, or for a locked key, its certificate."""
-    return entry.key.public_key_fingerprint
+    return entry.key.known_fingerprint
 
 
 def matching_entries(store: KeyStore, certificate: Certificate) -> tuple[KeyEntry, ...]:

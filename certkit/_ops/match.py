@@ -200,8 +200,8 @@ class KeyIndex:
     def _add_entry(self, entry: KeyEntry, source: str | None) -> None:
         if isinstance(entry.key, PrivateKey):
             self._file(KeyLocation(entry.key, source, entry.alias))
-        elif isinstance(entry.key, LockedKey) and entry.key.public_key_fingerprint:
-            self._locked.setdefault(entry.key.public_key_fingerprint,
+        elif isinstance(entry.key, LockedKey) and entry.key.known_fingerprint:
+            self._locked.setdefault(entry.key.known_fingerprint,
                                     _LockedLocation(source, entry.alias))
 
     def _add_file(self, path: str, *, explicit: bool = False) -> None:

@@ -192,15 +192,19 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     source_password = _read_password(args.source_password_file, args.source_password_env,
                                      "source password")
     passwords = dict.fromkeys(args.sources, source_password) if source_password else None
-    manifest = backup(args.sources, args.out, password=password, source_passwords=passwords)
+    manifest = backup(args.sources, args.out, password=password, source_passwords=passwords,
+                      allow_unpaired=args.allow_unpaired)
     if args.json:
         _print_json({"directory": str(manifest.directory),
                      "files": [str(p) for p in manifest.paths],
                      "entries": list(manifest.entries),
-                     "certificates": len(manifest.certificates)}, out)
+                     "certificates": len(manifest.certificates),
+                     "warnings": list(manifest.warnings)}, out)
         return EXIT_OK
     for path in manifest.paths:
         out.write(f"wrote {path}\n")
+    for warning in manifest.warnings:
+        out.write(f"warning: {warning}\n")
     keys = sum(1 for e in manifest.entries if e["type"] == "key")
     out.write(f"backed up {keys} key(s) and {len(manifest.certificates)} certificate(s); "
               f"check it with: certkit verify-backup {manifest.directory}\n")
@@ -215,12 +219,16 @@ def cmd_verify_backup(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _print_json({"directory": str(report.directory), "ok": report.ok,
                      "wrong_password": report.wrong_password,
-                     "problems": [{"file": p.file, "message": p.message}
+                     "problems": [{"file": p.file, "message": p.message, "alias": p.alias}
                                   for p in report.problems],
+                     "notes": list(report.notes),
                      "entries": report.entries, "certificates": report.certificates}, out)
     elif report.ok:
         entries = f"{report.entries} entr{'y' if report.entries == 1 else 'ies'}"
-        out.write(f"{report.directory}: ok ({entries}, {report.certificates} certificates)\n")
+        out.write(f"{report.directory}: ok ({entries}, {report.certificates} certificates; "
+                  "every key entry restores)\n")
+        for note in report.notes:
+            out.write(f"note: {note}\n")
     else:
         for problem in report.problems:
             out.write(f"problem: {problem}\n")
@@ -310,14 +318,19 @@ def register(sub: Any) -> None:
         "backup", help="back up keys and certificates into an encrypted, verifiable folder",
         description="Write every key, certificate and chain of the sources into DIR (new or "
                     "empty): one encrypted PKCS#12 (modern profile), the certificates as "
-                    "PEM and manifest.json. Protected sources open with the backup password "
-                    "unless --source-password-… is given.",
+                    "PEM and manifest.json. Keys in .key/.pem files are paired with the "
+                    "certificates of the other sources, as in one PEM file; a key without "
+                    "its certificate is refused. Protected sources open with the backup "
+                    "password unless --source-password-… is given.",
         epilog="example:\n  certkit backup site.pfx tomcat.jks --out backup-2026 "
                "--password-file pass.txt",
         formatter_class=_FORMATTER)
     back.add_argument("sources", nargs="+", metavar="SRC")
     back.add_argument("--out", required=True, metavar="DIR")
     back.add_argument("--json", action="store_true", help="machine-readable output")
+    back.add_argument("--allow-unpaired", action="store_true",
+                      help="back up a key that no source certificate matches (with a warning) "
+                           "instead of refusing")
     _add_password_options(back, what="backup ")
     _add_password_options(back, "source-", "sources' ")
     back.set_defaults(func=cmd_backup)
@@ -325,8 +338,9 @@ def register(sub: Any) -> None:
     verify = sub.add_parser(
         "verify-backup", help="check a backup folder: hashes, password, keys match",
         description="Re-read a backup folder: every file present and unchanged, no file "
-                    "added, the PKCS#12 opens with the password, every key matches its "
-                    "certificate. Exit 1 when anything is wrong.",
+                    "added, the PKCS#12 opens with the password, and a trial restore of every "
+                    "key entry (key, matching certificate, linked chain) succeeds. Exit 1 "
+                    "when anything is wrong.",
         epilog="example:\n  certkit verify-backup backup-2026 --password-file pass.txt",
         formatter_class=_FORMATTER)
     verify.add_argument("directory", metavar="DIR")

@@ -387,7 +387,7 @@ def _load_key_entry(raw: _RawEntry, fmt: str, options: LoadOptions) -> KeyEntry:
         if explicit:
             raise
         key = LockedKey(fmt, raw.blob, unlock, _leaf_fingerprint(chain))
-    return KeyEntry(raw.alias, key, Chain(chain), created=_ms_to_datetime(raw.timestamp))
+    return KeyEntry.unchecked(raw.alias, key, Chain(chain), created=_ms_to_datetime(raw.timestamp))
 
 
 def _java_bytes(value: Any) -> bytes:
@@ -849,7 +849,7 @@ def _bks_key_entry(entry: Any, alias: str, chain: tuple[Certificate, ...], *,
     kind = entry.type
     if kind == _pyjks().bks.KEY_TYPE_PRIVATE:
         key = _private_key(bytes(entry.pkey_pkcs8), alias, source)
-        return KeyEntry(alias, key, Chain(chain), created=created)
+        return KeyEntry.unchecked(alias, key, Chain(chain), created=created)
     if kind == _pyjks().bks.KEY_TYPE_SECRET:
         return SecretKeyEntry(alias, str(entry.algorithm), bytes(entry.key), created=created)
     notes.append(f"entry {alias!r} ({entry.algorithm} public key) not loaded: certkit's model "
@@ -934,7 +934,7 @@ def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
                 blob = bytes(item._encrypted)  # the sealed bytes, kept for equality
                 if chain:  # listed like a locked private key, which always has a chain
                     unlock = _bks_locked_unlocker(item, alias, source)
-                    entries.append(KeyEntry(alias, LockedKey(fmt, blob, unlock,
+                    entries.append(KeyEntry.unchecked(alias, LockedKey(fmt, blob, unlock,
                                                              _leaf_fingerprint(chain)),
                                             Chain(chain), created=created))
                 else:  # without a chain, most likely a secret key

@@ -471,9 +471,10 @@ class _Reader:
             wanted = (key.attributes.friendly_name
                       or (leaf.attributes.friendly_name if leaf else None)
                       or (leaf.certificate.common_name if leaf else None) or "private-key")
-            entry_k = KeyEntry(alias="", key=key.key, chain=chain, attributes=key.attributes,
-                               created=_created(key.attributes),
-                               certificate_attributes=cert_attributes)
+            # unchecked: a file whose key and certificate disagree loads, flagged and noted
+            entry_k = KeyEntry.unchecked("", key.key, chain, key.attributes,
+                                         _created(key.attributes),
+                                         certificate_attributes=cert_attributes)
             staged.append((position, wanted, entry_k, key.protection, "key"))
         # A certificate inside a key's chain is not an entry of its own, unless the file
         # holds it again as a separate, named bag (what a writer does for a CA that is
