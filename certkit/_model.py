@@ -1104,6 +1104,9 @@ def _out_of_order(alias: str, chain: Chain,
         if issuer == subject:
             continue
         found = position.get(issuer)
+        if (found is not None and found < index == len(certs) - 1
+                and position.get(fields[found][0]) == found + 1):
+            continue  # the top certificate closes a loop (A signs B signs A): keytool's chain
         if found is not None and found != index + 1:
             where = "before" if found < index else "further down than"
             return ChainError(

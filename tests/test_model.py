@@ -672,3 +672,37 @@ class TestShortReprs:
             "Chain(['O=certkit tests,CN=localhost', "
             "'O=certkit tests,CN=certkit Test Intermediate CA', "
             "'O=certkit tests,CN=certkit Test Root CA'])")
+
+
+class TestCycleOrder:
+    """A chain whose top certificate closes a loop is leaf first, as keytool builds it."""
+
+    def test_cycle_is_not_disorder_but_a_reversed_pair_is(self) -> None:
+        """[A, B] where B also names A as issuer is accepted; [B's subject, A] reversed is not."""
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import NameOID
+
+        key_a, key_b = make_key("EC-P256"), make_key("EC-P256")
+        name_a = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loop A")])
+        name_b = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loop B")])
+        when = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+
+        def cert(subject: x509.Name, issuer: x509.Name, public: PrivateKey,
+                 signer: PrivateKey) -> Certificate:
+            built = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                     .public_key(public.key.public_key())  # type: ignore[arg-type]
+                     .serial_number(x509.random_serial_number()).not_valid_before(when)
+                     .not_valid_after(when.replace(year=2099))
+                     .sign(signer.key, hashes.SHA256()))  # type: ignore[arg-type]
+            return Certificate.from_x509(built)
+
+        a = cert(name_a, name_b, key_a, key_b)
+        b = cert(name_b, name_a, key_b, key_a)
+        assert KeyEntry("loop", key_a, [a, b]).chain == Chain([a, b])
+        leaf = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Leaf")]), name_a,
+                    make_key("EC-P256"), key_a)
+        with pytest.raises(CertkitError):
+            KeyEntry("reversed", key_b, [b, leaf, a])
