@@ -6,6 +6,7 @@ and key material never appears in a ``repr``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import warnings
@@ -38,6 +39,7 @@ __all__ = [
     "KeyStore",
     "LockedKey",
     "LockedSecret",
+    "OpaqueEntry",
     "Password",
     "PrivateKey",
     "Protection",
@@ -179,6 +181,15 @@ def _parse_certificate(der: bytes) -> tuple[cx509.Certificate, int]:
             cert = cx509.load_der_x509_certificate(der)
             return cert, cert.serial_number
     except (ValueError, cx509.InvalidVersion) as err:
+        # NULL parameters where the RFC says absent: parse a copy without them; the
+        # certificate keeps its own bytes (and fingerprint), only the parsed view differs.
+        fixed = _der.certificate_without_null_parameters(der)
+        if fixed is not None:
+            with contextlib.suppress(ValueError, cx509.InvalidVersion), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                cert = cx509.load_der_x509_certificate(fixed)
+                return cert, cert.serial_number
         raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
 
 
@@ -940,7 +951,52 @@ class SecretKeyEntry:
         return self
 
 
-Entry: TypeAlias = KeyEntry | TrustedCertEntry | SecretKeyEntry
+#: What an :class:`OpaqueEntry` holds: a private key's PKCS#8, a secret key, a certificate.
+OPAQUE_KINDS = ("private key", "secret key", "certificate")
+
+
+def _check_kind(_: object, __: object, value: str) -> None:
+    if value not in OPAQUE_KINDS:
+        raise ValueError(f"opaque entry kind {value!r} is not one of {', '.join(OPAQUE_KINDS)}")
+
+
+@attrs.frozen(repr=False)
+class OpaqueEntry:
+    """An entry certkit cannot parse, kept byte for byte with the reason, under one alias.
+
+    ``kind`` is ``"private key"`` (``data`` is the unencrypted PKCS#8 DER as read),
+    ``"secret key"`` (the key bytes as the container held them) or ``"certificate"`` (the
+    DER as read). ``chain`` holds the entry's certificates that do parse, leaf first.
+    Writing it into a format that can hold such an entry (a private key into JKS, JCEKS or
+    PKCS#12) copies ``data`` unchanged; any other format refuses it by alias, or drops it
+    with a note when loss is allowed. ``data`` never appears in a ``repr``.
+    """
+
+    alias: str
+    kind: str = attrs.field(validator=_check_kind)
+    data: bytes = attrs.field(converter=bytes)
+    reason: str
+    chain: Chain = attrs.field(default=Chain(), converter=_to_chain)
+    attributes: Attributes = Attributes()
+    created: _dt.datetime | None = None
+
+    def __repr__(self) -> str:
+        return (f"OpaqueEntry(alias={self.alias!r}, kind={self.kind!r}, "
+                f"reason={self.reason!r}, chain_length={len(self.chain)}, "
+                f"size={len(self.data)})")
+
+    @property
+    def certificate(self) -> Certificate | None:
+        """The entry's own (leaf) certificate, if one parses."""
+        return self.chain.leaf
+
+
+def opaque_label(entry: OpaqueEntry) -> str:
+    """How a codec names an opaque entry it cannot hold: alias, kind and why it is opaque."""
+    return f"{entry.kind} {entry.alias!r} (kept as bytes certkit cannot parse: {entry.reason})"
+
+
+Entry: TypeAlias = KeyEntry | TrustedCertEntry | SecretKeyEntry | OpaqueEntry
 
 
 @attrs.frozen
@@ -1032,11 +1088,16 @@ class KeyStore:
         return tuple(e for e in self.entries if isinstance(e, SecretKeyEntry))
 
     @property
+    def opaque_entries(self) -> tuple[OpaqueEntry, ...]:
+        """The entries kept as bytes because certkit cannot parse them, in store order."""
+        return tuple(e for e in self.entries if isinstance(e, OpaqueEntry))
+
+    @property
     def certificates(self) -> tuple[Certificate, ...]:
         """Every distinct certificate in the store, in order of first appearance."""
         seen: dict[bytes, Certificate] = {}
         for entry in self.entries:
-            if isinstance(entry, KeyEntry):
+            if isinstance(entry, (KeyEntry, OpaqueEntry)):
                 for cert in entry.chain:
                     seen.setdefault(cert.der, cert)
             elif isinstance(entry, TrustedCertEntry):

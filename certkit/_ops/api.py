@@ -16,7 +16,7 @@ from typing import Any, Union
 import attrs
 
 from certkit import formats
-from certkit._model import KeyEntry, KeyStore, Password, SecretKeyEntry
+from certkit._model import KeyEntry, KeyStore, OpaqueEntry, Password, SecretKeyEntry
 from certkit.errors import (
     CertkitError,
     DecodeError,
@@ -182,7 +182,8 @@ def dump(
 
 
 def _holds_secrets(store: KeyStore) -> bool:
-    return any(isinstance(e, (KeyEntry, SecretKeyEntry)) for e in store.entries)
+    return any(isinstance(e, (KeyEntry, SecretKeyEntry))
+               or (isinstance(e, OpaqueEntry) and e.kind != "certificate") for e in store.entries)
 
 
 class _Output:

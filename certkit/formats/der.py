@@ -22,6 +22,7 @@ from certkit._model import (
     PrivateKey,
     SecretKeyEntry,
     TrustedCertEntry,
+    opaque_label,
 )
 from certkit.errors import DecodeError, PasswordError, UnrepresentableError
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
@@ -156,6 +157,7 @@ class DERCodec:
             elif isinstance(entry, TrustedCertEntry) and entry.certificate.der not in kept:
                 dropped.append(f"certificate {entry.certificate.subject}")
         dropped.extend(f"secret key {e.alias!r}" for e in secrets)
+        dropped.extend(opaque_label(e) for e in store.opaque_entries)
         requests = store.requests[1:] if content == "request" else store.requests
         dropped.extend(f"certificate request {r.subject}" for r in requests)
         if dropped and not options.allow_loss:
