@@ -7,7 +7,6 @@ the PKCS#8 encryption schemes cryptography does not implement.
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Literal
 
@@ -19,16 +18,17 @@ from cryptography.utils import CryptographyDeprecationWarning
 from certkit._crypto import pkcs8 as _pkcs8
 from certkit._crypto.password import Password, password_bytes
 from certkit._crypto.pem import pem_blocks
-from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
-
-#: cryptography asks users to report some inputs to its own tracker; certkit's users should
-#: hear what is wrong with their file instead.
-_FILE_AN_ISSUE = re.compile(r"\s*\.?\s*(Please|please) (file|report) an issue\b.*$", re.DOTALL)
+from certkit.errors import (
+    DecodeError,
+    PasswordError,
+    UnsupportedFormatError,
+    without_library_advice,
+)
 
 
 def library_message(err: BaseException) -> str:
     """A third-party exception's text without its request to file an issue with that project."""
-    text = _FILE_AN_ISSUE.sub("", str(err)).strip().rstrip(".")
+    text = without_library_advice(str(err)).strip().rstrip(".")
     return text or type(err).__name__
 
 _ENCRYPTED_MARKERS = (b"ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")

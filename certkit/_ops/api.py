@@ -24,6 +24,7 @@ from certkit.errors import (
     ReadError,
     UnrepresentableError,
     UnsupportedFormatError,
+    without_library_advice,
 )
 
 __all__ = [
@@ -103,7 +104,8 @@ def load(
     )
     try:
         store = codec.load(data, options)
-    except CertkitError:
+    except CertkitError as err:
+        _name_the_file(err, path)
         raise
     except _DATA_ERRORS as err:
         raise DecodeError(
@@ -116,6 +118,22 @@ def load(
     if notes:
         store = attrs.evolve(store, notes=(*store.notes, *notes))
     return store
+
+
+def _name_the_file(err: CertkitError, path: str | None) -> None:
+    """Make the error's message name the file, without a library's request to report it.
+
+    Codecs name entries by alias; only here is the path always known. The exception stays
+    the same object (its type and attributes are what callers match on).
+    """
+    if not err.args or not isinstance(err.args[0], str):
+        return
+    message = without_library_advice(err.args[0])
+    if path is not None and path not in message:
+        message = f"{path}: {message}"
+    err.args = (message, *err.args[1:])
+    if path is not None and getattr(err, "source", path) is None:
+        err.source = path  # type: ignore[attr-defined]
 
 
 _BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]+")

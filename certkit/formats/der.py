@@ -24,7 +24,12 @@ from certkit._model import (
     TrustedCertEntry,
     opaque_label,
 )
-from certkit.errors import DecodeError, PasswordError, UnrepresentableError
+from certkit.errors import (
+    DecodeError,
+    PasswordError,
+    UnrepresentableError,
+    UnsupportedFormatError,
+)
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["DER"]
@@ -61,6 +66,47 @@ def _certificate_error(data: bytes) -> str | None:
     return None
 
 
+#: CMS content types that are messages, not certificate containers: what to tell the user.
+_CMS_MESSAGES = {
+    "1.2.840.113549.1.7.3": "a CMS EnvelopedData (a message encrypted to its recipients' "
+    "keys); decrypt it with the recipient's key first (openssl cms -decrypt)",
+    "1.2.840.113549.1.7.4": "a PKCS#7 SignedAndEnvelopedData message",
+    "1.2.840.113549.1.7.5": "a CMS DigestedData message",
+    "1.2.840.113549.1.7.6": "a CMS EncryptedData (content encrypted with a symmetric key)",
+    "1.2.840.113549.1.9.16.1.9": "a CMS CompressedData message",
+    "1.2.840.113549.1.9.16.1.23": "a CMS AuthEnvelopedData (an encrypted message)",
+}
+_PBES2 = bytes.fromhex("06092a864886f70d01050d")
+_AES256_CCM = bytes.fromhex("060960864801650304012f")
+_HMAC_SHA512 = bytes.fromhex("06082a864886f70d020b")
+
+
+def _known_structure(data: bytes) -> str | None:
+    """Name, in words, a DER structure that is no certificate container certkit reads."""
+    try:
+        _, start, end = _der.read_tlv(data)
+        kids = _der.children(data, start, end)
+    except DecodeError:
+        return None
+    if len(kids) == 2 and kids[0][0] == 0x06 and kids[1][0] == 0xA0:  # a ContentInfo
+        try:
+            oid = _der.decode_oid(data[kids[0][2] : kids[0][3]])
+        except DecodeError:
+            return None
+        if oid in _CMS_MESSAGES:
+            return _CMS_MESSAGES[oid]
+    if (len(kids) >= 4 and kids[0][0] == 0x02 and kids[1][0] == 0x31
+            and kids[2][0] == 0x30 and data[kids[2][2] : kids[2][2] + 1] == b"\x06"):
+        return ("a bare PKCS#7/CMS SignedData without the ContentInfo (signedData type) around "
+                "it; wrap it, or export the certificates as a .p7b (openssl pkcs7 -print_certs)")
+    if (len(kids) == 2 and kids[0][0] == 0x30 and _PBES2 in data[:96]
+            and (_AES256_CCM in data[:160] or _HMAC_SHA512 in data)):
+        return ("a Bouncy Castle FIPS keystore (BCFKS), which certkit cannot read; convert it "
+                "with keytool and the BC FIPS provider (keytool -importkeystore -srcstoretype "
+                "BCFKS -deststoretype PKCS12)")
+    return None
+
+
 def _try_request(data: bytes) -> CertificateRequest | None:
     try:
         x509.load_der_x509_csr(data)
@@ -85,6 +131,10 @@ class DERCodec:
         except PasswordError:
             raise
         except DecodeError as err:
+            known = _known_structure(data)
+            if known is not None:
+                raise UnsupportedFormatError(f"this file is {known}", source=options.source,
+                                             format="der") from err
             cert_error = _certificate_error(data)
             if cert_error is not None:  # shaped like a certificate: say why it is not one
                 raise DecodeError(

@@ -725,9 +725,11 @@ def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
             if entry.kind == "certificate":
                 body.append(_TAG_TRUSTED.to_bytes(4, "big") + alias + created
                             + _write_certificate(entry.data))
-            elif entry.kind == "private key" and not entry.chain:
+            elif not entry.chain and (entry.kind == "private key" or fmt == "jceks"):
                 lost.append(f"{opaque_label(entry)}: {_NAMES[fmt]} requires a certificate "
-                            "chain for every private key")
+                            "chain for every private key" + (
+                                "; only JKS keeps a key entry without one" if fmt == "jceks"
+                                else ""))
                 continue
             else:  # a key with its chain, or a JDK key entry that never had one: as read
                 blob = _protect(entry.data, entry.alias, fmt,
@@ -873,13 +875,21 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
         return _pyjks().bks.BksKeyStore.loads(data, password, try_decrypt_keys=False), "bks"
     except Exception as err:  # noqa: BLE001 - pyjks raises anything on damaged input
         bks_error = err
-    # An UBER store shares BKS v1's header and fails as BKS: its body is encrypted.
-    if version == 1 and type(bks_error).__name__ != "DuplicateAliasException":
+    # An UBER store shares BKS's header (version 1 or, from Bouncy Castle 1.47 on, 2) and
+    # fails as BKS: its body is encrypted.
+    if type(bks_error).__name__ != "DuplicateAliasException":
         if password is None:
-            raise PasswordError("an UBER keystore is encrypted as a whole; it needs the store "
+            raise PasswordError("this is not a readable BKS keystore, so most likely an UBER "
+                                "keystore, which is encrypted as a whole: it needs the store "
                                 "password even to list it", source=source, missing=True)
         if type(bks_error).__name__ != "KeystoreSignatureException":
-            return _uber_store(data, password, source), "uber"
+            try:
+                return _uber_store(data, password, source), "uber"
+            except PasswordError as err:
+                raise PasswordError(
+                    f"not a readable BKS keystore ({bks_error or type(bks_error).__name__}), "
+                    f"and not an UBER keystore this password opens: wrong store password, "
+                    f"or a damaged file", source=source) from err
         # Once in 256, an UBER body starts with a zero byte and reads as an empty BKS entry
         # list whose HMAC fails; only if it does not decrypt as UBER either is it a BKS v1
         # store opened with the wrong password.
@@ -921,6 +931,10 @@ def _bks_key_entry(entry: Any, alias: str, chain: tuple[Certificate, ...], *,
         key = _private_key(bytes(entry.pkey_pkcs8), alias, source)
         return KeyEntry(alias, key, Chain(chain), created=created)
     if kind == _pyjks().bks.KEY_TYPE_SECRET:
+        if chain:
+            notes.append(f"entry {alias!r} is a {entry.algorithm} secret key stored with "
+                         f"{len(chain)} certificate(s); certkit keeps secret keys without "
+                         "certificates, so those were left out")
         return SecretKeyEntry(alias, str(entry.algorithm), bytes(entry.key), created=created)
     notes.append(f"entry {alias!r} ({entry.algorithm} public key) not loaded: certkit's model "
                  "holds public keys only inside certificates")
@@ -936,7 +950,11 @@ def _bks_locked_unlocker(entry: Any, alias: str, source: str | None,
         if not _bks_decrypt(entry, password, alias):
             raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
         if entry.type != _pyjks().bks.KEY_TYPE_PRIVATE:
-            raise UnsupportedFormatError(f"entry {alias!r} holds no private key", source=source)
+            kind = "secret" if entry.type == _pyjks().bks.KEY_TYPE_SECRET else "public"
+            raise UnsupportedFormatError(
+                f"entry {alias!r} holds a {entry.algorithm} {kind} key stored with a certificate "
+                f"chain, not a private key; load the store with key_passwords={{{alias!r}: …}} "
+                f"to read it as a {kind} key", source=source, format="bks")
         return _private_key(bytes(entry.pkey_pkcs8), alias, source)
 
     return unlock
