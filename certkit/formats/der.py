@@ -156,6 +156,10 @@ class DERCodec:
         certs = store.certificates
         keys = [e for e in store.entries if isinstance(e, KeyEntry)]
         secrets = [e for e in store.entries if isinstance(e, SecretKeyEntry)]
+        if not certs and not keys and not store.requests and store.opaque_entries:
+            lost = [opaque_label(e) for e in store.opaque_entries]
+            raise UnrepresentableError(f"DER cannot hold: {'; '.join(lost)}", format="der",
+                                       lost=lost)
         if content is None:
             if len(certs) == 1 and not keys and not store.requests:
                 content = "certificate"

@@ -887,9 +887,9 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
                 return _uber_store(data, password, source), "uber"
             except PasswordError as err:
                 raise PasswordError(
-                    f"not a readable BKS keystore ({bks_error or type(bks_error).__name__}), "
-                    f"and not an UBER keystore this password opens: wrong store password, "
-                    f"or a damaged file", source=source) from err
+                    "wrong store password for this UBER keystore (or the file is damaged: it "
+                    "reads neither as a BKS keystore nor as an UBER keystore this password "
+                    "decrypts)", source=source) from err
         # Once in 256, an UBER body starts with a zero byte and reads as an empty BKS entry
         # list whose HMAC fails; only if it does not decrypt as UBER either is it a BKS v1
         # store opened with the wrong password.
@@ -932,7 +932,7 @@ def _bks_key_entry(entry: Any, alias: str, chain: tuple[Certificate, ...], *,
         return KeyEntry(alias, key, Chain(chain), created=created)
     if kind == _pyjks().bks.KEY_TYPE_SECRET:
         if chain:
-            notes.append(f"entry {alias!r} is a {entry.algorithm} secret key stored with "
+            notes.append(f"entry {alias!r}: a secret key ({entry.algorithm}) stored with "
                          f"{len(chain)} certificate(s); certkit keeps secret keys without "
                          "certificates, so those were left out")
         return SecretKeyEntry(alias, str(entry.algorithm), bytes(entry.key), created=created)
