@@ -372,7 +372,11 @@ def _prepare(
     """Encode ``store`` for ``target`` (refusing early if it exists) and choose its mode."""
     if not overwrite and target.exists():
         raise FileExistsCertkitError(str(target))
-    result = _dump(store, spec, password, allow_loss, options)
+    try:
+        result = _dump(store, spec, password, allow_loss, options)
+    except CertkitError as err:
+        _name_the_file(err, str(target))
+        raise
     mode = 0o600 if _holds_secrets(store) and spec.holds_keys else 0o644
     return _Output(target, result.data, mode), result
 
