@@ -63,6 +63,15 @@ def _with_scalar(pkcs8: bytes, scalar: bytes) -> bytes:
     return _tlv(0x30, version[1] + algorithm[1] + octets + b"".join(e[1] for e in rest))
 
 
+def _with_public_key_bits(pkcs8: bytes, bits: bytes) -> bytes:
+    """The EC PKCS#8 key with its embedded public key replaced by the BIT STRING ``bits``."""
+    version, algorithm, private, *rest = _elements(pkcs8)
+    fields = [e[1] for e in _elements(private[2]) if e[0] != 0xA1]
+    fields.append(_tlv(0xA1, _tlv(0x03, bits)))
+    octets = _tlv(0x04, _tlv(0x30, b"".join(fields)))
+    return _tlv(0x30, version[1] + algorithm[1] + octets + b"".join(e[1] for e in rest))
+
+
 def _scalar(pkcs8: bytes) -> bytes:
     return _elements(_elements(pkcs8)[2][2])[1][2]
 
@@ -144,6 +153,34 @@ class TestQuirks:
         assert entry.private_key.matches(entry.chain[0])
         assert any("33 bytes" in note for note in store.notes)
 
+    def test_public_key_bits_cryptography_refuses(self, tmp_path: pathlib.Path) -> None:
+        """An embedded public key with non-zero unused bits reads as openssl reads it."""
+        for _ in range(40):  # the unused bits must be zero: find a point ending in a 0 bit
+            original = _openssl_ec_key(tmp_path)
+            (tmp_path / "k.der").write_bytes(original)
+            point = openssl("pkey", "-inform", "DER", "-in", tmp_path / "k.der", "-pubout",
+                            "-outform", "DER").stdout[-65:]
+            if not point[-1] & 1:
+                break
+        odd = _with_public_key_bits(original, b"\x01" + point)
+        (tmp_path / "odd.der").write_bytes(odd)
+        public = openssl("pkey", "-inform", "DER", "-in", tmp_path / "odd.der", "-pubout",
+                         "-outform", "DER").stdout
+        assert certkit.PrivateKey.load(odd).spki == public
+
+    def test_foreign_public_key_stays_opaque(self, tmp_path: pathlib.Path) -> None:
+        """A key whose embedded public key is another key's is no quirk: kept opaque."""
+        original, other = _openssl_ec_key(tmp_path), _openssl_ec_key(tmp_path / "..")
+        (tmp_path / "other.der").write_bytes(other)
+        point = openssl("pkey", "-inform", "DER", "-in", tmp_path / "other.der", "-pubout",
+                        "-outform", "DER").stdout[-65:]
+        broken = _with_public_key_bits(original, b"\x00" + point)
+        store = certkit.KeyStore([certkit.OpaqueEntry("k", "private key", broken, "test")])
+        again = certkit.load(certkit.dump(store, "pkcs12", password=PASSWORD),
+                             password=PASSWORD)
+        (entry,) = again.opaque_entries
+        assert entry.data == broken
+
     def test_gost_key_is_named(self, tmp_path: pathlib.Path) -> None:
         """A GOST R 34.10-2012 key is refused in words, naming the algorithm."""
         gost = core.Sequence(contents=core.Integer(0).dump() + core.Sequence(
@@ -196,6 +233,20 @@ class TestMessages:
         bare.write_bytes(content[2])  # inside the [0] EXPLICIT wrapper: the SignedData itself
         with pytest.raises(UnsupportedFormatError, match="bare PKCS#7/CMS SignedData"):
             certkit.load(bare)
+
+    def test_bks_sealed_secret_with_a_chain(self) -> None:
+        """A BKS sealed secret key stored with a chain reads as the secret pyjks documents."""
+        path = corpus_path("pyjks", "keystores", "bks", "custom_entry_passwords.bksv1")
+        locked = certkit.load(path, password="store_password")
+        with pytest.raises(UnsupportedFormatError, match="secret key stored with a certificate"):
+            locked["sealed_secret_key"].unlock("secret_password")  # type: ignore[union-attr]
+        store = certkit.load(path, password="store_password",
+                             key_passwords={"sealed_secret_key": "secret_password"})
+        entry = store["sealed_secret_key"]
+        assert isinstance(entry, certkit.SecretKeyEntry)
+        assert (entry.algorithm, len(entry.secret)) == ("AES", 16)
+        assert any("'sealed_secret_key'" in note and "certificate" in note
+                   for note in store.notes)
 
     def test_bks_stored_value_dropped_only_when_allowed(self) -> None:
         """A BKS stored value has no PKCS#12 bag: refused by alias, dropped with allow_loss."""

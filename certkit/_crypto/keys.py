@@ -7,11 +7,13 @@ the PKCS#8 encryption schemes cryptography does not implement.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -139,22 +141,29 @@ def _salvage(data: bytes, *, pem: bool, source: str | None) -> PrivateKeyTypes |
 
 
 def _normalised(der: bytes, shape: _pkcs8.KeyShape) -> tuple[PrivateKeyTypes, str] | None:
+    """The key read past its encoding quirks, and what was straightened out; else ``None``."""
     base = shape.normalised or der
-    derived = ("its embedded EC public key is encoded in a way cryptography refuses; the "
-               "public key was derived from the private value")
-    candidates = ((shape.normalised, shape.quirk or ""),
-                  (_pkcs8.without_ec_public_key(base),
-                   f"{shape.quirk}; {derived}" if shape.quirk else derived))
-    for candidate, note in candidates:
-        if candidate is None:
-            continue
-        try:
-            key = serialization.load_der_private_key(candidate, None,
-                                                     unsafe_skip_rsa_key_validation=True)
-        except (ValueError, UnsupportedAlgorithm):
-            continue
-        return key, note
-    return None
+    if shape.normalised is not None:
+        with contextlib.suppress(ValueError, UnsupportedAlgorithm):
+            return serialization.load_der_private_key(
+                shape.normalised, None, unsafe_skip_rsa_key_validation=True), shape.quirk or ""
+    stripped = _pkcs8.without_ec_public_key(base)
+    if stripped is None:
+        return None
+    candidate, point = stripped
+    try:
+        key = serialization.load_der_private_key(candidate, None)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    public = key.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey) or point not in (
+            public.public_bytes(serialization.Encoding.X962, form)
+            for form in (serialization.PublicFormat.UncompressedPoint,
+                         serialization.PublicFormat.CompressedPoint)):
+        return None  # a public key that is not this private key's: no quirk, a broken key
+    derived = ("its embedded EC public key is encoded in a way cryptography refuses (OpenSSL "
+               "reads it); read without it")
+    return key, f"{shape.quirk}; {derived}" if shape.quirk else derived
 
 
 def read_pkcs8(der: bytes) -> tuple[PrivateKeyTypes, str | None]:

@@ -142,11 +142,13 @@ def examine(pkcs8: bytes) -> KeyShape:
     return shape
 
 
-def without_ec_public_key(pkcs8: bytes) -> bytes | None:
-    """The EC key without its optional embedded public key, or ``None`` if it has none.
+def without_ec_public_key(pkcs8: bytes) -> tuple[bytes, bytes] | None:
+    """The EC key without its optional embedded public key, and that key's point octets.
 
-    The public key is derived from the private value anyway; some writers encode it in
-    ways OpenSSL accepts and cryptography refuses.
+    ``None`` if the key has no embedded public key. The public key is derived from the
+    private value anyway; some writers encode its BIT STRING in ways OpenSSL accepts and
+    cryptography refuses (non-zero unused bits). The caller checks that the point is the
+    derived one before using the key, since a point that differs is no encoding quirk.
     """
     try:
         top, oid, _ = _fields(pkcs8)
@@ -154,7 +156,12 @@ def without_ec_public_key(pkcs8: bytes) -> bytes | None:
             return None
         inner = _der.Node.parse(top[2].expect(0x04, "EC private key").octets(),
                                 what="EC private key").seq("ECPrivateKey", 2, 4)
-    except DecodeError:
+        embedded = [node for node in inner if node.tag == 0xA1]
+        if not embedded:
+            return None
+        (bits,) = embedded[0].children()
+        point = bits.expect(0x03, "EC public key").content[1:]
+    except (DecodeError, ValueError):
         return None
     kept = [node.encoded() for node in inner if node.tag != 0xA1]
-    return _rebuild(top, kept) if len(kept) < len(inner) else None
+    return _rebuild(top, kept), point
