@@ -251,8 +251,32 @@ def _verify_issued_by(cert: Certificate, issuer: Certificate) -> bool:
     )
 
     try:
+        written = _der.certificate_tbs(cert.der)
+        if written != cert.x509.tbs_certificate_bytes:
+            return _verify_as_written(cert, issuer, written)
         cert.x509.verify_directly_issued_by(issuer.x509)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm, DecodeError):
+        return False
+    return True
+
+
+def _verify_as_written(cert: Certificate, issuer: Certificate, tbs: bytes) -> bool:
+    """Check the signature over the to-be-signed bytes as written, for a certificate whose
+    parsed view was re-encoded (NULL signature parameters dropped); raises if it fails."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519  # noqa: PLC0415
+
+    if cert.x509.issuer != issuer.x509.subject:
+        return False
+    public = issuer.x509.public_key()
+    digest = cert.x509.signature_hash_algorithm
+    signature = cert.x509.signature
+    if isinstance(public, ec.EllipticCurvePublicKey) and digest is not None:
+        public.verify(signature, tbs, ec.ECDSA(digest))
+    elif isinstance(public, dsa.DSAPublicKey) and digest is not None:
+        public.verify(signature, tbs, digest)
+    elif isinstance(public, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        public.verify(signature, tbs)
+    else:
         return False
     return True
 

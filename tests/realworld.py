@@ -15,6 +15,8 @@ import re
 
 import attrs
 from conftest import corpus_path, keytool, openssl, require_tool, run
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 #: Every store made here uses this password for the store and its keys, as keytool's docs do.
 PASSWORD = "changeit"
@@ -133,6 +135,70 @@ def null_parameters_truststore(folder: pathlib.Path) -> Made:
     keytool("-importcert", "-noprompt", "-alias", "polarssl-ec-ca", "-file",
             corpus_path("realworld", "mbedtls-test-ca2.crt"), "-keystore", target,
             "-storetype", "JKS", "-storepass", PASSWORD)
+    return Made(target, PASSWORD)
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    width = (size.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | width]) + size.to_bytes(width, "big") + content
+
+
+def _elements(der: bytes) -> list[bytes]:
+    """Each element (header and content) inside one definite-length DER SEQUENCE."""
+
+    def header(pos: int) -> tuple[int, int]:
+        size, start = der[pos + 1], pos + 2
+        if size & 0x80:
+            width = size & 0x7F
+            size, start = int.from_bytes(der[start : start + width], "big"), start + width
+        return start, start + size
+
+    pos, end = header(0)
+    out = []
+    while pos < end:
+        _, stop = header(pos)
+        out.append(der[pos:stop])
+        pos = stop
+    return out
+
+
+#: ecdsa-with-SHA256 with explicit NULL parameters, as mbed TLS's test CAs carry it.
+_ECDSA_SHA256_NULL = _tlv(0x30, bytes.fromhex("06082a8648ce3d040302") + b"\x05\x00")
+
+
+def null_parameters_chain(folder: pathlib.Path) -> Made:
+    """A PKCS#12 (openssl) whose leaf carries NULL ECDSA parameters, re-signed by its EC CA.
+
+    openssl makes the EC CA, the leaf and the PKCS#12; the leaf's signature algorithm is
+    rewritten with NULL parameters and signed again over the rewritten to-be-signed bytes
+    (cryptography signs, openssl verifies the result before it is used).
+    """
+    ca_key, ca_cert = folder / "ecca.key", folder / "ecca.pem"
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", ca_key)
+    openssl("req", "-x509", "-key", ca_key, "-subj", "/CN=Realworld EC CA", "-days", "3650",
+            "-sha256", "-out", ca_cert)
+    key, csr, leaf = folder / "nullleaf.key", folder / "nullleaf.csr", folder / "nullleaf.pem"
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key)
+    openssl("req", "-new", "-key", key, "-subj", "/CN=null-params.realworld.test", "-out", csr)
+    openssl("x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-set_serial", "7",
+            "-days", "3650", "-sha256", "-outform", "DER", "-out", folder / "nullleaf.der")
+    tbs = _elements((folder / "nullleaf.der").read_bytes())[0]
+    fields = _elements(tbs)
+    fields[2 if fields[0][0] == 0xA0 else 1] = _ECDSA_SHA256_NULL  # [version,] serial, alg…
+    tbs = _tlv(0x30, b"".join(fields))
+    signer = serialization.load_pem_private_key(ca_key.read_bytes(), None)
+    assert isinstance(signer, ec.EllipticCurvePrivateKey)
+    signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    der = _tlv(0x30, tbs + _ECDSA_SHA256_NULL + _tlv(0x03, b"\x00" + signature))
+    (folder / "nullleaf.der").write_bytes(der)
+    openssl("x509", "-inform", "DER", "-in", folder / "nullleaf.der", "-out", leaf)
+    openssl("verify", "-CAfile", ca_cert, leaf)
+    target = folder / "null-params.p12"
+    openssl("pkcs12", "-export", "-inkey", key, "-in", leaf, "-certfile", ca_cert, "-name",
+            "null-params", "-passout", f"pass:{PASSWORD}", "-out", target)
     return Made(target, PASSWORD)
 
 

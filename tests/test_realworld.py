@@ -22,6 +22,7 @@ from realworld import (
     chainless_jks,
     jdk8_pkcs12,
     keytool_view,
+    null_parameters_chain,
     null_parameters_truststore,
 )
 
@@ -47,6 +48,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Made]:
         "bc-sha1-chain.p12": Made(corpus_path("realworld", "bc-sha1-chain.p12"), "pass"),
         "jdk8-ec.p12": jdk8_pkcs12(folder),
         "mbedtls-ca.jks": null_parameters_truststore(folder),
+        "null-params.p12": null_parameters_chain(folder),
         "chainless-aes128.jks": chainless_jks(folder, bytes(range(16)), "aes128"),
     }
     stores.update(binary_curve_stores(folder))
@@ -66,6 +68,7 @@ def reference(made: dict[str, Made]) -> dict[str, dict[str, ViewedEntry]]:
 
 
 NAMES = ["jdk8-ec.keystore", "bc-sha1-chain.p12", "jdk8-ec.p12", "mbedtls-ca.jks",
+         "null-params.p12",
          "chainless-aes128.jks", "chainless-rsa.jks", "openssl-sect193r1.p12",
          "sect193r1-and-rsa.jks", "sect193r1-and-rsa.p12"]
 
@@ -109,6 +112,7 @@ class TestListing:
         assert entry.certificate.fingerprint() == (
             "e3dc799140779e30471cbfb4892c016307a01c38d90b8839f5fc4ac1cb2d8e84")
         assert entry.certificate.key_algorithm == "EC-P384"
+        assert entry.certificate.is_self_signed  # checked over its own bytes, NULL and all
 
 
 class TestJDK8Keystore:

@@ -150,6 +150,13 @@ def _tbs_fields(der: bytes) -> list[tuple[int, int, int, int]]:
     return fields
 
 
+def certificate_tbs(der: bytes) -> bytes:
+    """Return the to-be-signed element of a DER certificate, exactly as written."""
+    _, cstart, _cend = read_tlv(der)
+    _, _, tend = read_tlv(der, cstart)
+    return der[cstart:tend]
+
+
 def certificate_spki(der: bytes) -> bytes:
     """Return the raw SubjectPublicKeyInfo element of a DER certificate or CSR-like TBS."""
     _, estart, _, cend = _tbs_fields(der)[5]
