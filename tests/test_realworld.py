@@ -156,6 +156,21 @@ def _java_recovers_every_key(path: pathlib.Path, tmp_path: pathlib.Path) -> str:
     return result.stdout.decode() + result.stderr.decode()
 
 
+class TestKeystoreEdits:
+    """Editing a keystore in place keeps the entries certkit cannot parse."""
+
+    def test_change_password_keeps_the_opaque_key(self, tmp_path: pathlib.Path) -> None:
+        """New store and key passwords: keytool lists all four entries, Java recovers each."""
+        path = tmp_path / "jdk8.jks"
+        path.write_bytes(corpus_path("realworld", "jdk8-ec.keystore").read_bytes())
+        certkit.change_password(path, old="passphrase", new=PASSWORD,
+                                new_key_passwords={"sect193r1server-rsa1024ca": PASSWORD})
+        assert keytool_view(path, PASSWORD) == keytool_view(
+            corpus_path("realworld", "jdk8-ec.keystore"), "passphrase")
+        report = _java_recovers_every_key(path, tmp_path)
+        assert re.search(r"4 entries successfully imported, 0 entries failed", report), report
+
+
 class TestConversion:
     """Converted to JKS and PKCS#12, every entry keytool listed is still there, keys usable."""
 
