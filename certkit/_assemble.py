@@ -23,6 +23,7 @@ from certkit._model import (
     Entry,
     KeyEntry,
     LockedKey,
+    OpaqueEntry,
     PrivateKey,
     SecretKeyEntry,
     TrustedCertEntry,
@@ -150,9 +151,12 @@ def unique_alias(wanted: str, taken: set[str]) -> str:
 def assemble(
     certificates: Sequence[LooseCertificate],
     keys: Sequence[LooseKey] = (),
-    secrets: Sequence[SecretKeyEntry] = (),
+    secrets: Sequence[SecretKeyEntry | OpaqueEntry] = (),
 ) -> tuple[Entry, ...]:
     """Pair keys with certificates, link chains, and name everything; entries keep file order.
+
+    ``secrets`` (secret keys, and entries kept opaque) are appended as they are, renamed
+    only if their alias is taken.
 
     A certificate that appears twice is kept once (the first occurrence's attributes win).
     """

@@ -6,6 +6,7 @@ and key material never appears in a ``repr``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import warnings
@@ -46,6 +47,7 @@ __all__ = [
     "Link",
     "LockedKey",
     "LockedSecret",
+    "OpaqueEntry",
     "Password",
     "PrivateKey",
     "Protection",
@@ -187,6 +189,15 @@ def _parse_certificate(der: bytes) -> tuple[cx509.Certificate, int]:
             cert = cx509.load_der_x509_certificate(der)
             return cert, cert.serial_number
     except (ValueError, cx509.InvalidVersion) as err:
+        # NULL parameters where the RFC says absent: parse a copy without them; the
+        # certificate keeps its own bytes (and fingerprint), only the parsed view differs.
+        fixed = _der.certificate_without_null_parameters(der)
+        if fixed is not None:
+            with contextlib.suppress(ValueError, cx509.InvalidVersion), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                cert = cx509.load_der_x509_certificate(fixed)
+                return cert, cert.serial_number
         raise DecodeError(f"not a valid X.509 certificate: {err}", format="der") from err
 
 
@@ -326,6 +337,12 @@ def _judge_link(cert: Certificate, issuer: Certificate) -> Link:
     # The signature is tried first: cryptography compares the encoded names itself, and a
     # signature that verifies settles the link without looking at key identifiers.
     try:
+        written = _der.certificate_tbs(cert.der)
+    except DecodeError:
+        written = None
+    if written is not None and written != cert.x509.tbs_certificate_bytes:
+        return _verify_as_written(cert, issuer, written)
+    try:
         cert.x509.verify_directly_issued_by(issuer.x509)
     except InvalidSignature:
         return _bad_signature(cert, issuer)
@@ -411,6 +428,42 @@ def _verify_with_key(cert: Certificate, issuer: Certificate, bad: Link) -> Link:
             return bad
     except InvalidSignature:
         return bad
+    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
+        return _unverified(cert, err)
+    return Link("verified")
+
+
+def _verify_as_written(cert: Certificate, issuer: Certificate, tbs: bytes) -> Link:
+    """The link for a certificate whose parsed view was re-encoded (NULL signature
+    parameters dropped): its signature is checked over the to-be-signed bytes as written."""
+    from cryptography.exceptions import (  # noqa: PLC0415 - see the imports
+        InvalidSignature,
+        UnsupportedAlgorithm,
+    )
+    from cryptography.hazmat.primitives.asymmetric import (  # noqa: PLC0415
+        dsa,
+        ec,
+        ed448,
+        ed25519,
+    )
+
+    if not _names_link(cert, issuer):
+        return Link("broken", f"{cert.subject} names {cert.issuer} as its issuer, "
+                              f"not {issuer.subject}")
+    try:
+        public = issuer.x509.public_key()
+        digest = cert.x509.signature_hash_algorithm
+        signature = cert.x509.signature
+        if isinstance(public, ec.EllipticCurvePublicKey) and digest is not None:
+            public.verify(signature, tbs, ec.ECDSA(digest))
+        elif isinstance(public, dsa.DSAPublicKey) and digest is not None:
+            public.verify(signature, tbs, digest)
+        elif isinstance(public, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            public.verify(signature, tbs)
+        else:
+            return _unverified(cert, ValueError("Unsupported signature algorithm"))
+    except InvalidSignature:
+        return _bad_signature(cert, issuer)
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:
         return _unverified(cert, err)
     return Link("verified")
@@ -1400,12 +1453,58 @@ class SecretKeyEntry:
         return self
 
 
-Entry: TypeAlias = KeyEntry | TrustedCertEntry | SecretKeyEntry
-_E = TypeVar("_E", KeyEntry, TrustedCertEntry, SecretKeyEntry)
+#: What an :class:`OpaqueEntry` holds: a private key's PKCS#8, a secret key, a certificate.
+OPAQUE_KINDS = ("private key", "secret key", "certificate")
+
+
+def _check_kind(_: object, __: object, value: str) -> None:
+    if value not in OPAQUE_KINDS:
+        raise ValueError(f"opaque entry kind {value!r} is not one of {', '.join(OPAQUE_KINDS)}")
+
+
+@attrs.frozen(repr=False)
+class OpaqueEntry:
+    """An entry certkit cannot parse, kept byte for byte with the reason, under one alias.
+
+    ``kind`` is ``"private key"`` (``data`` is the unencrypted PKCS#8 DER as read),
+    ``"secret key"`` (the key bytes as the container held them) or ``"certificate"`` (the
+    DER as read). ``chain`` holds the entry's certificates that do parse, leaf first.
+    Writing it into a format that can hold such an entry (a private key into JKS, JCEKS or
+    PKCS#12) copies ``data`` unchanged; any other format refuses it by alias, or drops it
+    with a note when loss is allowed. ``data`` never appears in a ``repr``.
+    """
+
+    alias: str
+    kind: str = attrs.field(validator=_check_kind)
+    data: bytes = attrs.field(converter=bytes)
+    reason: str
+    chain: Chain = attrs.field(default=Chain(), converter=_to_chain)
+    attributes: Attributes = Attributes()
+    created: _dt.datetime | None = None
+
+    def __repr__(self) -> str:
+        return (f"OpaqueEntry(alias={self.alias!r}, kind={self.kind!r}, "
+                f"reason={self.reason!r}, chain_length={len(self.chain)}, "
+                f"size={len(self.data)})")
+
+    @property
+    def certificate(self) -> Certificate | None:
+        """The entry's own (leaf) certificate, if one parses."""
+        return self.chain.leaf
+
+
+def opaque_label(entry: OpaqueEntry) -> str:
+    """How a codec names an opaque entry it cannot hold: alias, kind and why it is opaque."""
+    return f"{entry.kind} {entry.alias!r} (kept as bytes certkit cannot parse: {entry.reason})"
+
+
+Entry: TypeAlias = KeyEntry | TrustedCertEntry | SecretKeyEntry | OpaqueEntry
+_E = TypeVar("_E", KeyEntry, TrustedCertEntry, SecretKeyEntry, OpaqueEntry)
 
 _KIND_NAMES = {KeyEntry: "a key entry (KeyEntry)",
                TrustedCertEntry: "a trusted certificate (TrustedCertEntry)",
-               SecretKeyEntry: "a secret key (SecretKeyEntry)"}
+               SecretKeyEntry: "a secret key (SecretKeyEntry)",
+               OpaqueEntry: "an entry certkit cannot parse (OpaqueEntry)"}
 
 
 def _error_data(error: KeyMismatchError | ChainError) -> dict[str, Any]:
@@ -1475,6 +1574,9 @@ class KeyStore:
         shown = ", ".join(repr(a) for a in self.aliases[:_REPR_ALIASES])
         more = len(self.entries) - _REPR_ALIASES
         aliases = f"[{shown}{f', … {more} more' if more > 0 else ''}]"
+        opaque = sum(isinstance(e, OpaqueEntry) for e in self.entries)
+        if opaque:
+            counts += f", opaque_entries={opaque}"
         requests = f", requests={len(self.requests)}" if self.requests else ""
         return f"KeyStore(format={self.format!r}, {counts}, aliases={aliases}{requests})"
 
@@ -1536,11 +1638,16 @@ class KeyStore:
         return tuple(e for e in self.entries if isinstance(e, SecretKeyEntry))
 
     @property
+    def opaque_entries(self) -> tuple[OpaqueEntry, ...]:
+        """The entries kept as bytes because certkit cannot parse them, in store order."""
+        return tuple(e for e in self.entries if isinstance(e, OpaqueEntry))
+
+    @property
     def certificates(self) -> tuple[Certificate, ...]:
         """Every distinct certificate in the store, in order of first appearance."""
         seen: dict[bytes, Certificate] = {}
         for entry in self.entries:
-            if isinstance(entry, KeyEntry):
+            if isinstance(entry, (KeyEntry, OpaqueEntry)):
                 for cert in entry.chain:
                     seen.setdefault(cert.der, cert)
             elif isinstance(entry, TrustedCertEntry):

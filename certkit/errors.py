@@ -8,6 +8,7 @@ sentence a system administrator can act on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 __all__ = [
@@ -31,6 +32,18 @@ __all__ = [
 
 class CertkitError(Exception):
     """The root of every error certkit raises on purpose."""
+
+
+#: cryptography asks its users to report some inputs to its own tracker ("Please file an
+#: issue at https://github.com/pyca/cryptography/issues …"); certkit's users should hear
+#: what is wrong with their file instead.
+_LIBRARY_ADVICE = re.compile(r"[\s.]*\b[Pp]lease (?:file|report|open) an issue\b.*?(?=\)|$)",
+                             re.DOTALL)
+
+
+def without_library_advice(text: str) -> str:
+    """``text`` (a third-party error message) without the library's request to report it."""
+    return _LIBRARY_ADVICE.sub("", text)
 
 
 class DecodeError(CertkitError, ValueError):

@@ -42,13 +42,17 @@ def uber_key_iv(password: str, salt: bytes, iterations: int) -> tuple[bytes, byt
             _pbe.pkcs12_kdf("sha1", secret, salt, 2, iterations, 16))
 
 
-def seal_uber(entries: bytes, password: str, salt: bytes, iterations: int = ITERATIONS) -> bytes:
-    """Write an UBER keystore holding ``entries`` (a BKS entry list)."""
+def seal_uber(entries: bytes, password: str, salt: bytes, iterations: int = ITERATIONS,
+              version: int = 1) -> bytes:
+    """Write an UBER keystore holding ``entries`` (a BKS entry list).
+
+    Bouncy Castle writes version 1 before 1.47 and version 2 since; the body is the same.
+    """
     key, iv = uber_key_iv(password, salt, iterations)
     plain = entries + hashlib.sha1(entries).digest()  # noqa: S324 - UBER's own digest
     pad = 16 - len(plain) % 16
     body = _twofish.cbc_encrypt(key, iv, plain + bytes((pad,)) * pad)
-    return (b"\x00\x00\x00\x01" + len(salt).to_bytes(4, "big") + salt
+    return (version.to_bytes(4, "big") + len(salt).to_bytes(4, "big") + salt
             + iterations.to_bytes(4, "big") + body)
 
 
@@ -68,6 +72,22 @@ def test_sealed_here_reads_back() -> None:
     store = certkit.load(seal_uber(christmas_entries(), PASSWORD, b"s" * 20), password=PASSWORD)
     assert store.format == "uber"
     assert set(store.aliases) | {"sealed_public_key"} == CHRISTMAS_ALIASES
+
+
+def test_version_2_reads_as_uber() -> None:
+    """A version-2 UBER store (Bouncy Castle 1.47 on) loads as UBER, not as broken BKS."""
+    store = certkit.load(seal_uber(christmas_entries(), PASSWORD, b"s" * 20, version=2),
+                         password=PASSWORD)
+    assert store.format == "uber"
+    assert set(store.aliases) | {"sealed_public_key"} == CHRISTMAS_ALIASES
+
+
+def test_version_2_wrong_password_names_uber() -> None:
+    """A wrong password on a version-2 UBER store is a password error that says UBER."""
+    data = seal_uber(christmas_entries(), PASSWORD, b"s" * 20, version=2)
+    with pytest.raises(PasswordError, match="UBER") as caught:
+        certkit.load(data, password="wrong")
+    assert "UTF-8" not in str(caught.value)
 
 
 def test_pyjks_reads_the_helper_output() -> None:

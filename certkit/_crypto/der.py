@@ -150,6 +150,13 @@ def _tbs_fields(der: bytes) -> list[tuple[int, int, int, int]]:
     return fields
 
 
+def certificate_tbs(der: bytes) -> bytes:
+    """Return the to-be-signed element of a DER certificate, exactly as written."""
+    _, cstart, _cend = read_tlv(der)
+    _, _, tend = read_tlv(der, cstart)
+    return der[cstart:tend]
+
+
 def certificate_spki(der: bytes) -> bytes:
     """Return the raw SubjectPublicKeyInfo element of a DER certificate or CSR-like TBS."""
     _, estart, _, cend = _tbs_fields(der)[5]
@@ -161,6 +168,52 @@ def certificate_names(der: bytes) -> tuple[bytes, bytes]:
     fields = _tbs_fields(der)
     (_, istart, _, iend), (_, sstart, _, send) = fields[2], fields[4]
     return der[istart:iend], der[sstart:send]
+
+
+#: Signature algorithms whose AlgorithmIdentifier must have no parameters (RFC 5758, 8410),
+#: by the DER of their OID content: ECDSA with SHA-1/SHA-2, DSA with SHA-2, Ed25519, Ed448.
+_NO_PARAMETERS = frozenset(bytes.fromhex(h) for h in (
+    "2a8648ce3d0401", "2a8648ce3d040301", "2a8648ce3d040302", "2a8648ce3d040303",
+    "2a8648ce3d040304", "608648016503040301", "608648016503040302", "2b6570", "2b6571"))
+
+
+def _algorithm_without_null(der: bytes, start: int, end: int) -> bytes | None:
+    """An AlgorithmIdentifier ``der[start:end]`` re-encoded without a forbidden NULL."""
+    kids = children(der, *read_tlv(der, start)[1:])
+    if (len(kids) == 2 and kids[0][0] == 0x06 and kids[1][0] == 0x05
+            and kids[1][3] == kids[1][2] and der[kids[0][2]:kids[0][3]] in _NO_PARAMETERS):
+        return encode(0x30, der[kids[0][1]:kids[0][3]])
+    return None
+
+
+def certificate_without_null_parameters(der: bytes) -> bytes | None:
+    """The certificate with NULL signature-algorithm parameters removed, or ``None``.
+
+    Some writers (mbed TLS's test CAs) put NULL parameters on ecdsa-with-SHA256 where the
+    RFC says absent; OpenSSL and Java read them, cryptography refuses the certificate. The
+    result is for parsing only: its signature no longer covers its to-be-signed bytes.
+    """
+    try:
+        _, cstart, cend = read_tlv(der)
+        top = children(der, cstart, cend)
+        if len(top) != 3 or top[0][0] != 0x30:
+            return None
+        tbs = children(der, top[0][2], top[0][3])
+        index = 1 if tbs and tbs[0][0] == 0xA0 else 0
+        if len(tbs) <= index + 1:
+            return None
+        inner = _algorithm_without_null(der, tbs[index + 1][1], tbs[index + 1][3])
+        outer = _algorithm_without_null(der, top[1][1], top[1][3])
+    except DecodeError:
+        return None
+    if inner is None and outer is None:
+        return None
+    fields = [der[s:e] for _, s, _, e in tbs]
+    if inner is not None:
+        fields[index + 1] = inner
+    parts = [encode(0x30, b"".join(fields)), outer or der[top[1][1]:top[1][3]],
+             der[top[2][1]:top[2][3]]]
+    return encode(0x30, b"".join(parts))
 
 
 def pem_armor(label: str, der: bytes, headers: Iterable[tuple[str, str]] = ()) -> bytes:

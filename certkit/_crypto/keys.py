@@ -7,17 +7,31 @@ the PKCS#8 encryption schemes cryptography does not implement.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 
+from certkit._crypto import pkcs8 as _pkcs8
 from certkit._crypto.password import Password, password_bytes
 from certkit._crypto.pem import pem_blocks
-from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
+from certkit.errors import (
+    DecodeError,
+    PasswordError,
+    UnsupportedFormatError,
+    without_library_advice,
+)
+
+
+def library_message(err: BaseException) -> str:
+    """A third-party exception's text without its request to file an issue with that project."""
+    text = without_library_advice(str(err)).strip().rstrip(".")
+    return text or type(err).__name__
 
 _ENCRYPTED_MARKERS = (b"ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")
 
@@ -73,12 +87,16 @@ def load_private_key(
     except TypeError as err:  # cryptography's way of saying "password needed / not needed"
         raise PasswordError(f"cannot open the private key: {err}", source=source) from err
     except UnsupportedAlgorithm as err:
+        salvaged = None if encrypted else _salvage(data, pem=pem, source=source)
+        if salvaged is not None:
+            return salvaged
         raise UnsupportedFormatError(
-            f"the private key uses an algorithm this system's cryptography library lacks: {err}",
+            "the private key uses an algorithm this system's cryptography library lacks: "
+            f"{library_message(err)}",
             source=source,
         ) from err
     except ValueError as err:
-        message = str(err)
+        message = library_message(err)
         if encrypted and "Unknown key encryption algorithm" in message:
             return _load_with_certkit_pbe(data, pw, pem=pem, source=source)
         if encrypted and ("password" in message.lower() or "decrypt" in message.lower()):
@@ -88,8 +106,91 @@ def load_private_key(
             # "decrypts" to bytes that are no key; that is still a wrong password.
             raise PasswordError("wrong password for the private key (or the encrypted key "
                                 "data is damaged)", source=source) from err
+        salvaged = None if encrypted else _salvage(data, pem=pem, source=source)
+        if salvaged is not None:
+            return salvaged
         raise DecodeError(f"not a readable private key: {message}", source=source) from err
     return key
+
+
+def _salvage(data: bytes, *, pem: bool, source: str | None) -> PrivateKeyTypes | None:
+    """Read a PKCS#8 key cryptography refused, if only an encoding quirk was in the way.
+
+    Two quirks are straightened out: an EC private value of the wrong length (JDK 8 wrote
+    33 bytes, a leading zero, for P-256) and an embedded EC public key cryptography will not
+    decode (it is derived from the private value anyway). A key on a curve or algorithm this
+    system lacks raises :class:`UnsupportedFormatError` naming it in words.
+    """
+    der = data
+    if pem:
+        try:
+            blocks = [b for b in pem_blocks(data) if b.label == "PRIVATE KEY"]
+        except DecodeError:
+            return None
+        if len(blocks) != 1:
+            return None
+        der = blocks[0].der
+    try:
+        shape = _pkcs8.examine(der)
+    except DecodeError:
+        return None
+    if shape.unsupported is not None:
+        raise UnsupportedFormatError(f"the private key is {shape.unsupported}", source=source)
+    found = _normalised(der, shape)
+    return None if found is None else found[0]
+
+
+def _normalised(der: bytes, shape: _pkcs8.KeyShape) -> tuple[PrivateKeyTypes, str] | None:
+    """The key read past its encoding quirks, and what was straightened out; else ``None``."""
+    base = shape.normalised or der
+    if shape.normalised is not None:
+        with contextlib.suppress(ValueError, UnsupportedAlgorithm):
+            return serialization.load_der_private_key(
+                shape.normalised, None, unsafe_skip_rsa_key_validation=True), shape.quirk or ""
+    stripped = _pkcs8.without_ec_public_key(base)
+    if stripped is None:
+        return None
+    candidate, point = stripped
+    try:
+        key = serialization.load_der_private_key(candidate, None)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    public = key.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey) or point not in (
+            public.public_bytes(serialization.Encoding.X962, form)
+            for form in (serialization.PublicFormat.UncompressedPoint,
+                         serialization.PublicFormat.CompressedPoint)):
+        return None  # a public key that is not this private key's: no quirk, a broken key
+    derived = ("its embedded EC public key is encoded in a way cryptography refuses (OpenSSL "
+               "reads it); read without it")
+    return key, f"{shape.quirk}; {derived}" if shape.quirk else derived
+
+
+def read_pkcs8(der: bytes) -> tuple[PrivateKeyTypes, str | None]:
+    """Parse unencrypted PKCS#8 DER, straightening out the encoding quirks :func:`_salvage`
+    knows; the second item says which quirk was straightened out (``None`` if none was).
+
+    Raises :class:`UnsupportedFormatError` naming the algorithm or curve in words when this
+    system's cryptography lacks it, :class:`DecodeError` when the key is malformed.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return serialization.load_der_private_key(
+                der, None, unsafe_skip_rsa_key_validation=True), None
+    except (ValueError, UnsupportedAlgorithm, TypeError) as err:
+        shape = _pkcs8.examine(der)
+        if shape.unsupported is not None:
+            raise UnsupportedFormatError(f"the private key is {shape.unsupported}") from err
+        found = _normalised(der, shape)
+        if found is None:
+            if isinstance(err, UnsupportedAlgorithm):
+                raise UnsupportedFormatError(
+                    f"the {shape.algorithm} private key uses something this system's "
+                    f"cryptography library lacks: {library_message(err)}") from err
+            raise DecodeError(f"the {shape.algorithm} private key is malformed: "
+                              f"{library_message(err)}") from err
+        return found
 
 
 def _load_with_certkit_pbe(

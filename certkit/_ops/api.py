@@ -16,7 +16,7 @@ from typing import Any, Union
 import attrs
 
 from certkit import formats
-from certkit._model import KeyEntry, KeyStore, Password, SecretKeyEntry
+from certkit._model import KeyEntry, KeyStore, OpaqueEntry, Password, SecretKeyEntry
 from certkit.errors import (
     CertkitError,
     ChainError,
@@ -26,6 +26,7 @@ from certkit.errors import (
     ReadError,
     UnrepresentableError,
     UnsupportedFormatError,
+    without_library_advice,
 )
 
 __all__ = [
@@ -105,7 +106,8 @@ def load(
     )
     try:
         store = codec.load(data, options)
-    except CertkitError:
+    except CertkitError as err:
+        _name_the_file(err, path)
         raise
     except _DATA_ERRORS as err:
         raise DecodeError(
@@ -120,6 +122,22 @@ def load(
     if notes:
         store = attrs.evolve(store, notes=(*store.notes, *notes))
     return store
+
+
+def _name_the_file(err: CertkitError, path: str | None) -> None:
+    """Make the error's message name the file, without a library's request to report it.
+
+    Codecs name entries by alias; only here is the path always known. The exception stays
+    the same object (its type and attributes are what callers match on).
+    """
+    if not err.args or not isinstance(err.args[0], str):
+        return
+    message = without_library_advice(err.args[0])
+    if path is not None and path not in message:
+        message = f"{path}: {message}"
+    err.args = (message, *err.args[1:])
+    if path is not None and getattr(err, "source", path) is None:
+        err.source = path  # type: ignore[attr-defined]
 
 
 _BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]+")
@@ -209,7 +227,8 @@ def dump(
 
 
 def _holds_secrets(store: KeyStore) -> bool:
-    return any(isinstance(e, (KeyEntry, SecretKeyEntry)) for e in store.entries)
+    return any(isinstance(e, (KeyEntry, SecretKeyEntry))
+               or (isinstance(e, OpaqueEntry) and e.kind != "certificate") for e in store.entries)
 
 
 class _Output:
@@ -380,7 +399,11 @@ def _prepare(
     """Encode ``store`` for ``target`` (refusing early if it exists) and choose its mode."""
     if not overwrite and target.exists():
         raise FileExistsCertkitError(str(target))
-    result = _dump(store, spec, password, allow_loss, options)
+    try:
+        result = _dump(store, spec, password, allow_loss, options)
+    except CertkitError as err:
+        _name_the_file(err, str(target))
+        raise
     mode = 0o600 if _holds_secrets(store) and spec.holds_keys else 0o644
     return _Output(target, result.data, mode), result
 

@@ -26,6 +26,7 @@ from certkit._model import (
     Chain,
     KeyEntry,
     KeyStore,
+    OpaqueEntry,
     Password,
     SecretKeyEntry,
     TrustedCertEntry,
@@ -92,7 +93,7 @@ def combine(stores: Iterable[KeyStore]) -> KeyStore:
     """
     certificates: list[LooseCertificate] = []
     keys: list[LooseKey] = []
-    secrets: list[SecretKeyEntry] = []
+    secrets: list[SecretKeyEntry | OpaqueEntry] = []
     for store in stores:
         for entry in store.entries:
             if isinstance(entry, KeyEntry):

@@ -13,6 +13,7 @@ from certkit._model import (
     KeyStore,
     LockedKey,
     LockedSecret,
+    OpaqueEntry,
     SecretKeyEntry,
     TrustedCertEntry,
 )
@@ -144,6 +145,12 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None,
             row["algorithm"] = entry.algorithm  # None while a locked entry hides it
             row["bits"] = None if isinstance(entry.key, LockedSecret) else len(entry.key) * 8
             row["locked"] = entry.is_locked
+        elif isinstance(entry, OpaqueEntry):
+            row["type"] = "opaque"
+            row["kind"] = entry.kind
+            row["reason"] = entry.reason
+            row["chain_length"] = len(entry.chain)
+            row["certificates"] = [describe_certificate(c, now=now) for c in entry.chain]
         entries.append(row)
     loose = _loose_chain(store)
     return {

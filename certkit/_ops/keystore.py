@@ -26,6 +26,7 @@ from certkit._model import (
     Chain,
     KeyEntry,
     KeyStore,
+    OpaqueEntry,
     Password,
     SecretKeyEntry,
     TrustedCertEntry,
@@ -404,6 +405,9 @@ def change_password(
     for typed, password in changes.items():
         alias = resolve_alias(store, typed)
         entry = store[alias]
+        if isinstance(entry, OpaqueEntry) and entry.kind != "certificate":
+            out[alias] = password  # kept as bytes, read with its password: re-protected
+            continue
         if not isinstance(entry, (KeyEntry, SecretKeyEntry)):
             raise AliasError(f"entry {alias!r} is a trusted certificate; it has no key password",
                              alias=alias)

@@ -178,6 +178,8 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
             head += f"  {algorithm} (locked: key password needed)"
         elif kind == "secret-key":
             head += f"  {entry['algorithm']} {entry['bits']} bits"
+        elif kind == "opaque":
+            head += f"  {entry['kind']} kept as bytes ({entry['reason']})"
         if entry.get("created"):
             head += f"  created {entry['created']}"
         out.write(head + "\n")

@@ -34,7 +34,7 @@ __all__ = ["register"]
 
 _FORMATTER = HelpFormatter
 _TYPES = {"KeyEntry": "PrivateKeyEntry", "TrustedCertEntry": "trustedCertEntry",
-          "SecretKeyEntry": "SecretKeyEntry"}
+          "SecretKeyEntry": "SecretKeyEntry", "OpaqueEntry": "OpaqueEntry"}
 _STATUS_TEXT = {
     "complete": "complete",
     "no-root": "ends at a CA certificate whose issuer is not included (fine if that issuer "
@@ -69,7 +69,7 @@ def _day(moment: dt.datetime) -> str:
 
 
 def _entry_row(entry: Entry, now: dt.datetime) -> dict[str, Any]:
-    from certkit._model import KeyEntry, TrustedCertEntry  # noqa: PLC0415
+    from certkit._model import KeyEntry, OpaqueEntry, TrustedCertEntry  # noqa: PLC0415
     from certkit._ops.keystore import chain_status  # noqa: PLC0415
 
     row: dict[str, Any] = {"alias": entry.alias, "type": _TYPES[type(entry).__name__]}
@@ -84,6 +84,9 @@ def _entry_row(entry: Entry, now: dt.datetime) -> dict[str, Any]:
         if entry.chain:
             row["chain_expires"] = min(c.not_after for c in entry.chain).isoformat()
     elif isinstance(entry, TrustedCertEntry):
+        cert = entry.certificate
+    elif isinstance(entry, OpaqueEntry):
+        row.update(kind=entry.kind, reason=entry.reason, certificates=len(entry.chain))
         cert = entry.certificate
     else:
         row.update(algorithm=entry.algorithm, locked=entry.is_locked)
@@ -104,6 +107,8 @@ def _write_entry(row: dict[str, Any], path: str, out: TextIO) -> None:
         out.write(f"    {row['subject']}\n")
     for index, subject in enumerate(row.get("chain", [])[1:], start=1):
         out.write(f"    {index}: {subject}\n")
+    if "reason" in row:
+        out.write(f"    {row['kind']} kept as bytes certkit cannot parse: {row['reason']}\n")
     if row.get("locked"):
         out.write("    key locked under its own key password (listing needs only the store's)\n")
     if row.get("status") == "leaf-only":

@@ -174,7 +174,7 @@ def detect(data: bytes, *, source: str | None = None) -> FormatSpec:
         hint = " (it is text without any -----BEGIN line; was the PEM block cut off?)"
     raise UnsupportedFormatError(
         "not a certificate, key or keystore format certkit recognises "
-        f"(PEM, DER, PKCS#7, PKCS#12, JKS, JCEKS, BKS){hint}",
+        f"(PEM, DER, PKCS#7, PKCS#12, JKS, JCEKS, BKS, UBER){hint}",
         source=source,
     )
 

@@ -22,8 +22,14 @@ from certkit._model import (
     PrivateKey,
     SecretKeyEntry,
     TrustedCertEntry,
+    opaque_label,
 )
-from certkit.errors import DecodeError, PasswordError, UnrepresentableError
+from certkit.errors import (
+    DecodeError,
+    PasswordError,
+    UnrepresentableError,
+    UnsupportedFormatError,
+)
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["DER"]
@@ -60,6 +66,47 @@ def _certificate_error(data: bytes) -> str | None:
     return None
 
 
+#: CMS content types that are messages, not certificate containers: what to tell the user.
+_CMS_MESSAGES = {
+    "1.2.840.113549.1.7.3": "a CMS EnvelopedData (a message encrypted to its recipients' "
+    "keys); decrypt it with the recipient's key first (openssl cms -decrypt)",
+    "1.2.840.113549.1.7.4": "a PKCS#7 SignedAndEnvelopedData message",
+    "1.2.840.113549.1.7.5": "a CMS DigestedData message",
+    "1.2.840.113549.1.7.6": "a CMS EncryptedData (content encrypted with a symmetric key)",
+    "1.2.840.113549.1.9.16.1.9": "a CMS CompressedData message",
+    "1.2.840.113549.1.9.16.1.23": "a CMS AuthEnvelopedData (an encrypted message)",
+}
+_PBES2 = bytes.fromhex("06092a864886f70d01050d")
+_AES256_CCM = bytes.fromhex("060960864801650304012f")
+_HMAC_SHA512 = bytes.fromhex("06082a864886f70d020b")
+
+
+def _known_structure(data: bytes) -> str | None:
+    """Name, in words, a DER structure that is no certificate container certkit reads."""
+    try:
+        _, start, end = _der.read_tlv(data)
+        kids = _der.children(data, start, end)
+    except DecodeError:
+        return None
+    if len(kids) == 2 and kids[0][0] == 0x06 and kids[1][0] == 0xA0:  # a ContentInfo
+        try:
+            oid = _der.decode_oid(data[kids[0][2] : kids[0][3]])
+        except DecodeError:
+            return None
+        if oid in _CMS_MESSAGES:
+            return _CMS_MESSAGES[oid]
+    if (len(kids) >= 4 and kids[0][0] == 0x02 and kids[1][0] == 0x31
+            and kids[2][0] == 0x30 and data[kids[2][2] : kids[2][2] + 1] == b"\x06"):
+        return ("a bare PKCS#7/CMS SignedData without the ContentInfo (signedData type) around "
+                "it; wrap it, or export the certificates as a .p7b (openssl pkcs7 -print_certs)")
+    if (len(kids) == 2 and kids[0][0] == 0x30 and _PBES2 in data[:96]
+            and (_AES256_CCM in data[:160] or _HMAC_SHA512 in data)):
+        return ("a Bouncy Castle FIPS keystore (BCFKS), which certkit cannot read; convert it "
+                "with keytool and the BC FIPS provider (keytool -importkeystore -srcstoretype "
+                "BCFKS -deststoretype PKCS12)")
+    return None
+
+
 def _try_request(data: bytes) -> CertificateRequest | None:
     try:
         x509.load_der_x509_csr(data)
@@ -84,6 +131,10 @@ class DERCodec:
         except PasswordError:
             raise
         except DecodeError as err:
+            known = _known_structure(data)
+            if known is not None:
+                raise UnsupportedFormatError(f"this file is {known}", source=options.source,
+                                             format="der") from err
             cert_error = _certificate_error(data)
             if cert_error is not None:  # shaped like a certificate: say why it is not one
                 raise DecodeError(
@@ -105,6 +156,10 @@ class DERCodec:
         certs = store.certificates
         keys = [e for e in store.entries if isinstance(e, KeyEntry)]
         secrets = [e for e in store.entries if isinstance(e, SecretKeyEntry)]
+        if not certs and not keys and not store.requests and store.opaque_entries:
+            lost = [opaque_label(e) for e in store.opaque_entries]
+            raise UnrepresentableError(f"DER cannot hold: {'; '.join(lost)}", format="der",
+                                       lost=lost)
         if content is None:
             if len(certs) == 1 and not keys and not store.requests:
                 content = "certificate"
@@ -156,6 +211,7 @@ class DERCodec:
             elif isinstance(entry, TrustedCertEntry) and entry.certificate.der not in kept:
                 dropped.append(f"certificate {entry.certificate.subject}")
         dropped.extend(f"secret key {e.alias!r}" for e in secrets)
+        dropped.extend(opaque_label(e) for e in store.opaque_entries)
         requests = store.requests[1:] if content == "request" else store.requests
         dropped.extend(f"certificate request {r.subject}" for r in requests)
         if dropped and not options.allow_loss:

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from certkit._crypto import javakeys as _javakeys
+from certkit._crypto import pkcs8 as _pkcs8
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     Attributes,
@@ -48,11 +49,13 @@ from certkit._model import (
     KeyStore,
     LockedKey,
     LockedSecret,
+    OpaqueEntry,
     Password,
     PrivateKey,
     Protection,
     SecretKeyEntry,
     TrustedCertEntry,
+    opaque_label,
 )
 from certkit.errors import (
     AliasError,
@@ -343,26 +346,69 @@ def _private_key(pkcs8: bytes, alias: str, source: str | None) -> PrivateKey:
     # Kept as read and parsed on first use: copying a keystore needs only the bytes.
     try:
         return PrivateKey.from_pkcs8(pkcs8)
-    except CertkitError as err:
-        raise type(err)(f"the key of entry {alias!r} decrypts but cannot be read: {err}") from err
+    except DecodeError as err:
+        raise DecodeError(f"the key of entry {alias!r} decrypts but cannot be read: {err}",
+                          source=source) from err
+
+
+def _jks_recover(blob: bytes, password: Password, alias: str, source: str | None) -> bytes:
+    """The key entry's decrypted content (PKCS#8, when a JDK wrote a private key)."""
+    if password is None:
+        raise PasswordError(f"the key of entry {alias!r} needs its key password",
+                            alias=alias, missing=True, source=source)
+    try:
+        plain = _decrypt_private_key(blob, _javakeys.java_password(password), alias, source)
+    except DecodeError as err:
+        raise DecodeError(f"the key of entry {alias!r} is damaged: {err}",
+                          source=source) from err
+    if plain is None:
+        raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias,
+                            source=source)
+    return plain
 
 
 def _jks_unlocker(blob: bytes, alias: str, source: str | None) -> Callable[[Password], PrivateKey]:
     def unlock(password: Password) -> PrivateKey:
-        if password is None:
-            raise PasswordError(f"the key of entry {alias!r} needs its key password",
-                                alias=alias, missing=True, source=source)
-        try:
-            plain = _decrypt_private_key(blob, _javakeys.java_password(password), alias, source)
-        except DecodeError as err:
-            raise DecodeError(f"the key of entry {alias!r} is damaged: {err}",
-                              source=source) from err
-        if plain is None:
-            raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias,
-                                source=source)
-        return _private_key(plain, alias, source)
+        return _private_key(_jks_recover(blob, password, alias, source), alias, source)
 
     return unlock
+
+
+def _opened_key_entry(raw: _RawEntry, plain: bytes, chain: tuple[Certificate, ...],
+                      notes: list[str]) -> KeyEntry | OpaqueEntry:
+    """The entry for a decrypted key: usable, or opaque (exact bytes and the reason).
+
+    The key's DER is examined without parsing (a plain copy stays cheap); only keys that
+    may not parse (an odd curve, an embedded public key, an unknown algorithm, a quirk) are
+    parsed now, so that one of them never sinks the store later.
+    """
+    created = _ms_to_datetime(raw.timestamp)
+    try:
+        shape = _pkcs8.examine(plain)
+    except DecodeError:
+        if chain:
+            reason = f"the key decrypts to {len(plain)} bytes that are not a PKCS#8 private key"
+        else:
+            reason = (f"a key entry without certificates holding {len(plain)} bytes that are "
+                      "not a PKCS#8 private key (keytool lists it as a SecretKeyEntry)")
+        return OpaqueEntry(raw.alias, "private key" if chain else "secret key", plain, reason,
+                           Chain(chain), created=created)
+    if shape.unsupported is not None:
+        return OpaqueEntry(raw.alias, "private key", plain, f"it is {shape.unsupported}",
+                           Chain(chain), created=created)
+    if shape.needs_check or shape.quirk:
+        from certkit._crypto.keys import read_pkcs8  # noqa: PLC0415 - odd keys only
+
+        try:
+            _, quirk = read_pkcs8(plain)
+        except CertkitError as err:
+            return OpaqueEntry(raw.alias, "private key", plain, str(err), Chain(chain),
+                               created=created)
+        if quirk:
+            notes.append(f"entry {raw.alias!r}: the {shape.algorithm} key was normalised: "
+                         f"{quirk} (written back to Java keystores as read)")
+    return KeyEntry.unchecked(raw.alias, PrivateKey.from_pkcs8(plain), Chain(chain),
+                              created=created)
 
 
 def _key_password(alias: str, options: LoadOptions) -> tuple[Password, bool]:
@@ -376,18 +422,20 @@ def _leaf_fingerprint(chain: tuple[Certificate, ...]) -> str | None:
     return chain[0].public_key_fingerprint if chain else None
 
 
-def _load_key_entry(raw: _RawEntry, fmt: str, options: LoadOptions) -> KeyEntry:
+def _load_key_entry(raw: _RawEntry, fmt: str, options: LoadOptions,
+                    notes: list[str]) -> KeyEntry | OpaqueEntry:
     chain = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
-    unlock = _jks_unlocker(raw.blob, raw.alias, options.source)
     password, explicit = _key_password(raw.alias, options)
-    key: PrivateKey | LockedKey
     try:
-        key = unlock(password)
+        plain = _jks_recover(raw.blob, password, raw.alias, options.source)
     except PasswordError:
         if explicit:
             raise
+        unlock = _jks_unlocker(raw.blob, raw.alias, options.source)
         key = LockedKey(fmt, raw.blob, unlock, _leaf_fingerprint(chain))
-    return KeyEntry.unchecked(raw.alias, key, Chain(chain), created=_ms_to_datetime(raw.timestamp))
+        return KeyEntry.unchecked(raw.alias, key, Chain(chain),
+                                  created=_ms_to_datetime(raw.timestamp))
+    return _opened_key_entry(raw, plain, chain, notes)
 
 
 def _java_bytes(value: Any) -> bytes:
@@ -500,16 +548,20 @@ def _load_java(data: bytes, fmt: str, options: LoadOptions) -> KeyStore:
             )
         seen[raw.alias] = raw.alias
     entries: list[Entry] = []
+    notes: list[str] = []
     for raw in raw_entries:
         if raw.tag == _TAG_KEY:
-            entries.append(_load_key_entry(raw, fmt, options))
+            entries.append(_load_key_entry(raw, fmt, options, notes))
         elif raw.tag == _TAG_TRUSTED:
             (cert,) = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
             created = _ms_to_datetime(raw.timestamp)
             entries.append(TrustedCertEntry(raw.alias, cert, created=created))
         else:
             entries.append(_load_secret_entry(raw, options))
-    notes: list[str] = []
+    opaque = [e.alias for e in entries if isinstance(e, OpaqueEntry)]
+    if opaque:
+        notes.append("kept as bytes certkit cannot parse (copied unchanged into JKS, JCEKS "
+                     "and PKCS#12): " + ", ".join(map(_label, opaque)))
     if store_password is None:
         notes.append(f"{_NAMES[fmt]} integrity not verified: no store password was given "
                      "(as keytool -list without a password)")
@@ -589,16 +641,21 @@ def _dump_key(entry: KeyEntry, fmt: str, key_password: Password, iterations: int
                 alias=entry.alias, missing=True,
             )
         return entry.key.data
+    return _protect(entry.key.encoded, entry.alias, fmt, key_password, iterations)
+
+
+def _protect(plain: bytes, alias: str, fmt: str, key_password: Password, iterations: int) -> bytes:
+    """Encrypt a key entry's content (PKCS#8, as read) with the format's key protector."""
     if key_password is None:
-        raise PasswordError(f"no key password for entry {entry.alias!r}; {_NAMES[fmt]} "
-                            "encrypts every private key", alias=entry.alias, missing=True)
+        raise PasswordError(f"no key password for entry {alias!r}; {_NAMES[fmt]} "
+                            "encrypts every private key", alias=alias, missing=True)
     text = _javakeys.java_password(key_password, what="key password")
     if fmt == "jks":
-        return _javakeys.protect_jks(entry.key.encoded, text)
+        return _javakeys.protect_jks(plain, text)
     try:
-        return _javakeys.protect_jce(entry.key.encoded, text, iterations)
+        return _javakeys.protect_jce(plain, text, iterations)
     except PasswordError as err:
-        raise PasswordError(f"entry {entry.alias!r}: {err}", alias=entry.alias) from err
+        raise PasswordError(f"entry {alias!r}: {err}", alias=alias) from err
 
 
 def _dump_secret(entry: SecretKeyEntry, fmt: str, key_password: Password,
@@ -666,6 +723,23 @@ def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
         elif isinstance(entry, TrustedCertEntry):
             body.append(_TAG_TRUSTED.to_bytes(4, "big") + alias + created
                         + _write_certificate(entry.certificate.der))
+        elif isinstance(entry, OpaqueEntry):
+            if entry.kind == "certificate":
+                body.append(_TAG_TRUSTED.to_bytes(4, "big") + alias + created
+                            + _write_certificate(entry.data))
+            elif not entry.chain and (entry.kind == "private key" or fmt == "jceks"):
+                lost.append(f"{opaque_label(entry)}: {_NAMES[fmt]} requires a certificate "
+                            "chain for every private key" + (
+                                "; only JKS keeps a key entry without one" if fmt == "jceks"
+                                else ""))
+                continue
+            else:  # a key with its chain, or a JDK key entry that never had one: as read
+                blob = _protect(entry.data, entry.alias, fmt,
+                                key_passwords.get(entry.alias, default_key_password), iterations)
+                chain = b"".join(_write_certificate(c.der) for c in entry.chain)
+                body.append(_TAG_KEY.to_bytes(4, "big") + alias + created
+                            + len(blob).to_bytes(4, "big") + blob
+                            + len(entry.chain).to_bytes(4, "big") + chain)
         else:
             if fmt == "jks":
                 lost.append(f"entry {entry.alias!r}: a {entry.algorithm or 'locked'} secret key "
@@ -803,13 +877,21 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
         return _pyjks().bks.BksKeyStore.loads(data, password, try_decrypt_keys=False), "bks"
     except Exception as err:  # noqa: BLE001 - pyjks raises anything on damaged input
         bks_error = err
-    # An UBER store shares BKS v1's header and fails as BKS: its body is encrypted.
-    if version == 1 and type(bks_error).__name__ != "DuplicateAliasException":
+    # An UBER store shares BKS's header (version 1 or, from Bouncy Castle 1.47 on, 2) and
+    # fails as BKS: its body is encrypted.
+    if type(bks_error).__name__ != "DuplicateAliasException":
         if password is None:
-            raise PasswordError("an UBER keystore is encrypted as a whole; it needs the store "
+            raise PasswordError("this is not a readable BKS keystore, so most likely an UBER "
+                                "keystore, which is encrypted as a whole: it needs the store "
                                 "password even to list it", source=source, missing=True)
         if type(bks_error).__name__ != "KeystoreSignatureException":
-            return _uber_store(data, password, source), "uber"
+            try:
+                return _uber_store(data, password, source), "uber"
+            except PasswordError as err:
+                raise PasswordError(
+                    "wrong store password for this UBER keystore (or the file is damaged: it "
+                    "reads neither as a BKS keystore nor as an UBER keystore this password "
+                    "decrypts)", source=source) from err
         # Once in 256, an UBER body starts with a zero byte and reads as an empty BKS entry
         # list whose HMAC fails; only if it does not decrypt as UBER either is it a BKS v1
         # store opened with the wrong password.
@@ -851,6 +933,10 @@ def _bks_key_entry(entry: Any, alias: str, chain: tuple[Certificate, ...], *,
         key = _private_key(bytes(entry.pkey_pkcs8), alias, source)
         return KeyEntry.unchecked(alias, key, Chain(chain), created=created)
     if kind == _pyjks().bks.KEY_TYPE_SECRET:
+        if chain:
+            notes.append(f"entry {alias!r}: a secret key ({entry.algorithm}) stored with "
+                         f"{len(chain)} certificate(s); certkit keeps secret keys without "
+                         "certificates, so those were left out")
         return SecretKeyEntry(alias, str(entry.algorithm), bytes(entry.key), created=created)
     notes.append(f"entry {alias!r} ({entry.algorithm} public key) not loaded: certkit's model "
                  "holds public keys only inside certificates")
@@ -866,7 +952,11 @@ def _bks_locked_unlocker(entry: Any, alias: str, source: str | None,
         if not _bks_decrypt(entry, password, alias):
             raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
         if entry.type != _pyjks().bks.KEY_TYPE_PRIVATE:
-            raise UnsupportedFormatError(f"entry {alias!r} holds no private key", source=source)
+            kind = "secret" if entry.type == _pyjks().bks.KEY_TYPE_SECRET else "public"
+            raise UnsupportedFormatError(
+                f"entry {alias!r} holds a {entry.algorithm} {kind} key stored with a certificate "
+                f"chain, not a private key; load the store with key_passwords={{{alias!r}: …}} "
+                f"to read it as a {kind} key", source=source, format="bks")
         return _private_key(bytes(entry.pkey_pkcs8), alias, source)
 
     return unlock

@@ -23,10 +23,12 @@ from certkit._model import (
     KeyEntry,
     KeyStore,
     LockedKey,
+    OpaqueEntry,
     PrivateKey,
     RawAttribute,
     SecretKeyEntry,
     TrustedCertEntry,
+    opaque_label,
 )
 from certkit.errors import CertkitError, DecodeError, PasswordError, UnrepresentableError
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
@@ -203,6 +205,9 @@ class PEMCodec:
         for entry in store.entries:
             if isinstance(entry, SecretKeyEntry):
                 dropped.append(f"secret key {entry.alias!r} ({entry.algorithm or 'locked'})")
+                continue
+            if isinstance(entry, OpaqueEntry):
+                dropped.append(opaque_label(entry))
                 continue
             if isinstance(entry, KeyEntry):
                 if isinstance(entry.key, LockedKey):

@@ -54,6 +54,8 @@ from cryptography.hazmat.primitives import serialization
 from certkit._assemble import chain_attributes, link_chain, unique_alias
 from certkit._crypto import der as _der
 from certkit._crypto import pbe as _pbe
+from certkit._crypto import pkcs8 as _pkcs8
+from certkit._crypto.keys import library_message, read_pkcs8
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     JAVA_TRUSTED_USAGE_OID,
@@ -65,11 +67,13 @@ from certkit._model import (
     KeyStore,
     LockedKey,
     LockedSecret,
+    OpaqueEntry,
     PrivateKey,
     Protection,
     RawAttribute,
     SecretKeyEntry,
     TrustedCertEntry,
+    opaque_label,
 )
 from certkit.errors import (
     CertkitError,
@@ -156,6 +160,18 @@ class _KeyItem:
 
 
 @attrs.frozen
+class _OpaqueItem:
+    """A key or certificate bag certkit cannot parse: its exact bytes and why."""
+
+    kind: str
+    data: bytes = attrs.field(repr=False)
+    reason: str
+    attributes: Attributes
+    position: int
+    protection: _pbe.Scheme | None
+
+
+@attrs.frozen
 class _SecretItem:
     algorithm: str
     key: bytes = attrs.field(repr=False)
@@ -176,6 +192,7 @@ class _Reader:
         self.certs: list[_CertItem] = []
         self.keys: list[_KeyItem] = []
         self.secrets: list[_SecretItem] = []
+        self.opaque: list[_OpaqueItem] = []
         self.protection: list[Protection] = []
         self.notes: list[str] = []
         self.position = 0
@@ -374,8 +391,8 @@ class _Reader:
         try:
             certificate = Certificate(der)
         except DecodeError as err:
-            self.notes.append(f"certificate bag {self.position} holds a certificate that cannot "
-                              f"be parsed ({err}); it was skipped")
+            self.opaque.append(_OpaqueItem("certificate", der, library_message(err), attributes,
+                                           self.position, None))
             return
         self.certs.append(_CertItem(certificate, attributes, self.position, java_trusted))
 
@@ -387,13 +404,31 @@ class _Reader:
         try:
             key_obj = serialization.load_der_private_key(
                 pkcs8, None, unsafe_skip_rsa_key_validation=True)
-        except UnsupportedAlgorithm as err:
-            raise UnsupportedFormatError(
-                f"a private key in this file uses an algorithm this system's cryptography "
-                f"library lacks: {err}", source=self.source, format=FORMAT) from err
-        except (ValueError, TypeError) as err:
-            raise DecodeError(f"a private key in this file is malformed: {err}",
+        except (UnsupportedAlgorithm, ValueError, TypeError) as err:
+            self._salvage_key(pkcs8, attributes, scheme, err)
+            return
+        self.keys.append(_KeyItem(PrivateKey(key_obj), attributes, self.position, scheme))
+
+    def _salvage_key(self, pkcs8: bytes, attributes: Attributes, scheme: _pbe.Scheme | None,
+                     err: Exception) -> None:
+        """A key cryptography refused: read it past an encoding quirk, or keep it opaque."""
+        try:
+            shape = _pkcs8.examine(pkcs8)
+        except DecodeError as bad:
+            if scheme is not None and not self.mac_verified:
+                raise PasswordError("wrong password: a shrouded private key decrypts to garbage",
+                                    source=self.source) from bad
+            raise DecodeError(f"a private key in this file is malformed: {library_message(err)}",
                               source=self.source, format=FORMAT) from err
+        try:
+            key_obj, quirk = read_pkcs8(pkcs8)
+        except CertkitError as failed:
+            self.opaque.append(_OpaqueItem("private key", pkcs8, str(failed), attributes,
+                                           self.position, scheme))
+            return
+        if quirk:
+            self.notes.append(f"the {shape.algorithm} private key in bag {self.position} was "
+                              f"normalised: {quirk}")
         self.keys.append(_KeyItem(PrivateKey(key_obj), attributes, self.position, scheme))
 
     def _read_secret_bag(self, value: _der.Node, attributes: Attributes) -> None:
@@ -476,6 +511,8 @@ class _Reader:
                                          _created(key.attributes),
                                          certificate_attributes=cert_attributes)
             staged.append((position, wanted, entry_k, key.protection, "key"))
+        staged.extend(self._opaque_entry(opaque, by_key_id, pool, used, leaf_ids)
+                      for opaque in self.opaque)
         # A certificate inside a key's chain is not an entry of its own, unless the file
         # holds it again as a separate, named bag (what a writer does for a CA that is
         # both in a chain and an entry): then that copy is an entry too.
@@ -511,6 +548,10 @@ class _Reader:
             staged.append((secret.position, secret.attributes.friendly_name or "secret-key",
                            entry_s, secret.protection, "secret key"))
 
+        if self.opaque:
+            self.notes.append(f"{len(self.opaque)} bag(s) kept as bytes certkit cannot parse "
+                              "(copied unchanged into PKCS#12, JKS and JCEKS): "
+                              + "; ".join(f"{o.kind}: {o.reason}" for o in self.opaque))
         staged.sort(key=lambda row: row[0])
         taken = {row[2].attributes.friendly_name for row in staged
                  if row[2].attributes.friendly_name}
@@ -533,6 +574,28 @@ class _Reader:
                                                   "stored without its own encryption"))
         return KeyStore(entries=entries, format=FORMAT, protection=self.protection,
                         notes=self.notes)
+
+
+    @staticmethod
+    def _opaque_entry(item: _OpaqueItem, by_key_id: dict[bytes, _CertItem],
+                      pool: list[Certificate], used: set[bytes], leaf_ids: set[int],
+                      ) -> tuple[int, str, Entry, _pbe.Scheme | None, str]:
+        """Stage an opaque key (with the chain its localKeyID names) or certificate."""
+        chain = Chain()
+        wanted = item.attributes.friendly_name
+        if item.kind == "private key" and item.attributes.local_key_id is not None:
+            leaf = by_key_id.get(item.attributes.local_key_id)
+            if leaf is not None:
+                leaf_ids.add(id(leaf))
+                chain = link_chain(leaf.certificate, pool)
+                used.update(cert.der for cert in chain)
+                wanted = wanted or leaf.attributes.friendly_name or leaf.certificate.common_name
+        entry = OpaqueEntry(alias="", kind=item.kind, data=item.data, reason=item.reason,
+                            chain=chain, attributes=item.attributes,
+                            created=_created(item.attributes))
+        kind = "key" if item.kind == "private key" else item.kind
+        return (item.position, wanted or item.kind.replace(" ", "-"), entry, item.protection,
+                kind)
 
 
 def _keytool_chain_name(item: _CertItem) -> bool:
@@ -743,7 +806,11 @@ def _bag(bag_id: str, value_der: bytes, attributes: Attributes) -> bytes:
 
 
 def _cert_bag(certificate: Certificate, attributes: Attributes) -> bytes:
-    value = _CertBag({"cert_id": X509_CERTIFICATE, "cert_value": certificate.der}).dump()
+    return _der_cert_bag(certificate.der, attributes)
+
+
+def _der_cert_bag(der: bytes, attributes: Attributes) -> bytes:
+    value = _CertBag({"cert_id": X509_CERTIFICATE, "cert_value": der}).dump()
     return _bag(CERT_BAG, value, attributes)
 
 
@@ -794,6 +861,7 @@ class _Writer:
         self.form = _pbe.password_forms(options.password)[0]
         self.cert_bags: list[bytes] = []
         self.key_bags: list[bytes] = []
+        self.lost: list[str] = []
 
     def write(self) -> bytes:
         self._check_password()
@@ -801,6 +869,8 @@ class _Writer:
         for entry in self.store.entries:
             if isinstance(entry, KeyEntry):
                 self._key_entry(entry, used_ids)
+            elif isinstance(entry, OpaqueEntry):
+                self._opaque_entry(entry, used_ids)
             elif isinstance(entry, TrustedCertEntry):
                 attributes = entry.attributes.evolve(friendly_name=entry.alias)
                 if entry.trusted:
@@ -827,10 +897,32 @@ class _Writer:
         data: bytes = pfx.dump()
         return data
 
+    def _opaque_entry(self, entry: OpaqueEntry, used: set[bytes]) -> None:
+        """Copy an opaque key or certificate into its bags byte for byte; refuse anything else."""
+        if entry.kind == "certificate":
+            attributes = entry.attributes.evolve(friendly_name=entry.alias)
+            self.cert_bags.append(_der_cert_bag(entry.data, attributes))
+            return
+        if entry.kind != "private key":
+            self.lost.append(f"{opaque_label(entry)}: PKCS#12 has no bag for it")
+            return
+        key_id = self._key_id(entry, used)
+        attributes = entry.attributes.evolve(friendly_name=entry.alias, local_key_id=key_id)
+        if self.settings.encrypt_keys:
+            self.key_bags.append(_bag(SHROUDED_KEY_BAG, self._shroud(entry.data), attributes))
+        else:
+            self.key_bags.append(_bag(KEY_BAG, entry.data, attributes))
+        for index, certificate in enumerate(entry.chain):
+            cert_attributes = (Attributes(friendly_name=entry.alias, local_key_id=key_id)
+                               if index == 0 else Attributes())
+            self.cert_bags.append(_cert_bag(certificate, cert_attributes))
+
     def _check_password(self) -> None:
         needs = []
         if self.settings.encrypt_keys and any(
-                isinstance(e, (KeyEntry, SecretKeyEntry)) for e in self.store.entries):
+                isinstance(e, (KeyEntry, SecretKeyEntry))
+                or (isinstance(e, OpaqueEntry) and e.kind != "certificate")
+                for e in self.store.entries):
             needs.append("private or secret keys (or pass encrypt_keys=False)")
         if self.settings.encrypt_certificates and self.store.certificates:
             needs.append("certificates (or pass encrypt_certificates=False)")
@@ -838,13 +930,13 @@ class _Writer:
             raise PasswordError("writing a PKCS#12 file needs a password to encrypt its "
                                 + " and ".join(needs), missing=True)
 
-    def _key_id(self, entry: KeyEntry | SecretKeyEntry, used: set[bytes]) -> bytes:
+    def _key_id(self, entry: KeyEntry | SecretKeyEntry | OpaqueEntry, used: set[bytes]) -> bytes:
         key_id = entry.attributes.local_key_id
         if key_id is None and entry.created is not None:
             key_id = _keytool_key_id(entry.created)
         if key_id is None:
-            seed = (entry.key.spki if isinstance(entry.key, PrivateKey) else
-                    entry.alias.encode("utf-8"))
+            seed = (entry.key.spki if isinstance(entry, KeyEntry)
+                    and isinstance(entry.key, PrivateKey) else entry.alias.encode("utf-8"))
             key_id = hashlib.sha1(seed, usedforsecurity=False).digest()
         base, counter = key_id, 2
         while key_id in used:
@@ -880,10 +972,11 @@ class _Writer:
         oid = SECRET_KEY_OIDS.get(entry.algorithm)
         if oid is None:
             if not re.fullmatch(r"[0-2](\.\d+)+", entry.algorithm):
-                raise UnrepresentableError(
-                    f"secret key {entry.alias!r} uses algorithm {entry.algorithm!r}, which has no "
-                    f"PKCS#12 object identifier certkit knows ({', '.join(SECRET_KEY_OIDS)})",
-                    format=FORMAT, lost=(f"secret key {entry.alias}",))
+                # A BKS "stored value" (algorithm RAW) is such a key: dropped only if allowed.
+                self.lost.append(
+                    f"secret key {entry.alias!r} (algorithm {entry.algorithm!r} has no PKCS#12 "
+                    f"object identifier certkit knows: {', '.join(SECRET_KEY_OIDS)})")
+                return
             oid = entry.algorithm
         key_id = self._key_id(entry, used)
         attributes = entry.attributes.evolve(friendly_name=entry.alias, local_key_id=key_id)
@@ -955,12 +1048,18 @@ class PKCS12Codec:
     def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
         """Encode ``store`` as PKCS#12; aliases become friendly names."""
         try:
-            return Dumped(_Writer(store, options).write())
+            writer = _Writer(store, options)
+            data = writer.write()
         except CertkitError:
             raise
         except _DATA_ERRORS as err:
             raise DecodeError(f"cannot encode this store as PKCS#12 ({type(err).__name__}: {err})",
                               format=FORMAT) from err
+        if writer.lost and not options.allow_loss:
+            raise UnrepresentableError(
+                f"PKCS#12 cannot hold: {'; '.join(writer.lost)}. Choose another format or pass "
+                "allow_loss=True to leave these out", format=FORMAT, lost=writer.lost)
+        return Dumped(data, tuple(writer.lost))
 
 
 #: The codec object the registry loads.

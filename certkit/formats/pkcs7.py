@@ -11,7 +11,15 @@ from asn1crypto import cms  # untyped; this module and the PKCS#12 codec are its
 
 from certkit._assemble import LooseCertificate, assemble
 from certkit._crypto import der as _der
-from certkit._model import Certificate, KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
+from certkit._model import (
+    Certificate,
+    KeyEntry,
+    KeyStore,
+    OpaqueEntry,
+    SecretKeyEntry,
+    TrustedCertEntry,
+    opaque_label,
+)
 from certkit.errors import CertkitError, DecodeError, UnrepresentableError
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
@@ -103,6 +111,8 @@ class PKCS7Codec:
                 dropped.append(f"private key of {entry.alias!r}")
             elif isinstance(entry, SecretKeyEntry):
                 dropped.append(f"secret key {entry.alias!r} ({entry.algorithm or 'locked'})")
+            elif isinstance(entry, OpaqueEntry):
+                dropped.append(opaque_label(entry))
         dropped.extend(f"certificate request {r.subject}" for r in store.requests)
         if dropped and not options.allow_loss:
             raise UnrepresentableError(
