@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from certkit._crypto.budget import work_limit
     from certkit._model import (
         Attributes,
         Certificate,
@@ -133,6 +134,7 @@ _LAZY: dict[str, str] = {
     "scan": "certkit._ops.scan",
     "verify_backup": "certkit._ops.backup",
     "verify_chain": "certkit._ops.chains",
+    "work_limit": "certkit._crypto.budget",
 }
 
 __all__ = [
@@ -195,6 +197,7 @@ __all__ = [
     "scan",
     "verify_backup",
     "verify_chain",
+    "work_limit",
 ]
 
 from certkit._version import __version__ as __version__  # noqa: E402 - beside __all__

@@ -12,6 +12,7 @@ from cryptography import x509
 
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._crypto import der as _der
+from certkit._crypto.budget import WorkBudget
 from certkit._crypto.keys import dump_private_key, load_private_key
 from certkit._model import (
     Certificate,
@@ -23,7 +24,7 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
-from certkit.errors import DecodeError, PasswordError, UnrepresentableError
+from certkit.errors import DecodeError, PasswordError, UnrepresentableError, WorkLimitError
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["DER"]
@@ -80,8 +81,9 @@ class DERCodec:
         if request is not None:
             return KeyStore(requests=(request,), format="der")
         try:
-            key = PrivateKey(load_private_key(data, options.password, source=options.source))
-        except PasswordError:
+            key = PrivateKey(load_private_key(data, options.password, source=options.source,
+                                              budget=WorkBudget(options.max_work)))
+        except (PasswordError, WorkLimitError):
             raise
         except DecodeError as err:
             cert_error = _certificate_error(data)
