@@ -4,7 +4,8 @@ A hostile file can ask for any iteration count, in any number of places (a MAC, 
 every Java key). Each derivation is charged here *before* it runs, in hash-compression
 units: iterations x derived hash blocks (a PKCS#12 KDF call deriving a 24-byte 3DES key
 with SHA-1 is 2 blocks, its IV 1 more; PBKDF2 deriving 32 bytes with HMAC-SHA-256 is 1;
-the JCE ``PBEWithMD5AndTripleDES`` key is 2 MD5 chains). Every attempt is charged, so
+the JCE ``PBEWithMD5AndTripleDES`` key is 2 MD5 chains; a SHA-384/512 block counts twice,
+as its compression function costs about twice as much). Every attempt is charged, so
 trying another encoding of the password draws on the same budget rather than
 multiplying it.
 
@@ -28,10 +29,11 @@ __all__ = ["DEFAULT_MAX_WORK", "MAX_ITERATIONS", "WorkBudget", "blocks", "work_l
 #: The largest iteration count of any one derivation (``MAX_ITERATION_COUNT`` in the JDK's
 #: PKCS12KeyStore and JCEKS KeyProtector); real files use 1 to 200,000.
 MAX_ITERATIONS = 5_000_000
-#: What one file may spend by default: twelve keytool JCEKS keys (200,000 iterations x 2
-#: MD5 chains each), or a legacy Java PKCS#12 with twenty keys, and at most about two
-#: seconds of the slowest derivation certkit runs.
-DEFAULT_MAX_WORK = 5_000_000
+#: What one file may spend by default: seven keytool JCEKS keys (200,000 iterations x 2
+#: MD5 chains each), a legacy Java PKCS#12 (350,000) with fifteen keys, any OpenSSL,
+#: Windows or Bouncy Castle file; and no more than about a second of the slowest
+#: derivation certkit runs (docs/untrusted-input.md has the measurements).
+DEFAULT_MAX_WORK = 3_000_000
 
 _LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar("certkit_max_work",
                                                                     default=None)

@@ -166,8 +166,8 @@ def parse_pbe_parameters(der: bytes) -> tuple[bytes, int]:
         raise DecodeError(f"PBEWithMD5AndTripleDES needs an 8-byte salt, found {len(salt)} bytes")
     if not 1 <= iterations <= MAX_JCEKS_ITERATIONS:
         raise DecodeError(
-            f"PBEWithMD5AndTripleDES iteration count {iterations} is outside 1…"
-            f"{MAX_JCEKS_ITERATIONS} (the JDK's limit); the file is damaged or hostile"
+            f"PBEWithMD5AndTripleDES iteration count {iterations:,} is outside 1 to "
+            f"{MAX_JCEKS_ITERATIONS:,} (the JDK's limit); the file is damaged or hostile"
         )
     return salt, iterations
 

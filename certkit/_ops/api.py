@@ -86,8 +86,8 @@ def load(
 
     ``max_work`` caps the password-based key derivation the file may make certkit do
     (MAC, every encrypted bag and key, every password encoding tried, and the later
-    unlocking of its locked keys), in hash-compression units; by default 5,000,000 (or
-    what :func:`work_limit` set), a few seconds at most. A file asking for more raises
+    unlocking of its locked keys), in hash-compression units; by default 3,000,000 (or
+    what :func:`work_limit` set), about a second at most. A file asking for more raises
     :class:`~certkit.errors.WorkLimitError`; see docs/untrusted-input.md.
     """
     if max_work is not None and (not isinstance(max_work, int) or isinstance(max_work, bool)

@@ -129,7 +129,7 @@ def _add_password_options(
     if not prefix:  # every command that reads files takes their password this way
         parser.add_argument("--max-work", type=_positive_int, metavar="UNITS",
                             help="allow a file this much password-based key derivation "
-                                 "(default 5000000 hash units, a few seconds; raise it only "
+                                 "(default 3000000 hash units, about a second; raise it only "
                                  "for files you trust)")
 
 
