@@ -71,9 +71,10 @@ class WorkLimitError(DecodeError):
         """The message, naming ``option`` (``"max_work="`` or ``"--max-work "``) as the fix."""
         suggestion = max(self.asked, 2 * self.limit)
         return (f"{self.what}: this file asks for at least {self.asked:,} units of password-based "
-                f"key derivation, more than the {self.limit:,} allowed (a file from an ordinary "
-                "tool needs far less; this one is hostile or unusually heavily protected). If "
-                f"you trust it, allow more: {option}{suggestion}")
+                f"key derivation, more than the {self.limit:,} allowed (files from keytool, "
+                "OpenSSL, Windows or Bouncy Castle need far less than the default 3,000,000: a "
+                "file that asks for more is hostile or unusually heavily protected). If you "
+                f"trust it, allow more: {option}{suggestion}")
 
 
 class PasswordError(CertkitError, ValueError):
