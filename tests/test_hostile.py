@@ -3,8 +3,9 @@
 Each file from tests/hostile.py is loaded in a child process limited to 1.5 GiB of address
 space (RLIMIT_AS); the child times its own ``certkit.load`` call, whose CPU time must stay
 under 3 s (CPU rather than wall time: the machine is shared, and waiting for a CPU is not
-work the file caused; the subprocess timeout is only a guard against a hang). The password-based work budget,
-the PBMAC1 checks and the bounded Java object reader are what make each one harmless.
+work the file caused; the subprocess timeout is only a guard against a hang). The
+password-based work budget, the PBMAC1 checks and the bounded Java object reader are what
+make each one harmless.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ class TestBudget:
 
     def test_message_states_the_default(self) -> None:
         """The error's advice quotes the real default budget."""
-        from certkit._crypto.budget import DEFAULT_MAX_WORK  # noqa: PLC0415
+        from certkit._crypto.budget import DEFAULT_MAX_WORK
 
         error = WorkLimitError(what="x", asked=2, limit=1)
         assert f"default {DEFAULT_MAX_WORK:,}" in str(error)

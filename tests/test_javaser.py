@@ -39,7 +39,7 @@ class TestRefuses:
     def test_other_class(self) -> None:
         """A class no keystore holds is an UnsupportedFormatError naming it."""
         data = HEADER + b"\x73\x72\x00\x11java.util.HashMap" + bytes(8) + b"\x02\x00\x00\x78\x70"
-        with pytest.raises(UnsupportedFormatError, match="java.util.HashMap"):
+        with pytest.raises(UnsupportedFormatError, match=r"java\.util\.HashMap"):
             javaser.read_object(data)
 
     def test_array_longer_than_input(self) -> None:
