@@ -232,3 +232,33 @@ class TestBKS:
                 continue
             assert len(store) == 0
             assert any("no content" in note for note in store.notes)
+
+
+class TestFuzzFindings:
+    """Inputs the fuzzing harness found, kept as regression tests."""
+
+    def test_bit_string_name_attribute(self) -> None:
+        """A subject attribute typed BIT STRING (allowed only for x500UniqueIdentifier) makes
+        the name unrenderable, not a TypeError from cryptography (found by the jceks target)."""
+        import datetime as dt  # noqa: PLC0415
+
+        from cryptography import x509  # noqa: PLC0415
+        from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+        from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+        from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
+        from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz-cn")])
+        when = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+        der = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(7).not_valid_before(when)
+               .not_valid_after(when + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+               .public_bytes(Encoding.DER))
+        assert der.count(b"\x0c\x07fuzz-cn") == 2
+        patched = der.replace(b"\x0c\x07fuzz-cn", b"\x03\x07\x00fuzzcn")
+        certificate = certkit.Certificate(patched)
+        assert certificate.subject == "<unrenderable name>"
+        assert certificate.common_name is None
+        store = certkit.KeyStore([certkit.TrustedCertEntry("c", certificate)])
+        assert certkit.load(certkit.dump(store, "pem")).certificates[0].der == patched
