@@ -240,13 +240,13 @@ class TestFuzzFindings:
     def test_bit_string_name_attribute(self) -> None:
         """A subject attribute typed BIT STRING (allowed only for x500UniqueIdentifier) makes
         the name unrenderable, not a TypeError from cryptography (found by the jceks target)."""
-        import datetime as dt  # noqa: PLC0415
+        import datetime as dt
 
-        from cryptography import x509  # noqa: PLC0415
-        from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
-        from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-        from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
-        from cryptography.x509.oid import NameOID  # noqa: PLC0415
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.serialization import Encoding
+        from cryptography.x509.oid import NameOID
 
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz-cn")])
