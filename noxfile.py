@@ -100,3 +100,31 @@ def build(session: nox.Session) -> None:
     if top != {"certkit"}:
         session.error(f"the wheel ships unexpected top-level entries: {sorted(top)}")
     session.log(f"{wheels[0].name}: {len(names)} files, py.typed present, only certkit/")
+
+
+FUZZ_TARGETS = ("pem", "der", "pkcs7", "pkcs12", "jks", "jceks", "bks", "any")
+
+
+@nox.session(python="3.11" if "3.11" in PYTHONS else PYTHONS[-1])
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing (atheris) of load and dump, every format for N seconds each.
+
+    ``nox -s fuzz`` gives each target 60 seconds; ``nox -s fuzz -- 300 pkcs12 jceks`` gives
+    the named targets 300. The seed corpus is generated into build/fuzz/ and grows there
+    between runs; findings (inputs that raise anything but CertkitError, or hang past 10 s)
+    are written to build/fuzz/findings/ and fail the session.
+    """
+    seconds = int(session.posargs[0]) if session.posargs else 60
+    targets = session.posargs[1:] or FUZZ_TARGETS
+    session.install(".", "atheris", "pyjks", "cryptography")
+    work = ROOT / "build" / "fuzz"
+    findings = work / "findings"
+    findings.mkdir(parents=True, exist_ok=True)
+    session.run("python", "fuzz/make_seeds.py", str(work / "seeds"))
+    for target in targets:
+        corpus = work / "corpus" / target
+        corpus.mkdir(parents=True, exist_ok=True)
+        session.run("python", "fuzz/fuzz_certkit.py", target, str(corpus),
+                    str(work / "seeds" / target), f"-max_total_time={seconds}", "-timeout=10",
+                    "-rss_limit_mb=1536", f"-artifact_prefix={findings}/{target}-",
+                    "-print_final_stats=1")

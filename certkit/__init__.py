@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from certkit._crypto.budget import work_limit
     from certkit._model import (
         Attributes,
         Certificate,
@@ -146,6 +147,7 @@ _LAZY: dict[str, str] = {
     "scan": "certkit._ops.scan",
     "verify_backup": "certkit._ops.backup",
     "verify_chain": "certkit._ops.chains",
+    "work_limit": "certkit._crypto.budget",
 }
 
 __all__ = [
@@ -215,6 +217,7 @@ __all__ = [
     "scan",
     "verify_backup",
     "verify_chain",
+    "work_limit",
 ]
 
 from certkit._version import __version__ as __version__  # noqa: E402 - beside __all__

@@ -122,8 +122,9 @@ def key_algorithm_name(key: object) -> str:
 def _name(owner: object, which: str) -> cx509.Name | None:
     """``owner.subject`` or ``owner.issuer``, or ``None`` when cryptography cannot parse it.
 
-    cryptography parses names lazily, so a malformed name only fails here (ValueError, or
-    KeyError for an unknown string type), and it warns about out-of-range attribute
+    cryptography parses names lazily, so a malformed name only fails here (ValueError,
+    KeyError for an unknown string type, TypeError for a BIT STRING value under another
+    attribute than x500UniqueIdentifier), and it warns about out-of-range attribute
     lengths (a four-letter country) that real certificates do have.
     """
     try:
@@ -131,7 +132,7 @@ def _name(owner: object, which: str) -> cx509.Name | None:
             warnings.simplefilter("ignore", UserWarning)
             name: cx509.Name = getattr(owner, which)
             return name
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "UnrepresentableError",
     "UnsupportedFormatError",
     "UnsupportedKeyError",
+    "WorkLimitError",
 ]
 
 
@@ -63,6 +64,30 @@ class DecodeError(CertkitError, ValueError):
         self.source = source
         self.format = format
         self.offset = offset
+
+
+class WorkLimitError(DecodeError):
+    """A file asks for more password-based key derivation than the caller allows.
+
+    ``asked`` is the work (hash-compression units: iterations x derived blocks) the file
+    needed up to and including ``what``, ``limit`` what was allowed; the fix, if the file is
+    trusted, is a larger ``max_work`` (``--max-work`` on the command line).
+    """
+
+    def __init__(self, *, what: str, asked: int, limit: int, source: str | None = None) -> None:
+        self.what = what
+        self.asked = asked
+        self.limit = limit
+        super().__init__(self.explain("max_work="), source=source)
+
+    def explain(self, option: str) -> str:
+        """The message, naming ``option`` (``"max_work="`` or ``"--max-work "``) as the fix."""
+        suggestion = max(self.asked, 2 * self.limit)
+        return (f"{self.what}: this file asks for at least {self.asked:,} units of password-based "
+                f"key derivation, more than the {self.limit:,} allowed (files from keytool, "
+                "OpenSSL, Windows or Bouncy Castle need far less than the default 3,000,000: a "
+                "file that asks for more is hostile or unusually heavily protected). If you "
+                f"trust it, allow more: {option}{suggestion}")
 
 
 class PasswordError(CertkitError, ValueError):

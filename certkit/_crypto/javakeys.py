@@ -20,6 +20,7 @@ import itertools
 import os
 
 from certkit._crypto import der as _der
+from certkit._crypto.budget import MAX_ITERATIONS, WorkBudget
 from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 __all__ = [
@@ -50,7 +51,7 @@ __all__ = [
 DEFAULT_JCEKS_ITERATIONS = 200_000
 #: The largest iteration count the JDK accepts when reading a JCEKS key; certkit refuses
 #: more so that a hostile file cannot make it spin for minutes.
-MAX_JCEKS_ITERATIONS = 5_000_000
+MAX_JCEKS_ITERATIONS = MAX_ITERATIONS
 
 JKS_PROTECTOR_OID = "1.3.6.1.4.1.42.2.17.1.1"
 JCE_PBE_OID = "1.3.6.1.4.1.42.2.19.1"
@@ -165,8 +166,8 @@ def parse_pbe_parameters(der: bytes) -> tuple[bytes, int]:
         raise DecodeError(f"PBEWithMD5AndTripleDES needs an 8-byte salt, found {len(salt)} bytes")
     if not 1 <= iterations <= MAX_JCEKS_ITERATIONS:
         raise DecodeError(
-            f"PBEWithMD5AndTripleDES iteration count {iterations} is outside 1…"
-            f"{MAX_JCEKS_ITERATIONS} (the JDK's limit); the file is damaged or hostile"
+            f"PBEWithMD5AndTripleDES iteration count {iterations:,} is outside 1 to "
+            f"{MAX_JCEKS_ITERATIONS:,} (the JDK's limit); the file is damaged or hostile"
         )
     return salt, iterations
 
@@ -245,16 +246,19 @@ def jce_encrypt(plain: bytes, password: bytes, salt: bytes, iterations: int) -> 
     return _pbe._cipher("3des", key, iv, plain, encrypt=True)
 
 
-def jce_decrypt(data: bytes, password: bytes, salt: bytes, iterations: int) -> bytes | None:
+def jce_decrypt(data: bytes, password: bytes, salt: bytes, iterations: int, *,
+                budget: WorkBudget | None = None, what: str = "a JCEKS key") -> bytes | None:
     """Decrypt PBEWithMD5AndTripleDES; ``None`` when the padding shows a wrong password.
 
     Valid padding does not prove the password right (a wrong one passes about once in 256
-    tries): callers check that the plaintext has the structure they expect.
+    tries): callers check that the plaintext has the structure they expect. The two MD5
+    chains of the key derivation are charged to ``budget`` first.
     """
     from certkit._crypto import pbe as _pbe  # noqa: PLC0415 - imports cryptography, which JKS never needs
 
     if not data or len(data) % 8:
         raise DecodeError("PBEWithMD5AndTripleDES ciphertext is not a whole number of blocks")
+    (budget or WorkBudget()).charge(iterations, 2, what)
     key, iv = derive_jce_key(password, salt, iterations)
     try:
         return _pbe._cipher("3des", key, iv, data, encrypt=False)
@@ -277,7 +281,8 @@ def protect_jce(pkcs8: bytes, password: str, iterations: int) -> bytes:
     return _encrypted_private_key_info(JCE_PBE_OID, _pbe_parameters(salt, iterations), encrypted)
 
 
-def recover_jce(parameters: bytes | None, encrypted: bytes, password: str) -> bytes | None:
+def recover_jce(parameters: bytes | None, encrypted: bytes, password: str, *,
+                budget: WorkBudget | None = None, what: str = "a JCEKS key") -> bytes | None:
     """Decrypt a JCEKS-protected key; ``None`` if the password is wrong."""
     if parameters is None:
         raise DecodeError("a JCEKS key has no PBEWithMD5AndTripleDES parameters (salt, iterations)")
@@ -286,7 +291,7 @@ def recover_jce(parameters: bytes | None, encrypted: bytes, password: str) -> by
         secret = jce_password_bytes(password)
     except PasswordError:
         return None  # Java cannot have encrypted a key under this password either
-    plain = jce_decrypt(encrypted, secret, salt, iterations)
+    plain = jce_decrypt(encrypted, secret, salt, iterations, budget=budget, what=what)
     # A wrong password still yields valid padding about once in 256 tries; as in Java, only
     # a plaintext that is one DER SEQUENCE (the PKCS#8 key) counts as success.
     return plain if plain is not None and _is_one_sequence(plain) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -32,6 +32,9 @@ def library_message(err: BaseException) -> str:
     """A third-party exception's text without its request to file an issue with that project."""
     text = without_library_advice(str(err)).strip().rstrip(".")
     return text or type(err).__name__
+
+if TYPE_CHECKING:
+    from certkit._crypto.budget import WorkBudget
 
 _ENCRYPTED_MARKERS = (b"ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")
 
@@ -62,10 +65,30 @@ def _wrapper_intact(data: bytes, *, pem: bool) -> bool:
     return len(blocks) == 1 and _is_encrypted_der(blocks[0].der)
 
 
+def _charge(data: bytes, *, pem: bool, budget: WorkBudget | None) -> None:
+    """Charge the key derivation cryptography is about to run for an encrypted PKCS#8 key."""
+    from certkit._crypto import pbe as _pbe  # noqa: PLC0415 - only encrypted keys need it
+    from certkit._crypto.budget import WorkBudget  # noqa: PLC0415
+
+    der = data
+    if pem:
+        blocks = [b for b in pem_blocks(data) if b.label == "ENCRYPTED PRIVATE KEY"]
+        if not blocks:
+            return  # legacy Proc-Type encryption: one MD5 round, nothing to count
+        der = blocks[0].der
+    if _is_encrypted_der(der):
+        _pbe.charge_pkcs8(der, budget or WorkBudget())
+
+
 def load_private_key(
-    data: bytes, password: Password = None, *, source: str | None = None
+    data: bytes, password: Password = None, *, source: str | None = None,
+    budget: WorkBudget | None = None,
 ) -> PrivateKeyTypes:
-    """Read one private key from PEM or DER bytes (PKCS#8, encrypted PKCS#8, traditional)."""
+    """Read one private key from PEM or DER bytes (PKCS#8, encrypted PKCS#8, traditional).
+
+    The key derivation of an encrypted key is charged to ``budget`` first (see
+    :mod:`certkit._crypto.budget`).
+    """
     pem = data.lstrip().startswith(b"-----BEGIN")
     encrypted = any(m in data for m in _ENCRYPTED_MARKERS) if pem else _is_encrypted_der(data)
     pw = password_bytes(password)
@@ -77,6 +100,13 @@ def load_private_key(
             missing=True,
         )
     loader = serialization.load_pem_private_key if pem else serialization.load_der_private_key
+    if encrypted:
+        try:
+            _charge(data, pem=pem, budget=budget)
+        except DecodeError as err:
+            if source is not None and err.source is None:
+                err.source = source
+            raise
     try:
         with warnings.catch_warnings():
             # cryptography deprecates some key types (finite-field DH from 50 on); a file
@@ -98,7 +128,7 @@ def load_private_key(
     except ValueError as err:
         message = library_message(err)
         if encrypted and "Unknown key encryption algorithm" in message:
-            return _load_with_certkit_pbe(data, pw, pem=pem, source=source)
+            return _load_with_certkit_pbe(data, pw, pem=pem, source=source, budget=budget)
         if encrypted and ("password" in message.lower() or "decrypt" in message.lower()):
             raise PasswordError("wrong password for the private key", source=source) from err
         if encrypted and "DEK-Info" not in message and _wrapper_intact(data, pem=pem):
@@ -194,7 +224,8 @@ def read_pkcs8(der: bytes) -> tuple[PrivateKeyTypes, str | None]:
 
 
 def _load_with_certkit_pbe(
-    data: bytes, password: bytes | None, *, pem: bool, source: str | None
+    data: bytes, password: bytes | None, *, pem: bool, source: str | None,
+    budget: WorkBudget | None,
 ) -> PrivateKeyTypes:
     """Decrypt an EncryptedPrivateKeyInfo whose scheme cryptography does not implement."""
     der = data
@@ -208,7 +239,7 @@ def _load_with_certkit_pbe(
     except ImportError as err:  # pragma: no cover - the PBE module ships with certkit
         raise UnsupportedFormatError("this key's encryption scheme is not supported",
                                      source=source) from err
-    plain = _pbe.decrypt_pkcs8(der, password, source=source)
+    plain = _pbe.decrypt_pkcs8(der, password, source=source, budget=budget)
     try:
         return load_private_key(plain, None, source=source)
     except DecodeError as err:  # see load_private_key: garbage out of CBC is a wrong password

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
+from certkit._crypto.budget import MAX_ITERATIONS, WorkBudget, blocks
 from certkit._crypto.der import Node, encode_oid
 from certkit._crypto.der import encode as tlv
 from certkit._crypto.der import integer as der_int
@@ -31,12 +32,15 @@ from certkit.errors import DecodeError, PasswordError, UnsupportedFormatError
 
 __all__ = [
     "MAX_ITERATIONS",
+    "PBMAC1Params",
     "PasswordForm",
     "Scheme",
+    "charge_pkcs8",
     "decrypt",
     "decrypt_pkcs8",
     "describe",
     "encrypt",
+    "parse_pbmac1",
     "password_forms",
     "pbmac1",
     "pkcs12_kdf",
@@ -44,8 +48,6 @@ __all__ = [
     "rc2_cbc",
 ]
 
-#: Iteration counts above this are refused before any work (real files use 1-600,000).
-MAX_ITERATIONS = 10_000_000
 MAX_SALT = 1024
 
 _HASH_NAMES = {
@@ -73,6 +75,15 @@ _CRYPTO_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 _BLOCK_SIZES = {"sha1": 64, "sha224": 64, "sha256": 64, "sha384": 128, "sha512": 128, "md5": 64}
+_DIGEST_SIZES = {"sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64, "md5": 16}
+
+
+def _units(hash_name: str, length: int) -> int:
+    """Budget units per iteration of deriving ``length`` bytes: one per hash output, two for
+    SHA-384/512, whose compression function works on 128-byte blocks and costs about twice
+    as much here."""
+    weight = 2 if _BLOCK_SIZES[hash_name] == 128 else 1
+    return blocks(length, _DIGEST_SIZES[hash_name]) * weight
 
 PBES2 = "1.2.840.113549.1.5.13"
 PBKDF2 = "1.2.840.113549.1.5.12"
@@ -178,15 +189,18 @@ def _check_salt(salt: bytes, what: str) -> None:
 
 def pkcs12_kdf(  # noqa: PLR0917 - RFC 7292's own parameter list
     hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int,
-               length: int) -> bytes:
+    length: int, *, budget: WorkBudget | None = None, what: str = "PKCS#12 key derivation",
+) -> bytes:
     """RFC 7292 appendix B.2: derive ``length`` bytes (``purpose`` 1 key, 2 IV, 3 MAC key).
 
-    ``password`` is already in BMPString form (see :func:`password_forms`).
+    ``password`` is already in BMPString form (see :func:`password_forms`). The work is
+    charged to ``budget`` first (a fresh default budget when ``None``).
     """
-    _check_iterations(iterations, "PKCS#12 key derivation")
-    _check_salt(salt, "PKCS#12 key derivation")
+    _check_iterations(iterations, what)
+    _check_salt(salt, what)
     if not 0 < length <= 256 or len(password) > 4096:
-        raise DecodeError(f"PKCS#12 key derivation: a length of {length} bytes is absurd")
+        raise DecodeError(f"{what}: a length of {length} bytes is absurd")
+    (budget or WorkBudget()).charge(iterations, _units(hash_name, length), what)
     return _pkcs12_kdf_python(hash_name, password, salt, purpose, iterations, length)
 
 
@@ -222,11 +236,13 @@ def _pkcs12_kdf_python(  # noqa: PLR0917 - RFC 7292's own parameter list
             block_i[j : j + v] = total.to_bytes(v, "big")
 
 
-def _pbkdf2(password: bytes, salt: bytes, iterations: int, length: int, prf: str) -> bytes:
-    _check_iterations(iterations, "PBKDF2")
-    _check_salt(salt, "PBKDF2")
+def _pbkdf2(password: bytes, salt: bytes, iterations: int, length: int,
+            prf: str, *, budget: WorkBudget | None = None, what: str = "PBKDF2") -> bytes:
+    _check_iterations(iterations, what)
+    _check_salt(salt, what)
     if not 0 < length <= 128:
-        raise DecodeError(f"PBKDF2: a key length of {length} bytes is absurd")
+        raise DecodeError(f"{what}: a PBKDF2 key length of {length} bytes is absurd")
+    (budget or WorkBudget()).charge(iterations, _units(prf, length), what)
     return PBKDF2HMAC(_CRYPTO_HASHES[prf](), length, salt, iterations).derive(password)
 
 
@@ -254,8 +270,13 @@ def rc2_cbc(key: bytes, iv: bytes, data: bytes, *, effective_bits: int, encrypt:
 
 
 def _rc2_bits(version: int) -> int:
-    # RFC 8018 B.2.3: the parameter version encodes the effective key bits.
-    return {160: 40, 120: 64, 58: 128}.get(version, version if version >= 256 else 0)
+    # RFC 8018 B.2.3: the parameter version encodes the effective key bits; below 256 only
+    # the three RFC 2268 magics exist (OpenSSL's rc2_magic_to_meth accepts no others).
+    bits = {160: 40, 120: 64, 58: 128}.get(version, version if 256 <= version <= 1024 else 0)
+    if not bits:
+        raise UnsupportedFormatError(f"RC2 parameter version {version} is not one RFC 2268 "
+                                     "defines (58, 120, 160 or 256 to 1024)")
+    return bits
 
 
 # ---------------------------------------------------------------------------------------
@@ -338,6 +359,8 @@ def _salt_iter(params: Node, what: str) -> tuple[bytes, int]:
     iterations = kids[1].integer(f"{what} iteration count")
     _check_iterations(iterations, what)
     _check_salt(salt, what)
+    if not salt:
+        raise DecodeError(f"{what}: the salt is empty (no tool writes that; the file is damaged)")
     return salt, iterations
 
 
@@ -411,24 +434,29 @@ def describe(algorithm: Node) -> Scheme:
     return Scheme(oid, None, None)
 
 
-def decrypt(algorithm: Node, data: bytes, form: PasswordForm, *, what: str) -> bytes:
+def decrypt(algorithm: Node, data: bytes, form: PasswordForm, *, what: str,
+            budget: WorkBudget | None = None) -> bytes:
     """Decrypt ``data`` under an encryption AlgorithmIdentifier; :class:`PasswordError` if the
-    padding shows the password is wrong."""
+    padding shows the password is wrong. The key derivation is charged to ``budget`` first."""
     try:
-        return _decrypt(algorithm, data, form, what)
+        return _decrypt(algorithm, data, form, what, budget or WorkBudget())
     except _BadPadding as err:
         raise PasswordError(f"wrong password: {what} does not decrypt") from err
 
 
-def _decrypt(algorithm: Node, data: bytes, form: PasswordForm, what: str) -> bytes:
+def _decrypt(algorithm: Node, data: bytes, form: PasswordForm, what: str,
+             budget: WorkBudget) -> bytes:
     oid, params = _alg(algorithm, f"{what} algorithm")
     if oid in _PKCS12_PBE:
         if params is None:
             raise DecodeError(f"{what}: PKCS#12 PBE parameters are missing")
         name, cipher, key_len, _ = _PKCS12_PBE[oid]
         salt, iterations = _salt_iter(params, name)
-        key = pkcs12_kdf("sha1", form.kdf, salt, 1, iterations, key_len)
-        iv = b"" if cipher == "rc4" else pkcs12_kdf("sha1", form.kdf, salt, 2, iterations, 8)
+        _check_ciphertext(data, 1 if cipher == "rc4" else 8, what)
+        key = pkcs12_kdf("sha1", form.kdf, salt, 1, iterations, key_len, budget=budget,
+                         what=what)
+        iv = b"" if cipher == "rc4" else pkcs12_kdf("sha1", form.kdf, salt, 2, iterations, 8,
+                                                    budget=budget, what=what)
         return _cipher(cipher, key, iv, data, encrypt=False, rc2_bits=8 * key_len)
     if oid in _PBES1:
         if params is None:
@@ -437,6 +465,8 @@ def _decrypt(algorithm: Node, data: bytes, form: PasswordForm, what: str) -> byt
         if digest == "md2":
             raise UnsupportedFormatError(f"{what}: PBES1 with MD2 is not supported")
         salt, iterations = _salt_iter(params, "PBES1")
+        _check_ciphertext(data, 8, what)
+        budget.charge(iterations, 1, what)
         ctor = getattr(hashlib, digest)
         t = ctor(form.raw + salt).digest()
         for _ in range(iterations - 1):
@@ -462,10 +492,22 @@ def _decrypt(algorithm: Node, data: bytes, form: PasswordForm, what: str) -> byt
             iv = enc_params.expect(0x04, f"{what} IV").octets()
         if kdf.key_length is not None and kdf.key_length != key_len:
             raise DecodeError(f"{what}: PBKDF2 key length {kdf.key_length} does not fit {name}")
-        key = _pbkdf2(form.raw, kdf.salt, kdf.iterations, key_len, kdf.prf)
+        block = 16 if name.startswith("AES") else 8
+        if len(iv) != block:
+            raise DecodeError(f"{what}: the {name} IV is {len(iv)} bytes; {block} expected")
+        _check_ciphertext(data, block, what)
+        key = _pbkdf2(form.raw, kdf.salt, kdf.iterations, key_len, kdf.prf, budget=budget,
+                      what=what)
         cipher = {"DES-EDE3-CBC": "3des", "DES-CBC": "des", "RC2-CBC": "rc2"}.get(name, "aes")
         return _cipher(cipher, key, iv, data, encrypt=False, rc2_bits=rc2_bits)
     raise UnsupportedFormatError(f"{what}: encryption algorithm {oid} is not supported")
+
+
+def _check_ciphertext(data: bytes, block: int, what: str) -> None:
+    """Refuse an empty or ragged ciphertext before any key derivation (it cannot decrypt)."""
+    if not data or len(data) % block:
+        raise DecodeError(f"{what}: the encrypted data is {len(data)} bytes, not a whole, "
+                          f"non-zero number of {block}-byte blocks; the file is damaged")
 
 
 def encrypt(scheme: str, data: bytes, form: PasswordForm, iterations: int) -> tuple[bytes, bytes]:
@@ -479,7 +521,8 @@ def encrypt(scheme: str, data: bytes, form: PasswordForm, iterations: int) -> tu
     if scheme in _PBES2_BY_NAME:
         key_len = _PBES2_CIPHERS[_PBES2_BY_NAME[scheme]][1]
         iv = os.urandom(16)
-        key = _pbkdf2(form.raw, salt, iterations, key_len, "sha256")
+        key = _pbkdf2(form.raw, salt, iterations, key_len, "sha256",
+                      budget=WorkBudget.unlimited())
         kdf = tlv(0x30, encode_oid(PBKDF2) + tlv(0x30, tlv(0x04, salt) + der_int(iterations)
                   + tlv(0x30, encode_oid(HMAC_OIDS["sha256"]) + b"\x05\x00")))
         enc = tlv(0x30, encode_oid(_PBES2_BY_NAME[scheme]) + tlv(0x04, iv))
@@ -487,8 +530,9 @@ def encrypt(scheme: str, data: bytes, form: PasswordForm, iterations: int) -> tu
         return alg, _cipher("aes", key, iv, data, encrypt=True)
     oid = PKCS12_PBE_BY_NAME[scheme]
     _, cipher, key_len, _ = _PKCS12_PBE[oid]
-    key = pkcs12_kdf("sha1", form.kdf, salt, 1, iterations, key_len)
-    iv = pkcs12_kdf("sha1", form.kdf, salt, 2, iterations, 8)
+    key = pkcs12_kdf("sha1", form.kdf, salt, 1, iterations, key_len,
+                     budget=WorkBudget.unlimited())
+    iv = pkcs12_kdf("sha1", form.kdf, salt, 2, iterations, 8, budget=WorkBudget.unlimited())
     alg = tlv(0x30, encode_oid(oid) + tlv(0x30, tlv(0x04, salt) + der_int(iterations)))
     return alg, _cipher(cipher, key, iv, data, encrypt=True, rc2_bits=8 * key_len)
 
@@ -498,29 +542,67 @@ def encrypt(scheme: str, data: bytes, form: PasswordForm, iterations: int) -> tu
 
 
 def pkcs12_mac(hash_name: str, form: PasswordForm, salt: bytes, iterations: int,
-               data: bytes) -> bytes:
+               data: bytes, *, budget: WorkBudget | None = None) -> bytes:
     """The classic PKCS#12 MAC: HMAC keyed by the PKCS#12 KDF (purpose 3)."""
-    size = getattr(hashlib, hash_name)().digest_size
-    key = pkcs12_kdf(hash_name, form.kdf, salt, 3, iterations, size)
+    size = _DIGEST_SIZES[hash_name]
+    key = pkcs12_kdf(hash_name, form.kdf, salt, 3, iterations, size, budget=budget,
+                     what="the PKCS#12 MAC")
     return hmac.new(key, data, hash_name).digest()
 
 
-def pbmac1(params: Node, form: PasswordForm, data: bytes) -> tuple[bytes, Scheme]:
-    """RFC 9579 PBMAC1: PBKDF2 over the UTF-8 password keys an HMAC; return it and a description."""
+#: PBMAC1 keys shorter than this protect nothing: a 1-octet key lets a file made under one
+#: password verify under another once in 256 tries (OpenSSL CVE-2025-11187, Go, BC 1.86).
+MIN_PBMAC1_KEY = 20
+
+
+@attrs.frozen
+class PBMAC1Params:
+    """Checked RFC 9579 parameters: the PBKDF2 inputs and the HMAC they key."""
+
+    kdf: _Pbkdf2
+    key_length: int
+    mac_hash: str
+
+    @property
+    def scheme(self) -> Scheme:
+        """The parameters in words, for :class:`~certkit.Protection`."""
+        return Scheme(f"PBMAC1 PBKDF2-HMAC-{self.kdf.prf.upper()} HMAC-{self.mac_hash.upper()}",
+                      self.kdf.iterations, "SHA-1 MAC" if self.mac_hash == "sha1"
+                      else _weak_iterations(self.kdf.iterations))
+
+
+def parse_pbmac1(params: Node) -> PBMAC1Params:
+    """Check RFC 9579 parameters as OpenSSL and Go do, before any password is tried.
+
+    The KDF must be PBKDF2 with an OCTET STRING salt and an explicit key length of at least
+    20 octets and at most the HMAC's output size; anything else is malformed whatever the
+    password (a short key would let another password verify).
+    """
     kdf_node, scheme_node = params.seq("PBMAC1 parameters", 2, 2)
     kdf = _parse_pbkdf2(kdf_node, "PBMAC1")
-    if kdf.key_length is None:
-        raise DecodeError("PBMAC1: the PBKDF2 key length is missing (RFC 9579 requires it)")
     mac_oid, _ = _alg(scheme_node, "PBMAC1 MAC algorithm")
     if mac_oid not in _HMAC_PRFS:
         raise UnsupportedFormatError(f"PBMAC1: message authentication scheme {mac_oid} is not "
                                      "supported (HMAC-SHA1/SHA-2 are)")
     mac_hash = _HMAC_PRFS[mac_oid]
-    key = _pbkdf2(form.raw, kdf.salt, kdf.iterations, kdf.key_length, kdf.prf)
-    scheme = Scheme(f"PBMAC1 PBKDF2-HMAC-{kdf.prf.upper()} HMAC-{mac_hash.upper()}",
-                    kdf.iterations,
-                    "SHA-1 MAC" if mac_hash == "sha1" else _weak_iterations(kdf.iterations))
-    return hmac.new(key, data, mac_hash).digest(), scheme
+    if kdf.key_length is None:
+        raise DecodeError("PBMAC1: the PBKDF2 key length is missing (RFC 9579 requires it)")
+    most = _DIGEST_SIZES[mac_hash]
+    if not MIN_PBMAC1_KEY <= kdf.key_length <= most:
+        raise DecodeError(
+            f"PBMAC1: a {kdf.key_length}-octet MAC key is not acceptable (HMAC-{mac_hash.upper()} "
+            f"needs {MIN_PBMAC1_KEY} to {most}); a short key lets other passwords verify, so "
+            "the file's integrity cannot be trusted whatever the password")
+    return PBMAC1Params(kdf, kdf.key_length, mac_hash)
+
+
+def pbmac1(params: PBMAC1Params, form: PasswordForm, data: bytes, *,
+           budget: WorkBudget | None = None) -> bytes:
+    """RFC 9579 PBMAC1: PBKDF2 over the UTF-8 password keys an HMAC over ``data``."""
+    kdf = params.kdf
+    key = _pbkdf2(form.raw, kdf.salt, kdf.iterations, params.key_length, kdf.prf,
+                  budget=budget, what="the PKCS#12 MAC (PBMAC1)")
+    return hmac.new(key, data, params.mac_hash).digest()
 
 
 def pbmac1_params(iterations: int, salt: bytes) -> bytes:
@@ -533,7 +615,7 @@ def pbmac1_params(iterations: int, salt: bytes) -> bytes:
 
 def pbmac1_key(form: PasswordForm, salt: bytes, iterations: int) -> bytes:
     """The PBMAC1 key :func:`pbmac1_params` describes."""
-    return _pbkdf2(form.raw, salt, iterations, 32, "sha256")
+    return _pbkdf2(form.raw, salt, iterations, 32, "sha256", budget=WorkBudget.unlimited())
 
 
 def hash_name(oid: str) -> str:
@@ -550,12 +632,13 @@ def hash_name(oid: str) -> str:
 
 
 def decrypt_pkcs8(der_bytes: bytes, password: str | bytes | None, *,
-                  source: str | None = None) -> bytes:
+                  source: str | None = None, budget: WorkBudget | None = None) -> bytes:
     """Decrypt an EncryptedPrivateKeyInfo and return the PrivateKeyInfo DER.
 
-    Tries the password forms of :func:`password_forms`; :class:`PasswordError` if none
-    gives valid padding and a PrivateKeyInfo.
+    Tries the password forms of :func:`password_forms`, each charged to ``budget``;
+    :class:`PasswordError` if none gives valid padding and a PrivateKeyInfo.
     """
+    budget = budget or WorkBudget()
     try:
         top = Node.parse(der_bytes, what="encrypted private key")
         algorithm, body = top.seq("EncryptedPrivateKeyInfo", 2, 2)
@@ -563,7 +646,8 @@ def decrypt_pkcs8(der_bytes: bytes, password: str | bytes | None, *,
         last: PasswordError | None = None
         for form in password_forms(password):
             try:
-                plain = decrypt(algorithm, ciphertext, form, what="the private key")
+                plain = decrypt(algorithm, ciphertext, form, what="the private key",
+                                budget=budget)
             except PasswordError as err:
                 last = err
                 continue
@@ -578,6 +662,55 @@ def decrypt_pkcs8(der_bytes: bytes, password: str | bytes | None, *,
         raise PasswordError("the private key is encrypted and no password was given",
                             source=source, missing=True)
     raise PasswordError("wrong password for the private key", source=source) from last
+
+
+SCRYPT = "1.3.6.1.4.1.11591.4.11"
+#: scrypt needs 128 x N x r bytes of memory; OpenSSL's own default ceiling is 32 MiB.
+MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
+
+
+def charge_pkcs8(der_bytes: bytes, budget: WorkBudget, *, what: str = "the private key") -> None:
+    """Charge one decryption attempt of an EncryptedPrivateKeyInfo that ``cryptography`` will
+    run (it derives with whatever the file says, so certkit counts first).
+
+    scrypt is counted as N x r x p units (about what PBKDF2 costs per unit here) and refused
+    above :data:`MAX_SCRYPT_MEMORY`. Unknown schemes are not charged: ``cryptography``
+    rejects them, and certkit's own decryption charges what it runs.
+    """
+    top = Node.parse(der_bytes, what="encrypted private key")
+    algorithm, _ = top.seq("EncryptedPrivateKeyInfo", 2, 2)
+    oid, params = _alg(algorithm, f"{what} algorithm")
+    if params is None:
+        return
+    if oid in _PKCS12_PBE:
+        name, cipher, key_len, _ = _PKCS12_PBE[oid]
+        _, iterations = _salt_iter(params, name)
+        budget.charge(iterations, blocks(key_len, 20) + (cipher != "rc4"), what)
+    elif oid in _PBES1:
+        _, iterations = _salt_iter(params, "PBES1")
+        budget.charge(iterations, 1, what)
+    elif oid == PBES2:
+        kdf_node, enc_node = params.seq("PBES2 parameters", 2, 2)
+        kdf_oid = kdf_node.seq("PBES2 key derivation", 1, 2)[0].oid("PBES2 key derivation")
+        if kdf_oid == SCRYPT:
+            _charge_scrypt(kdf_node, budget, what)
+            return
+        kdf = _parse_pbkdf2(kdf_node, what)
+        enc_oid, _ = _alg(enc_node, f"{what} PBES2 cipher")
+        key_len = kdf.key_length or _PBES2_CIPHERS.get(enc_oid, ("", 32))[1] or 16
+        budget.charge(kdf.iterations, _units(kdf.prf, key_len), what)
+
+
+def _charge_scrypt(kdf_node: Node, budget: WorkBudget, what: str) -> None:
+    kids = kdf_node.seq("scrypt", 2, 2)[1].seq("scrypt parameters", 4, 5)
+    kids[0].expect(0x04, "scrypt salt")
+    cost, block_size, parallel = (k.integer(f"scrypt {n}") for k, n in
+                                  zip(kids[1:4], ("cost", "block size", "parallelization"),
+                                      strict=True))
+    if min(cost, block_size, parallel) < 1 or 128 * cost * block_size > MAX_SCRYPT_MEMORY:
+        raise DecodeError(f"{what}: scrypt parameters N={cost}, r={block_size}, p={parallel} are "
+                          f"absurd (more than {MAX_SCRYPT_MEMORY // 2**20} MiB of memory)")
+    budget.charge(cost * block_size * parallel, 1, what)
 
 
 def looks_like_private_key_info(plain: bytes) -> bool:

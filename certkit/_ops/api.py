@@ -77,6 +77,7 @@ def load(
     password: Password = None,
     format: str | None = None,  # noqa: A002 - the public keyword is "format"
     key_passwords: Mapping[str, Password] | None = None,
+    max_work: int | None = None,
 ) -> KeyStore:
     """Read certificates, keys and keystores from a path or bytes into a :class:`KeyStore`.
 
@@ -85,7 +86,16 @@ def load(
     they match, and each pair with its chain (leaf first) becomes a :class:`KeyEntry`.
     ``key_passwords`` gives per-alias key passwords for Java keystores; entries whose
     password is not known load locked.
+
+    ``max_work`` caps the password-based key derivation the file may make certkit do
+    (MAC, every encrypted bag and key, every password encoding tried, and the later
+    unlocking of its locked keys), in hash-compression units; by default 3,000,000 (or
+    what :func:`work_limit` set), about a second at most. A file asking for more raises
+    :class:`~certkit.errors.WorkLimitError`; see docs/untrusted-input.md.
     """
+    if max_work is not None and (not isinstance(max_work, int) or isinstance(max_work, bool)
+                                 or max_work < 1):
+        raise TypeError(f"max_work must be a positive integer, not {max_work!r}")
     data, path = _read(source)
     notes: tuple[str, ...] = ()
     if format is not None:
@@ -102,7 +112,8 @@ def load(
             notes = ("read as base64 without -----BEGIN/END----- lines",)
     codec = formats.codec_for(spec)
     options = formats.LoadOptions(
-        password=password, key_passwords=dict(key_passwords or {}), source=path
+        password=password, key_passwords=dict(key_passwords or {}), source=path,
+        max_work=max_work,
     )
     try:
         store = codec.load(data, options)

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from certkit.errors import CertkitError, PasswordError
+from certkit.errors import CertkitError, PasswordError, WorkLimitError
 
 if TYPE_CHECKING:  # the CLI imports the library only when a command runs
     from certkit._ops.api import BatchConversionReport, ConversionFailure, ConversionReport
@@ -126,6 +126,21 @@ def _add_password_options(
                         help=f"read the {what}password from FILE (first line)")
     parser.add_argument(f"--{name}-env", metavar="VAR",
                         help=f"read the {what}password from environment variable VAR")
+    if not prefix:  # every command that reads files takes their password this way
+        parser.add_argument("--max-work", type=_positive_int, metavar="UNITS",
+                            help="allow a file this much password-based key derivation "
+                                 "(default 3000000 hash units, about a second; raise it only "
+                                 "for files you trust)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text!r}")
+    return value
 
 
 def _print_json(data: object, out: TextIO) -> None:
@@ -469,6 +484,18 @@ def run() -> int:
     return main()
 
 
+def _run_command(args: argparse.Namespace, out: TextIO) -> int:
+    max_work = getattr(args, "max_work", None)
+    if max_work is None:
+        result: int = args.func(args, out)
+        return result
+    from certkit._crypto.budget import work_limit  # noqa: PLC0415 - only with --max-work
+
+    with work_limit(max_work):
+        limited: int = args.func(args, out)
+        return limited
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; return the exit code."""
     out = out or sys.stdout
@@ -478,7 +505,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
     args = parser.parse_args(words)
     try:
-        code: int = args.func(args, out)
+        code: int = _run_command(args, out)
+    except WorkLimitError as err:  # the fix is named as the command line spells it
+        where = f"{err.source}: " if err.source else ""
+        sys.stderr.write(f"certkit: error: {where}{err.explain('--max-work ')}\n")
+        return EXIT_ERROR
     except CertkitError as err:
         sys.stderr.write(f"certkit: error: {err}\n")
         return EXIT_ERROR

@@ -21,11 +21,18 @@ __all__ = ["Codec", "DumpOptions", "Dumped", "LoadOptions"]
 
 @attrs.frozen
 class LoadOptions:
-    """What every codec's ``load`` receives besides the bytes."""
+    """What every codec's ``load`` receives besides the bytes.
+
+    ``max_work`` caps the password-based key derivation the file may ask for, in
+    hash-compression units (``None``: the default, or what :func:`certkit.work_limit`
+    set); each codec draws every derivation of one load, and of its entries' later
+    unlocking, from one :class:`certkit._crypto.budget.WorkBudget`.
+    """
 
     password: Password = attrs.field(default=None, repr=False)
     key_passwords: Mapping[str, Password] = attrs.field(factory=dict, repr=False)
     source: str | None = None
+    max_work: int | None = None
 
 
 @attrs.frozen

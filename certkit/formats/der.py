@@ -12,6 +12,7 @@ from cryptography import x509
 
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._crypto import der as _der
+from certkit._crypto.budget import WorkBudget
 from certkit._crypto.keys import dump_private_key, load_private_key
 from certkit._model import (
     Certificate,
@@ -29,6 +30,7 @@ from certkit.errors import (
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
+    WorkLimitError,
 )
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
@@ -127,8 +129,9 @@ class DERCodec:
         if request is not None:
             return KeyStore(requests=(request,), format="der")
         try:
-            key = PrivateKey(load_private_key(data, options.password, source=options.source))
-        except PasswordError:
+            key = PrivateKey(load_private_key(data, options.password, source=options.source,
+                                              budget=WorkBudget(options.max_work)))
+        except (PasswordError, WorkLimitError):
             raise
         except DecodeError as err:
             known = _known_structure(data)

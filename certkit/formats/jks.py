@@ -1,9 +1,11 @@
 """Java keystores: JKS and JCEKS (read and write), Bouncy Castle BKS v1/v2 and UBER (read only).
 
-This is the only module that imports pyjks. pyjks parses the Java-serialized objects of
-JCEKS secret keys and the Bouncy Castle formats; certkit reads and writes the JKS/JCEKS
-container itself (bounded, with Java's modified UTF-8 aliases) and does all JKS/JCEKS key
-cryptography in :mod:`certkit._crypto.javakeys`, because pyjks cannot write JCEKS or secret keys,
+This is the only module that imports pyjks, which parses the Bouncy Castle formats only.
+certkit reads and writes the JKS/JCEKS container itself (bounded, with Java's modified
+UTF-8 aliases), reads the Java-serialized objects of JCEKS secret keys with its own bounded
+reader (:mod:`certkit._crypto.javaser`; javaobj, which pyjks uses, accepts any class and
+formats nested arrays exponentially) and does all JKS/JCEKS key cryptography in
+:mod:`certkit._crypto.javakeys`, because pyjks cannot write JCEKS or secret keys,
 crashes on keys written by JDK 21 and derives JCEKS keys slowly. certkit also decrypts UBER
 stores itself (:mod:`certkit._crypto.twofish`), because the ``twofish`` module pyjks relies on does
 not import on Python 3.12+; pyjks then parses the decrypted BKS entry list.
@@ -26,19 +28,20 @@ Behaviour worth knowing:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import importlib
 import struct
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
 from certkit._crypto import javakeys as _javakeys
+from certkit._crypto import javaser as _javaser
 from certkit._crypto import pkcs8 as _pkcs8
+from certkit._crypto.budget import WorkBudget
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
     Attributes,
@@ -64,6 +67,7 @@ from certkit.errors import (
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
+    WorkLimitError,
 )
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
@@ -93,20 +97,6 @@ _MAX_BKS_ITERATIONS = 100_000
 #: UBER bodies decrypt in pure Python at ~1 MB/s; Bouncy Castle's are a few kilobytes.
 _MAX_UBER_BODY = 16 * 1024 * 1024
 _NAMES = {"jks": "JKS", "jceks": "JCEKS", "bks": "BKS", "uber": "UBER"}
-
-
-@contextlib.contextmanager
-def _quiet_javaobj() -> Iterator[None]:
-    """Silence javaobj, which logs an "Oops state dump" to stderr for every damaged object."""
-    import logging  # noqa: PLC0415 - only the pyjks paths log; plain JKS stores need no logging
-
-    logger = logging.getLogger("javaobj")
-    previous = logger.disabled
-    logger.disabled = True
-    try:
-        yield
-    finally:
-        logger.disabled = previous
 
 
 def _ms_to_datetime(ms: int) -> dt.datetime | None:
@@ -186,7 +176,8 @@ class _RawEntry:
     __slots__ = ("alias", "blob", "certificates", "sealed", "tag", "timestamp")
 
     def __init__(self, tag: int, alias: str, timestamp: int, blob: bytes = b"", *,
-                 certificates: tuple[bytes, ...] = (), sealed: Any = None) -> None:
+                 certificates: tuple[bytes, ...] = (),
+                 sealed: _javaser.JavaObject | None = None) -> None:
         self.tag = tag
         self.alias = alias
         self.timestamp = timestamp
@@ -206,20 +197,22 @@ def _certificate(reader: _Reader, version: int, alias: str) -> bytes:
     return reader.blob("a certificate")
 
 
-def _read_sealed(reader: _Reader, alias: str) -> Any:
-    """Read the serialized ``SealedObject`` of a JCEKS secret key with pyjks (javaobj)."""
+def _read_sealed(reader: _Reader, alias: str) -> _javaser.JavaObject:
+    """Read the serialized ``SealedObject`` of a JCEKS secret key with certkit's bounded reader.
+
+    Only its outer layer is read (to find where the entry ends); the sealed content is
+    decrypted and read when the key is unlocked.
+    """
     start = reader.pos
     try:
-        # pyjks (through javaobj) parses Java serialization; it reports where the object ends.
-        with _quiet_javaobj():
-            sealed, end = _pyjks().KeyStore._read_java_obj(reader.data, start,
-                                                         ignore_remaining_data=True)
-        is_sealed = _pyjks().KeyStore._java_is_subclass(sealed, "javax.crypto.SealedObject")
-    except Exception as err:  # javaobj raises anything on damaged input
+        sealed, end = _javaser.read_object(reader.data, start,
+                                           what=f"the secret key entry {alias!r}")
+    except (DecodeError, UnsupportedFormatError) as err:
         raise reader.fail(
-            f"the secret key entry {alias!r} is not a readable Java object ({err})") from err
-    if not is_sealed:
-        name = getattr(getattr(sealed, "get_class", lambda: None)(), "name", type(sealed).__name__)
+            f"the secret key entry {alias!r} is not a readable sealed key ({err})") from err
+    if not isinstance(sealed, _javaser.JavaObject) or not sealed.is_a("javax.crypto.SealedObject"):
+        name = (sealed.class_name if isinstance(sealed, _javaser.JavaObject)
+                else type(sealed).__name__)
         raise DecodeError(
             f"entry {alias!r} should hold a sealed secret key but holds a Java {name}; "
             "keytool cannot read it either (\"Invalid secret key format\")",
@@ -329,12 +322,13 @@ def _parse_certificates(ders: tuple[bytes, ...], alias: str, source: str | None,
 
 
 def _decrypt_private_key(blob: bytes, password: str, alias: str,
-                         source: str | None) -> bytes | None:
+                         source: str | None, budget: WorkBudget) -> bytes | None:
     oid, parameters, encrypted = _javakeys.parse_encrypted_key(blob)
     if oid == _javakeys.JKS_PROTECTOR_OID:
         return _javakeys.recover_jks(encrypted, password)
     if oid == _javakeys.JCE_PBE_OID:
-        return _javakeys.recover_jce(parameters, encrypted, password)
+        return _javakeys.recover_jce(parameters, encrypted, password, budget=budget,
+                                     what=f"the key of entry {alias!r}")
     raise UnsupportedFormatError(
         f"the key of entry {alias!r} is protected with algorithm {oid}, which is neither the "
         "JKS key protector nor PBEWithMD5AndTripleDES",
@@ -351,13 +345,17 @@ def _private_key(pkcs8: bytes, alias: str, source: str | None) -> PrivateKey:
                           source=source) from err
 
 
-def _jks_recover(blob: bytes, password: Password, alias: str, source: str | None) -> bytes:
+def _jks_recover(blob: bytes, password: Password, alias: str, source: str | None,
+                 budget: WorkBudget) -> bytes:
     """The key entry's decrypted content (PKCS#8, when a JDK wrote a private key)."""
     if password is None:
         raise PasswordError(f"the key of entry {alias!r} needs its key password",
                             alias=alias, missing=True, source=source)
     try:
-        plain = _decrypt_private_key(blob, _javakeys.java_password(password), alias, source)
+        plain = _decrypt_private_key(blob, _javakeys.java_password(password), alias, source,
+                                     budget)
+    except WorkLimitError:
+        raise
     except DecodeError as err:
         raise DecodeError(f"the key of entry {alias!r} is damaged: {err}",
                           source=source) from err
@@ -367,9 +365,11 @@ def _jks_recover(blob: bytes, password: Password, alias: str, source: str | None
     return plain
 
 
-def _jks_unlocker(blob: bytes, alias: str, source: str | None) -> Callable[[Password], PrivateKey]:
+def _jks_unlocker(blob: bytes, alias: str, source: str | None,
+                  budget: WorkBudget) -> Callable[[Password], PrivateKey]:
     def unlock(password: Password) -> PrivateKey:
-        return _private_key(_jks_recover(blob, password, alias, source), alias, source)
+        return _private_key(_jks_recover(blob, password, alias, source, budget), alias,
+                            source)
 
     return unlock
 
@@ -423,58 +423,83 @@ def _leaf_fingerprint(chain: tuple[Certificate, ...]) -> str | None:
 
 
 def _load_key_entry(raw: _RawEntry, fmt: str, options: LoadOptions,
-                    notes: list[str]) -> KeyEntry | OpaqueEntry:
+                    notes: list[str], budget: WorkBudget) -> KeyEntry | OpaqueEntry:
     chain = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
     password, explicit = _key_password(raw.alias, options)
     try:
-        plain = _jks_recover(raw.blob, password, raw.alias, options.source)
+        plain = _jks_recover(raw.blob, password, raw.alias, options.source, budget)
     except PasswordError:
         if explicit:
             raise
-        unlock = _jks_unlocker(raw.blob, raw.alias, options.source)
+        unlock = _jks_unlocker(raw.blob, raw.alias, options.source, budget)
         key = LockedKey(fmt, raw.blob, unlock, _leaf_fingerprint(chain))
         return KeyEntry.unchecked(raw.alias, key, Chain(chain),
                                   created=_ms_to_datetime(raw.timestamp))
     return _opened_key_entry(raw, plain, chain, notes)
 
 
-def _java_bytes(value: Any) -> bytes:
-    if value is None:
-        return b""
-    return bytes(b & 0xFF for b in value)
+def _sealed_field(sealed: _javaser.JavaObject, name: str, kind: type, alias: str,
+                  source: str | None) -> Any:
+    value = sealed.fields.get(name)
+    if not isinstance(value, kind):
+        raise DecodeError(f"the secret key {alias!r} is sealed without a valid {name}",
+                          source=source, format="jceks")
+    return value
 
 
-def _unseal(raw: _RawEntry, password: str, source: str | None) -> tuple[str, bytes] | None:
+def _secret_from(obj: _javaser.Value) -> tuple[str, bytes] | None:
+    """``(algorithm, key)`` from a deserialized ``SecretKeySpec`` or raw secret ``KeyRep``."""
+    if not isinstance(obj, _javaser.JavaObject):
+        return None
+    fields = obj.fields
+    if obj.class_name == "javax.crypto.spec.SecretKeySpec":
+        algorithm, key = fields.get("algorithm"), fields.get("key")
+    elif (obj.class_name == "java.security.KeyRep" and fields.get("format") == "RAW"
+          and fields.get("type") == _javaser.JavaEnum("java.security.KeyRep$Type", "SECRET")):
+        algorithm, key = fields.get("algorithm"), fields.get("encoded")
+    else:
+        return None
+    if isinstance(algorithm, str) and isinstance(key, bytes):
+        return algorithm, key
+    return None
+
+
+def _unseal(raw: _RawEntry, password: str, source: str | None,
+            budget: WorkBudget) -> tuple[str, bytes] | None:
     """Decrypt a JCEKS sealed secret key: ``(algorithm, key)``, or ``None`` for a wrong password."""
     sealed = raw.sealed
-    seal_alg = getattr(sealed, "sealAlg", None)
-    if seal_alg != "PBEWithMD5AndTripleDES" or getattr(sealed, "paramsAlg", None) != seal_alg:
+    if sealed is None:
+        raise DecodeError(f"entry {raw.alias!r} holds no sealed key", source=source,
+                          format="jceks")
+    seal_alg = sealed.fields.get("sealAlg")
+    if seal_alg != "PBEWithMD5AndTripleDES" or sealed.fields.get("paramsAlg") != seal_alg:
         raise UnsupportedFormatError(
             f"the secret key {raw.alias!r} is sealed with {seal_alg!r}; JCEKS uses only "
             "PBEWithMD5AndTripleDES (keytool cannot read it either)",
             source=source, format="jceks",
         )
-    salt, iterations = _javakeys.parse_pbe_parameters(_java_bytes(sealed.encodedParams))
+    params = _sealed_field(sealed, "encodedParams", bytes, raw.alias, source)
+    content = _sealed_field(sealed, "encryptedContent", bytes, raw.alias, source)
+    salt, iterations = _javakeys.parse_pbe_parameters(params)
     try:
         secret = _javakeys.jce_password_bytes(password)
     except PasswordError:
         return None
-    plain = _javakeys.jce_decrypt(_java_bytes(sealed.encryptedContent), secret, salt, iterations)
-    if plain is None or not plain.startswith(_javakeys.JAVA_STREAM_HEADER):
+    plain = _javakeys.jce_decrypt(content, secret, salt, iterations, budget=budget,
+                                  what=f"the secret key {raw.alias!r}")
+    if plain is None or not plain.startswith(_javaser.STREAM_HEADER):
         return None  # bad padding, or (once in 256) good padding from a wrong password
     try:
-        with _quiet_javaobj():
-            obj, _ = _pyjks().KeyStore._read_java_obj(plain, 0)  # pyjks's Java object parser
-        name = obj.get_class().name
-        if name == "javax.crypto.spec.SecretKeySpec":
-            return str(obj.algorithm), _java_bytes(obj.key)
-        if name == "java.security.KeyRep" and obj.type.constant == "SECRET" and obj.format == "RAW":
-            return str(obj.algorithm), _java_bytes(obj.encoded)
-    except Exception as err:  # javaobj raises anything on damaged input
+        obj, _ = _javaser.read_object(plain, 0, what=f"the secret key {raw.alias!r}")
+    except DecodeError as err:
         raise DecodeError(
-            f"the secret key {raw.alias!r} decrypts to something that is not a Java object ({err})",
-            source=source, format="jceks",
+            f"the secret key {raw.alias!r} decrypts to something that is not a readable secret "
+            f"key ({err})", source=source, format="jceks",
         ) from err
+    found = _secret_from(obj)
+    if found is not None:
+        return found
+    name = obj.class_name if isinstance(obj, _javaser.JavaObject) else type(obj).__name__
     raise UnsupportedFormatError(
         f"the secret key {raw.alias!r} holds a Java {name}, not a SecretKeySpec or raw KeyRep; "
         "certkit cannot read it",
@@ -482,13 +507,13 @@ def _unseal(raw: _RawEntry, password: str, source: str | None) -> tuple[str, byt
     )
 
 
-def _jceks_secret_unlocker(raw: _RawEntry, source: str | None,
+def _jceks_secret_unlocker(raw: _RawEntry, source: str | None, budget: WorkBudget,
                            ) -> Callable[[Password], tuple[str, bytes]]:
     def unlock(password: Password) -> tuple[str, bytes]:
         if password is None:
             raise PasswordError(f"the secret key {raw.alias!r} needs its key password",
                                 alias=raw.alias, missing=True, source=source)
-        result = _unseal(raw, _javakeys.java_password(password), source)
+        result = _unseal(raw, _javakeys.java_password(password), source, budget)
         if result is None:
             raise PasswordError(f"wrong key password for entry {raw.alias!r}", alias=raw.alias,
                                 source=source)
@@ -497,9 +522,10 @@ def _jceks_secret_unlocker(raw: _RawEntry, source: str | None,
     return unlock
 
 
-def _load_secret_entry(raw: _RawEntry, options: LoadOptions) -> SecretKeyEntry:
+def _load_secret_entry(raw: _RawEntry, options: LoadOptions,
+                       budget: WorkBudget) -> SecretKeyEntry:
     created = _ms_to_datetime(raw.timestamp)
-    unlock = _jceks_secret_unlocker(raw, options.source)
+    unlock = _jceks_secret_unlocker(raw, options.source, budget)
     password, explicit = _key_password(raw.alias, options)
     try:
         algorithm, key = unlock(password)
@@ -549,15 +575,16 @@ def _load_java(data: bytes, fmt: str, options: LoadOptions) -> KeyStore:
         seen[raw.alias] = raw.alias
     entries: list[Entry] = []
     notes: list[str] = []
+    budget = WorkBudget(options.max_work)
     for raw in raw_entries:
         if raw.tag == _TAG_KEY:
-            entries.append(_load_key_entry(raw, fmt, options, notes))
+            entries.append(_load_key_entry(raw, fmt, options, notes, budget))
         elif raw.tag == _TAG_TRUSTED:
             (cert,) = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
             created = _ms_to_datetime(raw.timestamp)
             entries.append(TrustedCertEntry(raw.alias, cert, created=created))
         else:
-            entries.append(_load_secret_entry(raw, options))
+            entries.append(_load_secret_entry(raw, options, budget))
     opaque = [e.alias for e in entries if isinstance(e, OpaqueEntry)]
     if opaque:
         notes.append("kept as bytes certkit cannot parse (copied unchanged into JKS, JCEKS "
@@ -817,7 +844,7 @@ def _uber_password(password: str) -> bytes:
     return password.encode("utf-16-be", "surrogatepass") + b"\x00\x00" if password else b""
 
 
-def _uber_decrypt(data: bytes, password: str, source: str | None) -> bytes:
+def _uber_decrypt(data: bytes, password: str, source: str | None, budget: WorkBudget) -> bytes:
     """Decrypt an UBER store and check its SHA-1; return the BKS-format entry list inside.
 
     After BKS v1's header (version, salt, iteration count) comes
@@ -840,8 +867,10 @@ def _uber_decrypt(data: bytes, password: str, source: str | None) -> bytes:
                           source=source, format="bks")
     secret = _uber_password(password)
     salt = data[8 : offset - 4]
-    key = _pbe.pkcs12_kdf("sha1", secret, salt, 1, iterations, 32)
-    iv = _pbe.pkcs12_kdf("sha1", secret, salt, 2, iterations, 16)
+    key = _pbe.pkcs12_kdf("sha1", secret, salt, 1, iterations, 32, budget=budget,
+                          what="the UBER store")
+    iv = _pbe.pkcs12_kdf("sha1", secret, salt, 2, iterations, 16, budget=budget,
+                         what="the UBER store")
     wrong = PasswordError("wrong store password for this UBER keystore (or the file is "
                           "damaged: it does not decrypt)", source=source)
     # CBC lets the last block decrypt alone: a wrong password almost always shows in its
@@ -857,8 +886,8 @@ def _uber_decrypt(data: bytes, password: str, source: str | None) -> bytes:
     return entries
 
 
-def _uber_store(data: bytes, password: str, source: str | None) -> Any:
-    entries_data = _uber_decrypt(data, password, source)
+def _uber_store(data: bytes, password: str, source: str | None, budget: WorkBudget) -> Any:
+    entries_data = _uber_decrypt(data, password, source, budget)
     try:
         entries, _ = _pyjks().bks.BksKeyStore._load_bks_entries(entries_data, "uber", password)
     except Exception as err:  # pyjks raises anything on damaged input
@@ -866,15 +895,19 @@ def _uber_store(data: bytes, password: str, source: str | None) -> Any:
     return _pyjks().bks.UberKeyStore("uber", entries, version=1)
 
 
-def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[Any, str]:
-    version, _, offset = _bks_header(data, source)
+def _bks_store(data: bytes, password: str | None, source: str | None,
+               budget: WorkBudget) -> tuple[Any, str]:
+    version, iterations, offset = _bks_header(data, source)
     bks_error: Exception | None = None
     try:
         if password is None:
             # Listing without the HMAC, as keytool -list does without a password.
             entries, _ = _pyjks().bks.BksKeyStore._load_bks_entries(data[offset:], "bks", None)
             return _pyjks().bks.BksKeyStore("bks", entries, version=version), "bks"
+        budget.charge(iterations, 1, "the BKS store MAC")  # pyjks derives the HMAC key
         return _pyjks().bks.BksKeyStore.loads(data, password, try_decrypt_keys=False), "bks"
+    except WorkLimitError:
+        raise
     except Exception as err:  # noqa: BLE001 - pyjks raises anything on damaged input
         bks_error = err
     # An UBER store shares BKS's header (version 1 or, from Bouncy Castle 1.47 on, 2) and
@@ -886,7 +919,7 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
                                 "password even to list it", source=source, missing=True)
         if type(bks_error).__name__ != "KeystoreSignatureException":
             try:
-                return _uber_store(data, password, source), "uber"
+                return _uber_store(data, password, source, budget), "uber"
             except PasswordError as err:
                 raise PasswordError(
                     "wrong store password for this UBER keystore (or the file is damaged: it "
@@ -895,8 +928,12 @@ def _bks_store(data: bytes, password: str | None, source: str | None) -> tuple[A
         # Once in 256, an UBER body starts with a zero byte and reads as an empty BKS entry
         # list whose HMAC fails; only if it does not decrypt as UBER either is it a BKS v1
         # store opened with the wrong password.
-        with contextlib.suppress(PasswordError, DecodeError):
-            return _uber_store(data, password, source), "uber"
+        try:
+            return _uber_store(data, password, source, budget), "uber"
+        except WorkLimitError:
+            raise
+        except (PasswordError, DecodeError):
+            pass
     raise _pyjks_error(bks_error, "BKS", source) from bks_error
 
 
@@ -906,15 +943,18 @@ def _bks_sealed_iterations(entry: Any) -> int:
     return int.from_bytes(blob[4 + salt_length : 8 + salt_length], "big")
 
 
-def _bks_decrypt(entry: Any, password: Password, alias: str) -> bool:
+def _bks_decrypt(entry: Any, password: Password, alias: str, budget: WorkBudget) -> bool:
     """Decrypt a sealed BKS entry in place; ``False`` if the password is wrong."""
-    if entry.is_decrypted():
+    if entry.__dict__.get("_nested") is not None:
         return True
     if password is None:
         return False
-    if not 1 <= _bks_sealed_iterations(entry) <= _MAX_BKS_ITERATIONS:
+    iterations = _bks_sealed_iterations(entry)
+    if not 1 <= iterations <= _MAX_BKS_ITERATIONS:
         raise DecodeError(f"the sealed entry {alias!r} has an absurd iteration count",
                           format="bks")
+    # PBEWithSHAAnd3-KeyTripleDES-CBC: a 24-byte key (2 SHA-1 blocks) and an 8-byte IV (1).
+    budget.charge(iterations, 3, f"the sealed entry {alias!r}")
     try:
         entry.decrypt(_javakeys.java_password(password))
     except Exception:  # noqa: BLE001 - see below
@@ -943,13 +983,13 @@ def _bks_key_entry(entry: Any, alias: str, chain: tuple[Certificate, ...], *,
     return None
 
 
-def _bks_locked_unlocker(entry: Any, alias: str, source: str | None,
+def _bks_locked_unlocker(entry: Any, alias: str, source: str | None, budget: WorkBudget,
                          ) -> Callable[[Password], PrivateKey]:
     def unlock(password: Password) -> PrivateKey:
         if password is None:
             raise PasswordError(f"the key of entry {alias!r} needs its key password",
                                 alias=alias, missing=True)
-        if not _bks_decrypt(entry, password, alias):
+        if not _bks_decrypt(entry, password, alias, budget):
             raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
         if entry.type != _pyjks().bks.KEY_TYPE_PRIVATE:
             kind = "secret" if entry.type == _pyjks().bks.KEY_TYPE_SECRET else "public"
@@ -962,13 +1002,13 @@ def _bks_locked_unlocker(entry: Any, alias: str, source: str | None,
     return unlock
 
 
-def _bks_secret_unlocker(entry: Any, alias: str, source: str | None,
+def _bks_secret_unlocker(entry: Any, alias: str, source: str | None, budget: WorkBudget,
                          ) -> Callable[[Password], tuple[str, bytes]]:
     def unlock(password: Password) -> tuple[str, bytes]:
         if password is None:
             raise PasswordError(f"the secret key {alias!r} needs its key password",
                                 alias=alias, missing=True)
-        if not _bks_decrypt(entry, password, alias):
+        if not _bks_decrypt(entry, password, alias, budget):
             raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
         nested = entry._nested
         if nested.type != _pyjks().bks.KEY_TYPE_SECRET:
@@ -986,7 +1026,8 @@ def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
     source = options.source
     password = (None if options.password is None
                 else _javakeys.java_password(options.password, what="store password"))
-    pystore, fmt = _bks_store(data, password, source)
+    budget = WorkBudget(options.max_work)
+    pystore, fmt = _bks_store(data, password, source, budget)
     entries: list[Entry] = []
     notes: list[str] = []
     if password is None:
@@ -1008,9 +1049,11 @@ def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
                                     source=source)
             if loaded is not None:
                 entries.append(loaded)
+        elif not item.__dict__.get("_encrypted"):  # a sealed entry with nothing sealed in it
+            notes.append(f"entry {alias!r} is a sealed entry with no content; it was not loaded")
         else:  # BksSealedKeyEntry
             key_password, explicit = _key_password(alias, attrs.evolve(options, password=password))
-            if _bks_decrypt(item, key_password, alias):
+            if _bks_decrypt(item, key_password, alias, budget):
                 loaded = _bks_key_entry(item._nested, alias, chain, created=created,
                                         notes=notes, source=source)
                 if loaded is not None:
@@ -1023,14 +1066,14 @@ def _load_bks(data: bytes, options: LoadOptions) -> KeyStore:
                              "(private, public or secret key) shows only once unlocked")
                 blob = bytes(item._encrypted)  # the sealed bytes, kept for equality
                 if chain:  # listed like a locked private key, which always has a chain
-                    unlock = _bks_locked_unlocker(item, alias, source)
+                    unlock = _bks_locked_unlocker(item, alias, source, budget)
                     entries.append(KeyEntry.unchecked(alias, LockedKey(fmt, blob, unlock,
                                                              _leaf_fingerprint(chain)),
                                             Chain(chain), created=created))
                 else:  # without a chain, most likely a secret key
                     entries.append(SecretKeyEntry(
-                        alias, None, LockedSecret(fmt, blob, _bks_secret_unlocker(item, alias,
-                                                                                  source)),
+                        alias, None, LockedSecret(fmt, blob, _bks_secret_unlocker(
+                            item, alias, source, budget)),
                         created=created))
     protection = (Protection("store integrity", "HMAC-SHA1" if fmt == "bks" else
                              "PBEWithSHAAndTwofish-CBC", None),)

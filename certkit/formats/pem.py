@@ -12,6 +12,7 @@ import re
 
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._crypto import der as _der
+from certkit._crypto.budget import WorkBudget
 from certkit._crypto.keys import load_private_key
 from certkit._crypto.pem import PEMBlock, pem_blocks
 from certkit._model import (
@@ -30,7 +31,13 @@ from certkit._model import (
     TrustedCertEntry,
     opaque_label,
 )
-from certkit.errors import CertkitError, DecodeError, PasswordError, UnrepresentableError
+from certkit.errors import (
+    CertkitError,
+    DecodeError,
+    PasswordError,
+    UnrepresentableError,
+    WorkLimitError,
+)
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["PEM", "PEMBlock", "pem_blocks"]
@@ -152,6 +159,7 @@ class PEMCodec:
         notes: list[str] = []
         position = 0
         found = False
+        budget = WorkBudget(options.max_work)
         for block in pem_blocks(data, source=source):
             found = True
             position += 1
@@ -166,7 +174,7 @@ class PEMCodec:
                     certs.append(LooseCertificate(cert, aux if bag.is_empty else bag, position))
                 elif block.label in _KEY_LABELS:
                     key = PrivateKey(load_private_key(_armoured(block), options.password,
-                                                         source=source))
+                                                      source=source, budget=budget))
                     keys.append(LooseKey(key, _bag_attributes(block.preamble), position))
                 elif block.label == "PKCS7":
                     from certkit.formats.pkcs7 import certificates_from_pkcs7  # noqa: PLC0415
@@ -179,7 +187,7 @@ class PEMCodec:
                 else:
                     notes.append(f"ignored a {block.label} block at {where} "
                                  "(not a certificate, key or request)")
-            except PasswordError:
+            except (PasswordError, WorkLimitError):
                 raise
             except CertkitError as err:
                 detail = str(err).removeprefix(f"{source}: ")  # the source leads, once

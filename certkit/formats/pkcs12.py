@@ -55,6 +55,7 @@ from certkit._assemble import chain_attributes, link_chain, unique_alias
 from certkit._crypto import der as _der
 from certkit._crypto import pbe as _pbe
 from certkit._crypto import pkcs8 as _pkcs8
+from certkit._crypto.budget import WorkBudget
 from certkit._crypto.keys import library_message, read_pkcs8
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
@@ -81,6 +82,7 @@ from certkit.errors import (
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
+    WorkLimitError,
 )
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
@@ -183,9 +185,10 @@ class _SecretItem:
 class _Reader:
     """One load: the password form in use, and everything found so far."""
 
-    def __init__(self, password: Any, source: str | None) -> None:
+    def __init__(self, password: Any, source: str | None, budget: WorkBudget) -> None:
         self.password = password
         self.source = source
+        self.budget = budget
         self.forms = _pbe.password_forms(password)
         self.form = self.forms[0]
         self.mac_verified = False
@@ -236,18 +239,22 @@ class _Reader:
         if alg_oid == _pbe.PBMAC1:
             if len(alg) != 2:
                 raise DecodeError("PBMAC1 parameters are missing")
+            params = _pbe.parse_pbmac1(alg[1])  # checked before any password is tried
+            self._mac_scheme = params.scheme
 
             def compute(form: _pbe.PasswordForm) -> bytes:
-                mac, scheme = _pbe.pbmac1(alg[1], form, auth_bytes)
-                self._mac_scheme = scheme
-                return mac
+                return _pbe.pbmac1(params, form, auth_bytes, budget=self.budget)
         else:
             digest = _pbe.hash_name(alg_oid)
+            if not salt:
+                raise DecodeError("the MAC salt is empty (no tool writes that; the file is "
+                                  "damaged)")
             weak = "SHA-1 MAC" if digest == "sha1" else _pbe._weak_iterations(iterations)
             self._mac_scheme = _pbe.Scheme(f"HMAC-{digest.upper()} (PKCS#12 KDF)", iterations, weak)
 
             def compute(form: _pbe.PasswordForm) -> bytes:
-                return _pbe.pkcs12_mac(digest, form, salt, iterations, auth_bytes)
+                return _pbe.pkcs12_mac(digest, form, salt, iterations, auth_bytes,
+                                       budget=self.budget)
 
         for form in self.forms:
             if hmac.compare_digest(compute(form), expected):
@@ -286,7 +293,8 @@ class _Reader:
                 ctype, content = _content_info(safe, "safe")
                 if ctype == ENCRYPTED_DATA and content is not None:
                     alg, ciphertext = _encrypted_data(content)
-                    plain = _pbe.decrypt(alg, ciphertext, self.forms[0], what="probe")
+                    plain = _pbe.decrypt(alg, ciphertext, self.forms[0], what="probe",
+                                         budget=self.budget)
                     _der.Node.parse(plain)
                     return True
                 if ctype == DATA and content is not None:
@@ -296,8 +304,11 @@ class _Reader:
                         if kids[0].oid("bag") == SHROUDED_KEY_BAG:
                             enc = kids[1].children()[0]
                             alg, body = enc.seq("EncryptedPrivateKeyInfo", 2, 2)
-                            plain = _pbe.decrypt(alg, body.octets(), self.forms[0], what="probe")
+                            plain = _pbe.decrypt(alg, body.octets(), self.forms[0], what="probe",
+                                                 budget=self.budget)
                             return _pbe.looks_like_private_key_info(plain)
+        except WorkLimitError:
+            raise
         except CertkitError:
             return False
         return False
@@ -333,7 +344,7 @@ class _Reader:
         last: PasswordError | None = None
         for form in forms:
             try:
-                plain = _pbe.decrypt(alg, body, form, what=what)
+                plain = _pbe.decrypt(alg, body, form, what=what, budget=self.budget)
             except PasswordError as err:
                 last = err
                 continue
@@ -1034,7 +1045,7 @@ class PKCS12Codec:
 
     def load(self, data: bytes, options: LoadOptions) -> KeyStore:
         """Decode a PKCS#12 file into a store; raise only :class:`~certkit.errors.CertkitError`."""
-        reader = _Reader(options.password, options.source)
+        reader = _Reader(options.password, options.source, WorkBudget(options.max_work))
         try:
             return reader.read(data)
         except CertkitError as err:
