@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import io
 import os
 import pathlib
 import re
+import stat
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
@@ -34,7 +36,12 @@ __all__ = [
     "convert",
     "convert_many",
     "dump",
+    "file_kind",
     "load",
+    "load_file",
+    "open_regular",
+    "read_bounded",
+    "read_file",
     "save",
 ]
 
@@ -46,26 +53,94 @@ MAX_INPUT = 256 * 1024 * 1024
 
 # Exceptions a parser may leak on malformed input; translated at this boundary as a last
 # line of defence (codecs translate their own first, with better messages).
+#: Flags for opening a file certkit will only read: a FIFO must not block the open, and a
+#: terminal must not become the controlling one.
+_OPEN_FLAGS = (getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+_READ_CHUNK = 64 * 1024
+
 _DATA_ERRORS = (ValueError, TypeError, IndexError, KeyError, OverflowError, struct.error,
                 UnicodeError, EOFError, RecursionError)
 
 
-def _read(source: Source) -> tuple[bytes, str | None]:
+def file_kind(mode: int) -> str:
+    """What a ``stat`` mode describes, in words (``"a FIFO (named pipe)"``, ``"a socket"``…)."""
+    kinds = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"),
+             (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _not_regular(path: str, mode: int) -> ReadError:
+    return ReadError(f"{path} is {file_kind(mode)}, not a regular file: certkit reads "
+                     "certificates and keys only from regular files", path=path)
+
+
+def open_regular(path: str | os.PathLike[str]) -> io.FileIO:
+    """Open the regular file ``path`` for reading, unbuffered; anything else is refused.
+
+    A FIFO, socket or device (directly or through a symbolic link) is refused before it
+    is opened; the open is non-blocking, so a FIFO swapped in meanwhile cannot hang it,
+    and the open descriptor is checked again. Raises :class:`~certkit.errors.ReadError`.
+    """
+    name = os.fspath(path)
+    try:
+        info = os.stat(name)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(name, info.st_mode)
+        fd = os.open(name, os.O_RDONLY | _OPEN_FLAGS)
+    except OSError as err:
+        if isinstance(err, CertkitError):
+            raise
+        raise ReadError(f"cannot read {name}: {err.strerror or err}", path=name) from err
+    handle = io.FileIO(fd, "rb", closefd=True)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        handle.close()
+        raise _not_regular(name, mode)
+    return handle
+
+
+def read_bounded(handle: io.FileIO, limit: int, *, name: str, start: bytes = b"") -> bytes:
+    """``start`` plus the rest of ``handle``, at most ``limit`` bytes in all, whatever
+    ``stat`` says (a file that grows, or lies about its size, costs no more than
+    ``limit`` + 1 bytes); :class:`~certkit.errors.DecodeError` past ``limit``."""
+    chunks = [start] if start else []
+    total = len(start)
+    try:
+        expected = os.fstat(handle.fileno()).st_size
+        while total <= limit:
+            # Ask for what stat announced (one read, one buffer), never past the limit.
+            chunk = handle.read(min(limit + 1 - total, max(expected - total + 1, _READ_CHUNK)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as err:
+        raise ReadError(f"cannot read {name}: {err.strerror or err}", path=name) from err
+    if total > limit:
+        raise DecodeError(f"file is larger than any certificate container certkit accepts "
+                          f"({limit} bytes); not read further", source=name)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    The one way certkit reads a file it did not write: :func:`open_regular` (regular
+    files only, never blocking), then :func:`read_bounded`. Raises
+    :class:`~certkit.errors.ReadError` or :class:`~certkit.errors.DecodeError`.
+    """
+    name = os.fspath(path)
+    with open_regular(name) as handle:
+        return read_bounded(handle, limit, name=name)
+
+
+def _read(source: Source, limit: int = MAX_INPUT) -> tuple[bytes, str | None]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), None
     path = os.fspath(source)
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_INPUT:
-            raise DecodeError(
-                f"file is {size} bytes, larger than any certificate container certkit accepts "
-                f"({MAX_INPUT} bytes)",
-                source=path,
-            )
-        with open(path, "rb") as handle:
-            return handle.read(), path
-    except OSError as err:
-        raise ReadError(f"cannot read {path}: {err.strerror or err}", path=path) from err
+    return read_file(path, limit=limit), path
 
 
 def load(
@@ -84,6 +159,20 @@ def load(
     password is not known load locked.
     """
     data, path = _read(source)
+    return _load_data(data, path, password=password, format=format,
+                      key_passwords=key_passwords)
+
+
+def load_file(path: str, *, limit: int, password: Password = None) -> KeyStore:
+    """:func:`load` a file found by a walker (``scan``, ``find_key``, a trust folder): a
+    regular file of at most ``limit`` bytes, read once through :func:`read_file`."""
+    return _load_data(read_file(path, limit=limit), path, password=password)
+
+
+def _load_data(
+    data: bytes, path: str | None, *, password: Password = None, format: str | None = None,  # noqa: A002
+    key_passwords: Mapping[str, Password] | None = None,
+) -> KeyStore:
     notes: tuple[str, ...] = ()
     if format is not None:
         spec = formats.spec(format)

@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 import ssl
+import stat
 import time
 import urllib.error
 import urllib.parse
@@ -98,6 +99,12 @@ def _issuer_key(cert: Certificate) -> tuple[Hashable, ...] | None:
         return None
 
 
+def _not_opened(mode: int) -> str:
+    from certkit._ops.api import file_kind  # noqa: PLC0415 - operations sit above the API
+
+    return f"{file_kind(mode)}, not a regular file; not opened"
+
+
 def _iter_files(folder: str) -> Iterator[str]:
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs.sort()
@@ -120,11 +127,13 @@ def _certificates_in_bundle(data: bytes) -> list[Certificate]:
     return [cert for cert in parsed if cert is not None]
 
 
-def _read_prefix(path: str) -> bytes:
+def _read_small(path: str) -> bytes:
+    """A file of a system trust folder (regular files only, bounded); empty if unreadable."""
+    from certkit._ops.api import read_file  # noqa: PLC0415 - operations sit above the API
+
     try:
-        with open(path, "rb") as handle:
-            return handle.read(_MAX_SCANNED_FILE)
-    except OSError:
+        return read_file(path, limit=_MAX_SCANNED_FILE)
+    except CertkitError:
         return b""
 
 
@@ -190,18 +199,29 @@ class CertificatePool:
             self._origin[cert.der] = origin
 
     def _add_file(self, path: str, *, explicit: bool) -> None:
-        from certkit._ops.api import load  # noqa: PLC0415 - operations sit above the API in imports
+        # Operations sit above the API in imports.
+        from certkit._ops.api import load, load_file  # noqa: PLC0415
 
-        try:
-            if not explicit and os.path.getsize(path) > _MAX_SCANNED_FILE:
+        if explicit:
+            store = load(path, password=self._password)
+        else:
+            try:
+                info = os.stat(path)
+            except OSError as err:
+                self.skipped.append((path, err.strerror or str(err)))
+                return
+            if not stat.S_ISREG(info.st_mode):
+                # A FIFO would block the walk and a device would feed it forever.
+                self.skipped.append((path, _not_opened(info.st_mode)))
+                return
+            if info.st_size > _MAX_SCANNED_FILE:
                 self.skipped.append((path, "too large for a certificate file"))
                 return
-            store = load(path, password=self._password)
-        except (CertkitError, OSError) as err:
-            if explicit:
-                raise
-            self.skipped.append((path, str(err)))
-            return
+            try:
+                store = load_file(path, limit=_MAX_SCANNED_FILE, password=self._password)
+            except CertkitError as err:
+                self.skipped.append((path, str(err)))
+                return
         for cert in store.certificates:
             self._add_certificate(cert, path)
 
@@ -221,12 +241,12 @@ class CertificatePool:
 
 @functools.lru_cache(maxsize=4)
 def _bundle_pool(path: str, mtime_ns: int, size: int) -> CertificatePool:
+    from certkit._ops.api import read_file  # noqa: PLC0415 - operations sit above the API
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as err:
-        raise ReadError(f"cannot read the trust store {path}: {err.strerror or err}",
-                        path=path) from err
+        data = read_file(path)
+    except CertkitError as err:
+        raise ReadError(f"cannot read the trust store {path}: {err}", path=path) from err
     pool = CertificatePool()
     for cert in _certificates_in_bundle(data):
         pool.add(cert, origin=path)
@@ -234,8 +254,8 @@ def _bundle_pool(path: str, mtime_ns: int, size: int) -> CertificatePool:
 
 
 def _cached_bundle(path: str) -> CertificatePool:
-    stat = os.stat(path)
-    return _bundle_pool(path, stat.st_mtime_ns, stat.st_size)
+    info = os.stat(path)
+    return _bundle_pool(path, info.st_mtime_ns, info.st_size)
 
 
 def _system_pool() -> CertificatePool:
@@ -247,7 +267,7 @@ def _system_pool() -> CertificatePool:
         if folder and os.path.isdir(folder):
             pool = CertificatePool()
             for file in _iter_files(folder):
-                for cert in _certificates_in_bundle(_read_prefix(file)):
+                for cert in _certificates_in_bundle(_read_small(file)):
                     pool.add(cert, origin=file)
             return pool
     raise ReadError("no system trust store found (looked for "
