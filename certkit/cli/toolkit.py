@@ -490,7 +490,7 @@ def register(sub: Any) -> None:
     chain.add_argument("--fetch", action="store_true",
                        help="download missing issuers from the certificates' AIA http URLs")
     chain.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="per download (default 10)")
+                       help="seconds for all the downloads together (default 10)")
     chain.add_argument("--out", metavar="FILE", help="write the chain (format from extension)")
     chain.add_argument("--no-root", action="store_true",
                        help="leave the self-signed root out of --out (servers need not send it)")
