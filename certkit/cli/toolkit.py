@@ -259,9 +259,9 @@ def _cert_json(cert: Certificate, origin: str | None = None) -> dict[str, Any]:
 
 def _save_chain(certs: list[Certificate], path: str, *, force: bool) -> pathlib.Path:
     import certkit  # noqa: PLC0415
-    from certkit._assemble import unique_alias  # noqa: PLC0415
+    from certkit._assemble import Aliases, unique_alias  # noqa: PLC0415
 
-    taken: set[str] = set()
+    taken = Aliases()
     entries = [TrustedCertEntry(unique_alias(c.common_name or "certificate", taken), c,
                                 trusted=False) for c in certs]
     return certkit.save(KeyStore(entries), path, overwrite=force)
