@@ -335,8 +335,16 @@ def _sync_directories(directories: Iterable[pathlib.Path]) -> None:
             _fsync_path(directory, getattr(os, "O_DIRECTORY", 0))
 
 
-def _create_temp(directory: pathlib.Path, name: str) -> tuple[int, pathlib.Path]:
-    """Create ``.NAME.<random>.tmp`` in ``directory`` exclusively (mode 0600); (fd, path).
+#: Mode of files holding private or secret keys: exactly this, whatever the umask.
+PRIVATE_MODE = 0o600
+#: Mode public files are created with; the umask takes away what it says, as for any tool.
+PUBLIC_MODE = 0o666
+
+
+def _create_temp(directory: pathlib.Path, name: str,
+                 mode: int = PRIVATE_MODE) -> tuple[int, pathlib.Path]:
+    """Create ``.NAME.<random>.tmp`` in ``directory`` exclusively (``mode`` less the
+    umask); (fd, path).
 
     What ``tempfile.mkstemp`` does, without importing ``tempfile`` (and ``shutil`` and
     ``random`` with it) into every command that writes a file.
@@ -345,7 +353,7 @@ def _create_temp(directory: pathlib.Path, name: str) -> tuple[int, pathlib.Path]
     for _ in range(100):
         tmp = directory / f".{name}.{os.urandom(6).hex()}.tmp"
         try:
-            return os.open(tmp, flags, 0o600), tmp
+            return os.open(tmp, flags, mode), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary file name for {name} in {directory}")
@@ -357,10 +365,11 @@ def _write_temp(output: _Output, *, overwrite: bool, sync: bool) -> tuple[pathli
     if not overwrite and path.exists():
         raise FileExistsCertkitError(str(path))
     directory = path.parent if str(path.parent) else pathlib.Path()
-    fd, tmp = _create_temp(directory, path.name)
+    fd, tmp = _create_temp(directory, path.name, output.mode)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), output.mode)
+            if output.mode == PRIVATE_MODE:  # keys: 0600 exactly, whatever the umask
+                os.fchmod(handle.fileno(), PRIVATE_MODE)
             handle.write(output.data)
             handle.flush()
             if sync:
@@ -428,6 +437,37 @@ def _write_files(outputs: Sequence[_Output], *, overwrite: bool) -> list[OSError
     return errors
 
 
+def _write_set(outputs: Sequence[_Output], *, overwrite: bool) -> None:
+    """Write every output or none: a set of files that only make sense together.
+
+    Every file is first written and synced under a temporary name beside its target (a
+    full disk or any other failure strikes here, before anything has a final name); only
+    then are they put in place, and if one cannot be, those already placed are removed
+    again (with ``overwrite``, a replaced file cannot be brought back: the new one stays).
+    Temporary files are always removed. Raises the first error.
+    """
+    temps: list[tuple[pathlib.Path, _Output]] = []
+    placed: list[pathlib.Path] = []
+    try:
+        # extend() keeps what was appended before a failure: those temporaries are removed.
+        temps.extend((_write_temp(output, overwrite=overwrite, sync=True)[0], output)
+                     for output in outputs)
+        for tmp, output in temps:
+            _put_in_place(tmp, output.path, overwrite=overwrite)
+            placed.append(output.path)
+    except BaseException:
+        if not overwrite:
+            for path in placed:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        raise
+    finally:
+        for tmp, _ in temps:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    _sync_directories(dict.fromkeys(output.path.parent for output in outputs))
+
+
 def _write_atomic(path: pathlib.Path, data: bytes, *, mode: int, overwrite: bool) -> None:
     """Write one file via a synced temporary file in the same folder, then link or rename it."""
     (error,) = _write_files([_Output(path, data, mode)], overwrite=overwrite)
@@ -443,7 +483,7 @@ def _prepare(
     if not overwrite and target.exists():
         raise FileExistsCertkitError(str(target))
     result = _dump(store, spec, password, allow_loss, options)
-    mode = 0o600 if _holds_secrets(store) and spec.holds_keys else 0o644
+    mode = PRIVATE_MODE if _holds_secrets(store) and spec.holds_keys else PUBLIC_MODE
     return _Output(target, result.data, mode), result
 
 
@@ -483,7 +523,8 @@ def save(
     """Write ``store`` to ``path`` atomically and return the path.
 
     The format comes from the extension unless given (``.cer``/``.crt`` mean PEM unless
-    ``format="der"``). Files holding private or secret keys get mode 0600. An existing
+    ``format="der"``). Files holding private or secret keys get mode 0600; others are
+    created as any tool creates them (0666 less the umask, so 0644 usually). An existing
     file is left untouched unless ``overwrite=True``
     (:class:`~certkit.errors.FileExistsCertkitError`, also a ``FileExistsError``).
     """
