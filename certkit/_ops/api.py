@@ -43,6 +43,7 @@ __all__ = [
     "read_bounded",
     "read_file",
     "save",
+    "skipped_reason",
 ]
 
 #: What ``load`` accepts: a path or the bytes themselves.
@@ -69,6 +70,11 @@ def file_kind(mode: int) -> str:
              (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
     return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def skipped_reason(mode: int) -> str:
+    """Why a walker did not open a file with this ``stat`` mode (for its skipped list)."""
+    return f"{file_kind(mode)}, not a regular file; not opened"
 
 
 def _not_regular(path: str, mode: int) -> ReadError:

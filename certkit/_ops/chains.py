@@ -100,12 +100,6 @@ def _issuer_key(cert: Certificate) -> tuple[Hashable, ...] | None:
         return None
 
 
-def _not_opened(mode: int) -> str:
-    from certkit._ops.api import file_kind  # noqa: PLC0415 - operations sit above the API
-
-    return f"{file_kind(mode)}, not a regular file; not opened"
-
-
 def _iter_files(folder: str) -> Iterator[str]:
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs.sort()
@@ -201,7 +195,7 @@ class CertificatePool:
 
     def _add_file(self, path: str, *, explicit: bool) -> None:
         # Operations sit above the API in imports.
-        from certkit._ops.api import load, load_file  # noqa: PLC0415
+        from certkit._ops.api import load, load_file, skipped_reason  # noqa: PLC0415
 
         if explicit:
             store = load(path, password=self._password)
@@ -213,7 +207,7 @@ class CertificatePool:
                 return
             if not stat.S_ISREG(info.st_mode):
                 # A FIFO would block the walk and a device would feed it forever.
-                self.skipped.append((path, _not_opened(info.st_mode)))
+                self.skipped.append((path, skipped_reason(info.st_mode)))
                 return
             if info.st_size > _MAX_SCANNED_FILE:
                 self.skipped.append((path, "too large for a certificate file"))

@@ -138,12 +138,6 @@ class _LockedLocation:
     alias: str
 
 
-def _not_opened(mode: int) -> str:
-    from certkit._ops.api import file_kind  # noqa: PLC0415 - operations sit above the API
-
-    return f"{file_kind(mode)}, not a regular file; not opened"
-
-
 def _iter_files(folder: str) -> Iterator[str]:
     """Every file below ``folder``, sorted, without following symbolic links to folders
     (what is not a regular file is skipped by the reader, not here, so it is listed)."""
@@ -214,7 +208,7 @@ class KeyIndex:
 
     def _add_file(self, path: str, *, explicit: bool = False) -> None:
         # Operations sit above the API in imports.
-        from certkit._ops.api import MAX_INPUT, load_file  # noqa: PLC0415
+        from certkit._ops.api import MAX_INPUT, load_file, skipped_reason  # noqa: PLC0415
 
         try:
             info = os.stat(path)
@@ -224,7 +218,7 @@ class KeyIndex:
             return
         if not stat.S_ISREG(info.st_mode):
             # A FIFO would block the search and a device would feed it forever: never opened.
-            self.skipped.append((path, _not_opened(info.st_mode)))
+            self.skipped.append((path, skipped_reason(info.st_mode)))
             return
         if not explicit and info.st_size > MAX_SCANNED_FILE:
             self.skipped.append((path, "larger than any key file"))
