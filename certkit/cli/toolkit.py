@@ -211,6 +211,8 @@ def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
         for place in every:
             alias = f" (entry {place.alias!r})" if place.alias else ""
             out.write(f"  found: {place.source}{alias}\n")
+        for path, reason in index.skipped:
+            out.write(f"  skipped {path}: {reason}\n")
         return EXIT_OK
     keys = len(index)
     out.write(f"no private key for {target.subject} among {keys} key{'s' * (keys != 1)} in "
