@@ -30,6 +30,7 @@ from certkit._model import (
 )
 
 __all__ = [
+    "Aliases",
     "LooseCertificate",
     "LooseKey",
     "assemble",
@@ -136,8 +137,53 @@ def chain_attributes(copies: Sequence[Attributes]) -> Attributes:
     return chosen[0] if chosen else Attributes()
 
 
-def unique_alias(wanted: str, taken: set[str]) -> str:
-    """Return ``wanted`` or ``wanted-2``, ``wanted-3``… whichever is not in ``taken``."""
+class Aliases:
+    """The aliases of one store being named, handing out ``name``, ``name-2``, ``name-3``…
+
+    Remembers, per name, the next number to try, so naming *n* entries that all want the
+    same name costs O(*n*) in all rather than O(*n*²): the counter never goes back, and
+    each number skipped (taken by an explicit alias) is skipped once.
+    """
+
+    __slots__ = ("_next", "_taken")
+
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
+        self._taken: set[str] = set(reserved)
+        self._next: dict[str, int] = {}
+
+    def __contains__(self, alias: object) -> bool:
+        return alias in self._taken
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+    def reserve(self, alias: str) -> None:
+        """Mark ``alias`` as taken (an explicit name that derived ones must avoid)."""
+        self._taken.add(alias)
+
+    def claim(self, wanted: str) -> str:
+        """``wanted`` (whitespace runs made one space) or its first free numbered form."""
+        base = " ".join(wanted.split()) or "entry"
+        alias = base
+        if alias in self._taken:
+            counter = self._next.get(base, 2)
+            alias = f"{base}-{counter}"
+            while alias in self._taken:
+                counter += 1
+                alias = f"{base}-{counter}"
+            self._next[base] = counter + 1
+        self._taken.add(alias)
+        return alias
+
+
+def unique_alias(wanted: str, taken: set[str] | Aliases) -> str:
+    """Return ``wanted`` or ``wanted-2``, ``wanted-3``… whichever is not in ``taken``.
+
+    Pass an :class:`Aliases` when naming many entries: with a plain set each call counts
+    up from 2 again, which is quadratic when thousands share a name.
+    """
+    if isinstance(taken, Aliases):
+        return taken.claim(wanted)
     base = " ".join(wanted.split()) or "entry"  # runs of whitespace become one space
     alias = base
     counter = 2
@@ -229,11 +275,9 @@ def assemble(
     staged.extend((1 << 30, secret.alias, secret) for secret in secrets)
 
     staged.sort(key=lambda row: row[0])
-    taken: set[str] = set()
     # Friendly names are real aliases: reserve them first so derived names yield to them.
-    for _, _, staged_entry in staged:
-        if staged_entry.attributes.friendly_name:
-            taken.add(staged_entry.attributes.friendly_name)
+    taken = Aliases(staged_entry.attributes.friendly_name for _, _, staged_entry in staged
+                    if staged_entry.attributes.friendly_name)
     entries: list[Entry] = []
     explicit_done: set[str] = set()
     for _, wanted, staged_entry in staged:
@@ -242,6 +286,6 @@ def assemble(
             alias = name
             explicit_done.add(name)
         else:
-            alias = unique_alias(wanted, taken)
+            alias = taken.claim(wanted)
         entries.append(attrs.evolve(staged_entry, alias=alias))
     return tuple(entries)

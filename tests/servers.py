@@ -347,3 +347,50 @@ def python_tls(folder: pathlib.Path, certificates: Sequence[Certificate], key_pe
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+@attrs.define
+class Dripper:
+    """A TCP server on 127.0.0.1 that sends ``prefix``, then one byte every half second,
+    forever (until the test ends): a peer no per-read timeout ever cuts off."""
+
+    port: int
+    connections: int = 0
+
+
+@contextlib.contextmanager
+def dripping(prefix: bytes = b"", byte: bytes = b"x") -> Iterator[Dripper]:
+    """Serve every connection with ``prefix`` and then ``byte`` every 0.5 s until closed."""
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    state = Dripper(int(listener.getsockname()[1]))
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.sendall(prefix)
+                while not stop.wait(0.5):
+                    conn.sendall(byte)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            state.connections += 1
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

@@ -128,15 +128,18 @@ class TestSave:
         assert leftovers(tmp_path) == []
 
     @pytest.mark.parametrize("name", ["c.pem", "c.cer", "c.der", "c.p7b"])
-    def test_certificate_files_are_readable(self, tmp_path: pathlib.Path, cert_store: KeyStore,
-                                            name: str) -> None:
-        """Certificate-only files are mode 0644, even under a strict umask."""
-        old = os.umask(0o077)
+    @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600),
+                                                 (0o002, 0o664)])
+    def test_certificate_files_follow_the_umask(self, tmp_path: pathlib.Path,
+                                                cert_store: KeyStore, name: str, umask: int,
+                                                mode: int) -> None:
+        """Certificate-only files are created 0666 less the umask, as any tool creates them."""
+        old = os.umask(umask)
         try:
             path = certkit.save(cert_store, tmp_path / name)
         finally:
             os.umask(old)
-        assert path.stat().st_mode & 0o777 == 0o644
+        assert path.stat().st_mode & 0o777 == mode
 
     def test_p7b_from_key_store_with_loss_is_public(self, tmp_path: pathlib.Path,
                                                     key_store: KeyStore) -> None:

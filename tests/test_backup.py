@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import hmac
 import io
 import json
+import os
 import pathlib
 import stat
 
@@ -189,6 +192,99 @@ class TestVerifyBackup:
         assert report.wrong_password
         assert [p.file for p in report.problems] == [ARCHIVE]
         assert "password is wrong" in report.problems[0].message
+
+
+def _rewrite_manifest(folder: pathlib.Path, files: dict[str, object], *,
+                      password: str | None = None) -> None:
+    """Replace the manifest's file list, re-signing it when the password is given."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"] = files
+    if password is not None:
+        body = {k: v for k, v in manifest.items() if k != "hmac"}
+        key = hashlib.pbkdf2_hmac("sha256", password.encode(),
+                                  bytes.fromhex(body["integrity"]["salt"]),
+                                  body["integrity"]["iterations"])
+        canonical = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False).encode()
+        manifest["hmac"] = hmac.new(key, canonical + b"\n", hashlib.sha256).hexdigest()
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True,
+                                              ensure_ascii=False) + "\n")
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every path stat'ed or opened from now on (os.stat, os.open, open)."""
+    seen: list[str] = []
+    real_stat, real_open, real_io_open = os.stat, os.open, io.open
+
+    def spy_stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        seen.append(os.fspath(path))  # type: ignore[arg-type]
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def spy_open(path: object, *args: object, **kwargs: object) -> int:
+        seen.append(os.fspath(path))  # type: ignore[arg-type]
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def spy_io_open(path: object, *args: object, **kwargs: object) -> object:
+        if isinstance(path, (str, os.PathLike)):
+            seen.append(os.fspath(path))
+        return real_io_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "stat", spy_stat)
+    monkeypatch.setattr(os, "open", spy_open)
+    monkeypatch.setattr(io, "open", spy_io_open)
+    monkeypatch.setattr(builtins, "open", spy_io_open)
+    return seen
+
+
+class TestTamperedManifest:
+    """A manifest names only the backup's own files; nothing else is opened, signed or not."""
+
+    @pytest.mark.parametrize("name", ["/etc/passwd", "../outside.p12", "sub/backup.p12"])
+    def test_foreign_name_is_refused_unopened(self, copy: pathlib.Path, name: str,
+                                              opened: list[str]) -> None:
+        """A manifest listing a path outside the folder is reported; that path is never touched."""
+        (copy.parent / "outside.p12").write_bytes(b"bait")
+        manifest = json.loads((copy / MANIFEST).read_text())
+        _rewrite_manifest(copy, {**manifest["files"], name: {"sha256": "0" * 64}})
+        opened.clear()
+        report = verify_backup(copy, password=PASSWORD)
+        touched = [os.path.normpath(p) for p in opened]
+        assert any(p.file == MANIFEST and "never writes" in p.message and repr(name) in p.message
+                   for p in report.problems), report.problems
+        assert touched
+        assert all(p == str(copy) or os.path.dirname(p) == str(copy) for p in touched), touched
+
+    def test_signed_foreign_name_is_still_refused(self, copy: pathlib.Path,
+                                                  opened: list[str]) -> None:
+        """Even with a valid HMAC (someone knows the password), ../x is not a backup file."""
+        _rewrite_manifest(copy, {"../x": {"sha256": "0" * 64},
+                                 "/etc/passwd": {"sha256": "0" * 64}}, password=PASSWORD)
+        opened.clear()
+        report = verify_backup(copy, password=PASSWORD)
+        assert not report.ok
+        assert any("never writes" in p.message for p in report.problems)
+        assert not any(p.endswith(("passwd", "/x")) for p in opened), opened
+
+    def test_digests_are_not_compared_before_the_hmac(self, copy: pathlib.Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+        """With an unsigned (tampered) manifest, no listed file's digest is reported as checked."""
+        manifest = json.loads((copy / MANIFEST).read_text())
+        manifest["files"][CERTIFICATES]["sha256"] = "0" * 64
+        _rewrite_manifest(copy, manifest["files"])
+        report = verify_backup(copy, password=PASSWORD)
+        assert [p.file for p in report.problems] == [MANIFEST]
+        assert "HMAC" in report.problems[0].message
+
+    def test_linked_backup_file_is_not_followed(self, copy: pathlib.Path,
+                                                tmp_path: pathlib.Path) -> None:
+        """A backup file replaced by a symbolic link is reported and not opened."""
+        elsewhere = tmp_path / "elsewhere.pem"
+        elsewhere.write_bytes((copy / CERTIFICATES).read_bytes())
+        (copy / CERTIFICATES).unlink()
+        (copy / CERTIFICATES).symlink_to(elsewhere)
+        report = verify_backup(copy, password=PASSWORD)
+        assert any(p.file == CERTIFICATES and "symbolic link" in p.message
+                   for p in report.problems)
 
 
 class TestRestore:

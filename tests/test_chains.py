@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import http.server
+import ipaddress
 import itertools
 import pathlib
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+import servers
 from conftest import NOT_AFTER, NOT_BEFORE, PKI, issue, make_key, openssl
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -20,6 +23,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 import certkit
 from certkit import Certificate, CertificatePool, Chain, KeyStore, PrivateKey, TrustedCertEntry
+from certkit._ops import _net
 from certkit._ops.chains import build
 from certkit.errors import ChainError, ReadError
 
@@ -390,6 +394,131 @@ class TestFetch:
         h = _Hierarchy(aia="https://127.0.0.1:9/ca.der")
         built = build(h.leaf, fetch=True, timeout=1)
         assert "only http" in built.notes[0]
+
+
+def _redirect(location: str) -> Callable[[http.server.BaseHTTPRequestHandler], None]:
+    def respond(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+    return respond
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A resolver from a name to a chosen address, and a network that carries public addresses
+    to 127.0.0.1 (same port): a local server can then stand for a public one."""
+    names: dict[str, str] = {}
+    real_lookup = _net._lookup
+    real_connect = _net._Socket.connect
+
+    def lookup(host: str, port: int) -> list[_net.Address]:
+        if host in names:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (names[host], port))]
+        return real_lookup(host, port)
+
+    def connect(self: _net._Socket, address: tuple[str, int]) -> None:
+        host, port = address
+        if not ipaddress.ip_address(host).is_private:
+            host = "127.0.0.1"
+        real_connect(self, (host, port))
+
+    monkeypatch.setattr(_net, "_lookup", lookup)
+    monkeypatch.setattr(_net._Socket, "connect", connect)
+    return names
+
+
+class TestFetchLimits:
+    """AIA fetches: one deadline for everything, and redirects held on a short lead."""
+
+    @pytest.mark.parametrize("prefix", [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nX-Drip: ",  # headers
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0",  # body
+        b"",  # the status line
+    ])
+    def test_dripping_server(self, prefix: bytes) -> None:
+        """A server sending a byte every 0.5 s forever is cut off at the deadline, with a note."""
+        with servers.dripping(prefix) as server:
+            h = _Hierarchy(aia=f"http://127.0.0.1:{server.port}/drip.der")
+            started = time.monotonic()
+            built = build(h.leaf, trust=[h.root], fetch=True, timeout=1)
+            elapsed = time.monotonic() - started
+        assert list(built.chain) == [h.leaf]
+        assert elapsed < 6  # the deadline (1 s) plus slack; without it this never returns
+        assert "no complete answer within 1s" in built.notes[0]
+
+    @pytest.mark.slow
+    def test_build_chain_with_a_two_second_timeout(self) -> None:
+        """The issue's case: build_chain(fetch=True, timeout=2) on a dripping server returns."""
+        with servers.dripping(b"HTTP/1.1 200 OK\r\nContent-Length: 9999\r\n\r\n") as server:
+            h = _Hierarchy(aia=f"http://127.0.0.1:{server.port}/drip.der")
+            started = time.monotonic()
+            chain = certkit.build_chain(h.leaf, trust=[h.root], fetch=True, timeout=2)
+            elapsed = time.monotonic() - started
+        assert list(chain) == [h.leaf]
+        assert elapsed < 8
+
+    def test_redirects_are_followed(self, serve: Callable[..., _Server]) -> None:
+        """A redirect (internal to internal, as the certificate named) is followed."""
+        late = _Late()
+        target = serve(late)
+        first = serve(_redirect(f"{target.url}/real.der"))
+        h = _Hierarchy(aia=f"{first.url}/moved.der")
+        late.body = h.inter.der
+        built = build(h.leaf, trust=[h.root], fetch=True, timeout=5)
+        assert list(built.chain) == [h.leaf, h.inter, h.root]
+        assert target.requests == ["/real.der"]
+
+    def test_at_most_three_redirects(self, serve: Callable[..., _Server]) -> None:
+        """A fourth redirect is not followed, and the note says why."""
+        hops: list[str] = []
+
+        def again(handler: http.server.BaseHTTPRequestHandler) -> None:
+            hops.append(handler.path)
+            _redirect(f"/hop{len(hops)}")(handler)
+
+        server = serve(again)
+        h = _Hierarchy(aia=f"{server.url}/hop0")
+        built = build(h.leaf, trust=[h.root], fetch=True, timeout=5)
+        assert hops == ["/hop0", "/hop1", "/hop2", "/hop3"]
+        assert "more than 3 redirects" in built.notes[0]
+
+    @pytest.mark.parametrize("location", ["ftp://127.0.0.1/ca.der", "file:///etc/passwd"])
+    def test_only_http_and_https(self, serve: Callable[..., _Server], location: str) -> None:
+        """A redirect to another scheme is refused."""
+        server = serve(_redirect(location))
+        h = _Hierarchy(aia=f"{server.url}/ca.der")
+        built = build(h.leaf, trust=[h.root], fetch=True, timeout=5)
+        assert "not an http or https URL" in built.notes[0]
+
+    @pytest.mark.parametrize("inside", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1"])
+    def test_public_name_cannot_redirect_inside(self, serve: Callable[..., _Server],
+                                                fake_dns: dict[str, str], inside: str) -> None:
+        """A public server redirecting to a loopback, private or link-local address: refused."""
+        victim = serve(_answer(b"secret", "text/plain"))
+        port = victim.server.server_address[1]
+        fake_dns["intranet.example"] = inside
+        public = serve(_redirect(f"http://intranet.example:{port}/admin"))
+        fake_dns["ca.example"] = "93.184.216.34"
+        h = _Hierarchy(aia=f"http://ca.example:{public.server.server_address[1]}/ca.der")
+        built = build(h.leaf, trust=[h.root], fetch=True, timeout=5)
+        assert public.requests == ["/ca.der"]
+        assert victim.requests == []
+        assert "internal address" in built.notes[0]
+
+    def test_public_name_can_redirect_to_public(self, serve: Callable[..., _Server],
+                                                fake_dns: dict[str, str]) -> None:
+        """A public server redirecting to another public name is followed (a CA's CDN)."""
+        late = _Late()
+        cdn = serve(late)
+        fake_dns["cdn.example"] = "93.184.216.35"
+        first = serve(_redirect(f"http://cdn.example:{cdn.server.server_address[1]}/ca.der"))
+        fake_dns["ca.example"] = "93.184.216.34"
+        h = _Hierarchy(aia=f"http://ca.example:{first.server.server_address[1]}/ca.der")
+        late.body = h.inter.der
+        built = build(h.leaf, trust=[h.root], fetch=True, timeout=5)
+        assert list(built.chain) == [h.leaf, h.inter, h.root]
 
 
 # -- verification --------------------------------------------------------------------------

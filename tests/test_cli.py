@@ -164,6 +164,16 @@ class TestPasswords:
         code, _ = run_cli("inspect", "--password-file", str(secret), str(encrypted))
         assert code == 0
 
+    @pytest.mark.parametrize("text", ["s3cret\nthe database password is below\nxyz\n",
+                                      "s3cret\r\n\r\n", "s3cret"])
+    def test_password_file_first_line_only(self, encrypted: pathlib.Path,
+                                           tmp_path: pathlib.Path, text: str) -> None:
+        """Only the first line of a password file is the password, whatever follows it."""
+        secret = tmp_path / "pw.txt"
+        secret.write_bytes(text.encode())
+        code, _ = run_cli("inspect", "--password-file", str(secret), str(encrypted))
+        assert code == 0
+
     def test_missing_password_without_terminal_is_an_error(
             self, encrypted: pathlib.Path, capsys: pytest.CaptureFixture[str],
             monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import collections.abc
+import datetime as dt
+import errno
+import os
 import pathlib
 import stat
+import warnings
 
 import pytest
 import servers
 from conftest import PKI, issue, keytool, openssl
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
+from certkit._ops import api
 from certkit._ops.export import combine, export
 from certkit.errors import AliasError, ChainError, FileExistsCertkitError, PasswordError
 
@@ -213,6 +221,109 @@ class TestFiles:
         """An unknown target names the ones there are."""
         with pytest.raises(certkit.errors.UnsupportedFormatError, match="nginx"):
             export(store, "lighttpd", tmp_path)
+
+
+def _long_name_store(pki: PKI, common_name: str) -> KeyStore:
+    """The leaf's key with a certificate for it whose common name is ``common_name``."""
+    with warnings.catch_warnings():  # longer than X.509 allows: cryptography warns, and signs
+        warnings.simplefilter("ignore", UserWarning)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name,
+                                             _validate=False)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(pki.leaf.key.key.public_key())  # type: ignore[arg-type]
+            .serial_number(7).not_valid_before(dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+            .not_valid_after(dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc))
+            .sign(pki.leaf.key.key, hashes.SHA256()))  # type: ignore[arg-type]
+    return KeyStore([KeyEntry("long", pki.leaf.key, [certkit.Certificate.from_x509(cert)])])
+
+
+class TestHostileNames:
+    """File names come from a certificate someone else made: bounded and harmless."""
+
+    @pytest.mark.parametrize("common_name", ["a" * 300, "é" * 200, "../" * 90 + "etc"])
+    def test_long_common_name(self, pki: PKI, tmp_path: pathlib.Path, common_name: str) -> None:
+        """A common name over 255 bytes gives short file names inside the folder."""
+        result = export(_long_name_store(pki, common_name), "apache", tmp_path,
+                        allow_incomplete=True)
+        assert all(p.parent == tmp_path and len(p.name.encode()) < 128 for p in result)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in result)
+
+    def test_long_names_stay_apart(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """Two long names that differ only at the end do not collide after shortening."""
+        first = export(_long_name_store(pki, "a" * 300 + "1"), "nginx", tmp_path,
+                       allow_incomplete=True)
+        second = export(_long_name_store(pki, "a" * 300 + "2"), "nginx", tmp_path,
+                        allow_incomplete=True)
+        assert set(first).isdisjoint(second)
+
+    def test_long_explicit_name(self, store: KeyStore, tmp_path: pathlib.Path) -> None:
+        """name= over 255 bytes is shortened too rather than failing with an OSError."""
+        result = export(store, "nginx", tmp_path, name="n" * 400)
+        assert all(len(p.name.encode()) < 128 for p in result)
+
+    def test_os_errors_are_certkit_errors(self, store: KeyStore, tmp_path: pathlib.Path) -> None:
+        """A folder that cannot be made (a file is in the way) is a ReadError, not OSError."""
+        (tmp_path / "file").write_text("")
+        with pytest.raises(certkit.errors.ReadError, match="nothing was exported"):
+            export(store, "nginx", tmp_path / "file" / "out")
+
+
+class TestAllOrNothing:
+    """An export cut short leaves nothing behind: never a key without its certificate."""
+
+    def test_full_disk_while_writing(self, store: KeyStore, tmp_path: pathlib.Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+        """ENOSPC on the third file: ReadError, and no file (nor temporary file) is left."""
+        real = api._write_temp
+        calls = []
+
+        def filling_up(output: api._Output, **kwargs: bool) -> tuple[pathlib.Path, int]:
+            calls.append(output.path.name)
+            if len(calls) == 3:
+                raise OSError(errno.ENOSPC, "No space left on device", str(output.path))
+            return real(output, **kwargs)
+
+        monkeypatch.setattr(api, "_write_temp", filling_up)
+        with pytest.raises(certkit.errors.ReadError, match="No space left"):
+            export(store, "apache", tmp_path)
+        assert len(calls) == 3
+        assert list(tmp_path.iterdir()) == []
+
+    def test_failure_while_placing(self, store: KeyStore, tmp_path: pathlib.Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+        """A file that cannot be put in place takes back the ones already placed."""
+        real = api._put_in_place
+        placed = []
+
+        def failing(tmp: pathlib.Path, path: pathlib.Path, *, overwrite: bool) -> None:
+            if len(placed) == 2:
+                raise OSError(errno.EIO, "Input/output error", str(path))
+            real(tmp, path, overwrite=overwrite)
+            placed.append(path)
+
+        monkeypatch.setattr(api, "_put_in_place", failing)
+        with pytest.raises(certkit.errors.ReadError, match="Input/output error"):
+            export(store, "apache", tmp_path)
+        assert len(placed) == 2
+        assert list(tmp_path.iterdir()) == []
+
+
+class TestUmask:
+    """Public files follow the umask as any tool's do; key files are 0600 whatever it is."""
+
+    @pytest.mark.parametrize(("umask", "public"), [(0o022, 0o644), (0o002, 0o664),
+                                                   (0o077, 0o600), (0o027, 0o640)])
+    def test_modes(self, store: KeyStore, tmp_path: pathlib.Path, umask: int,
+                   public: int) -> None:
+        """The full chain and the config get 0666 less the umask; the key 0600."""
+        old = os.umask(umask)
+        try:
+            export(store, "apache", tmp_path)
+        finally:
+            os.umask(old)
+        assert _mode(tmp_path / "localhost.key") == 0o600
+        assert _mode(tmp_path / "localhost.fullchain.crt") == public
+        assert _mode(tmp_path / "localhost.apache.conf") == public
 
 
 def _check_served(port: int, root_pem: pathlib.Path, pki: PKI) -> None:

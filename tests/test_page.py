@@ -113,6 +113,7 @@ class Page:
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
     length: bool = True  # send Content-Length (else the body ends when the connection does)
     hang: bool = False
+    drip: str = ""  # "headers" or "body": one byte every 0.5 s until the test ends
 
 
 def _html(text: str, **kwargs: object) -> Page:
@@ -145,6 +146,8 @@ PAGES: dict[str, Page] = {
                   (("Content-Type", "text/html"), ("Content-Encoding", "gzip"))),
     "/no-type": Page(b'<script src="http://x.test/n.js"></script>', 200, ()),
     "/hang": Page(hang=True),
+    "/drip-headers": Page(drip="headers"),
+    "/drip-body": Page(drip="body"),
 }
 
 
@@ -161,6 +164,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if page.hang:
             self.release.wait(10)
             return
+        if page.drip:
+            self._drip(page.drip)
+            return
         self.send_response(page.status)
         for name, value in page.headers:
             self.send_header(name, value)
@@ -173,6 +179,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):  # the client may stop reading (size cap)
             for start in range(0, len(page.body), 65536):
                 self.wfile.write(page.body[start:start + 65536])
+
+    def _drip(self, where: str) -> None:
+        """Keep every read alive with a byte every half second, never finishing."""
+        start = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+        if where == "body":
+            start += b"Content-Length: 100000\r\n\r\n"
+        with contextlib.suppress(OSError):
+            self.wfile.write(start + b"X-Drip: " * (where == "headers"))
+            self.wfile.flush()
+            while not self.release.wait(0.5):
+                self.wfile.write(b"x")
+                self.wfile.flush()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Say nothing: pytest would show it as noise."""
@@ -374,6 +392,15 @@ class TestErrors:
             check_page(server.url("/hang"), trust=server.root_pem, timeout=0.5)
         assert info.value.reason == "timeout"
         assert time.monotonic() - start < 5
+
+    @pytest.mark.parametrize("path", ["/drip-headers", "/drip-body"])
+    def test_dripping_page_times_out(self, server: Server, path: str) -> None:
+        """A byte every 0.5 s keeps every read alive; the one deadline still ends the fetch."""
+        start = time.monotonic()
+        with pytest.raises(NetworkError, match=r"did not answer within 1s") as info:
+            check_page(server.url(path), trust=server.root_pem, timeout=1)
+        assert info.value.reason == "timeout"
+        assert time.monotonic() - start < 6
 
     def test_refused(self) -> None:
         """Nothing listening is an error that says so."""

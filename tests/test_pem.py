@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import pathlib
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -385,3 +386,32 @@ class TestWriting:
         store = KeyStore([TrustedCertEntry("r", pki.root.certificate)])
         with pytest.raises(UnsupportedFormatError, match="bag_attributes, chain"):
             certkit.dump(store, "pem", profile="modern")
+
+
+def _splitter_peak(data: bytes) -> int:
+    """Peak bytes allocated while every block of ``data`` is split and decoded."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in pem_blocks(data):
+            pass
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+class TestSplitterMemory:
+    """The splitter reads the bytes where they are: no text copy of the whole file."""
+
+    @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+    def test_bundle_costs_no_copy_of_itself(self, pki: PKI, newline: bytes) -> None:
+        """Splitting a 2 MB bundle (LF or CRLF) allocates far less than the bundle."""
+        data = pki.leaf.certificate.to_pem().replace(b"\n", newline) * 1600
+        assert len(data) > 2_000_000
+        assert _splitter_peak(data) < len(data) // 10
+
+    def test_one_big_block_costs_about_twice_itself(self) -> None:
+        """One 3 MB block costs its base64 text and its DER at most, not a copy per line."""
+        body = base64.encodebytes(bytes(range(256)) * 9000)
+        data = b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n"
+        assert _splitter_peak(data) < 2.2 * len(data)

@@ -6,6 +6,7 @@ import datetime as dt
 import pathlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -172,6 +173,32 @@ class TestNetworkErrors:
         """An unsupported STARTTLS protocol is a usage error before any connection."""
         with pytest.raises(ValueError, match="smtp"):
             fetch_chain(HOST, 25, starttls="xmpp")
+
+
+class TestOneDeadline:
+    """``timeout`` bounds the whole exchange: a server dripping one byte every 0.5 s is cut off."""
+
+    @pytest.mark.parametrize(("prefix", "starttls"), [
+        (b"\x16\x03\x03\x40\x00\x02", None),  # a 16 KiB handshake record, never finished
+        (b"220", "smtp"),  # a greeting line that never ends
+        (b"220 fake.test ESMTP\r\n250-fake.test\r\n", "smtp"),  # an endless EHLO reply
+        (b"* OK", "imap"),
+        (b"", "pop3"),
+    ])
+    def test_dripping_server(self, prefix: bytes, starttls: str | None) -> None:
+        """A peer that keeps every read alive still ends at the deadline, as a timeout."""
+        with servers.dripping(prefix, byte=b"-") as server:
+            started = time.monotonic()
+            with pytest.raises(NetworkError, match="timed out") as info:
+                check_host(HOST, server.port, timeout=1, starttls=starttls, trust=None)
+            elapsed = time.monotonic() - started
+        assert info.value.reason == "timeout"
+        assert elapsed < 8  # the deadline (1 s) plus slack; without it this never returns
+
+    def test_silent_server(self, silent_port: int) -> None:
+        """check_host against a port that accepts and never speaks ends at the deadline."""
+        with pytest.raises(NetworkError, match="timed out"):
+            check_host(HOST, silent_port, timeout=1, trust=None)
 
 
 class TestCheckHost:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import io
 import os
 import pathlib
 import re
+import stat
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
@@ -37,8 +39,14 @@ __all__ = [
     "convert",
     "convert_many",
     "dump",
+    "file_kind",
     "load",
+    "load_file",
+    "open_regular",
+    "read_bounded",
+    "read_file",
     "save",
+    "skipped_reason",
 ]
 
 #: What ``load`` accepts: a path or the bytes themselves.
@@ -49,26 +57,99 @@ MAX_INPUT = 256 * 1024 * 1024
 
 # Exceptions a parser may leak on malformed input; translated at this boundary as a last
 # line of defence (codecs translate their own first, with better messages).
+#: Flags for opening a file certkit will only read: a FIFO must not block the open, and a
+#: terminal must not become the controlling one.
+_OPEN_FLAGS = (getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+_READ_CHUNK = 64 * 1024
+
 _DATA_ERRORS = (ValueError, TypeError, IndexError, KeyError, OverflowError, struct.error,
                 UnicodeError, EOFError, RecursionError)
 
 
-def _read(source: Source) -> tuple[bytes, str | None]:
+def file_kind(mode: int) -> str:
+    """What a ``stat`` mode describes, in words (``"a FIFO (named pipe)"``, ``"a socket"``…)."""
+    kinds = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"),
+             (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def skipped_reason(mode: int) -> str:
+    """Why a walker did not open a file with this ``stat`` mode (for its skipped list)."""
+    return f"{file_kind(mode)}, not a regular file; not opened"
+
+
+def _not_regular(path: str, mode: int) -> ReadError:
+    return ReadError(f"{path} is {file_kind(mode)}, not a regular file: certkit reads "
+                     "certificates and keys only from regular files", path=path)
+
+
+def open_regular(path: str | os.PathLike[str]) -> io.FileIO:
+    """Open the regular file ``path`` for reading, unbuffered; anything else is refused.
+
+    A FIFO, socket or device (directly or through a symbolic link) is refused before it
+    is opened; the open is non-blocking, so a FIFO swapped in meanwhile cannot hang it,
+    and the open descriptor is checked again. Raises :class:`~certkit.errors.ReadError`.
+    """
+    name = os.fspath(path)
+    try:
+        info = os.stat(name)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(name, info.st_mode)
+        fd = os.open(name, os.O_RDONLY | _OPEN_FLAGS)
+    except OSError as err:
+        if isinstance(err, CertkitError):
+            raise
+        raise ReadError(f"cannot read {name}: {err.strerror or err}", path=name) from err
+    handle = io.FileIO(fd, "rb", closefd=True)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        handle.close()
+        raise _not_regular(name, mode)
+    return handle
+
+
+def read_bounded(handle: io.FileIO, limit: int, *, name: str, start: bytes = b"") -> bytes:
+    """``start`` plus the rest of ``handle``, at most ``limit`` bytes in all, whatever
+    ``stat`` says (a file that grows, or lies about its size, costs no more than
+    ``limit`` + 1 bytes); :class:`~certkit.errors.DecodeError` past ``limit``."""
+    chunks = [start] if start else []
+    total = len(start)
+    try:
+        expected = os.fstat(handle.fileno()).st_size
+        while total <= limit:
+            # Ask for what stat announced (one read, one buffer), never past the limit.
+            chunk = handle.read(min(limit + 1 - total, max(expected - total + 1, _READ_CHUNK)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as err:
+        raise ReadError(f"cannot read {name}: {err.strerror or err}", path=name) from err
+    if total > limit:
+        raise DecodeError(f"file is larger than any certificate container certkit accepts "
+                          f"({limit} bytes); not read further", source=name)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_file(path: str | os.PathLike[str], *, limit: int = MAX_INPUT) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    The one way certkit reads a file it did not write: :func:`open_regular` (regular
+    files only, never blocking), then :func:`read_bounded`. Raises
+    :class:`~certkit.errors.ReadError` or :class:`~certkit.errors.DecodeError`.
+    """
+    name = os.fspath(path)
+    with open_regular(name) as handle:
+        return read_bounded(handle, limit, name=name)
+
+
+def _read(source: Source, limit: int = MAX_INPUT) -> tuple[bytes, str | None]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), None
     path = os.fspath(source)
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_INPUT:
-            raise DecodeError(
-                f"file is {size} bytes, larger than any certificate container certkit accepts "
-                f"({MAX_INPUT} bytes)",
-                source=path,
-            )
-        with open(path, "rb") as handle:
-            return handle.read(), path
-    except OSError as err:
-        raise ReadError(f"cannot read {path}: {err.strerror or err}", path=path) from err
+    return read_file(path, limit=limit), path
 
 
 def load(
@@ -97,6 +178,21 @@ def load(
                                  or max_work < 1):
         raise TypeError(f"max_work must be a positive integer, not {max_work!r}")
     data, path = _read(source)
+    return _load_data(data, path, password=password, format=format,
+                      key_passwords=key_passwords, max_work=max_work)
+
+
+def load_file(path: str, *, limit: int, password: Password = None) -> KeyStore:
+    """:func:`load` a file found by a walker (``scan``, ``find_key``, a trust folder): a
+    regular file of at most ``limit`` bytes, read once through :func:`read_file`, under
+    the default work budget (or what :func:`work_limit` set)."""
+    return _load_data(read_file(path, limit=limit), path, password=password)
+
+
+def _load_data(
+    data: bytes, path: str | None, *, password: Password = None, format: str | None = None,  # noqa: A002
+    key_passwords: Mapping[str, Password] | None = None, max_work: int | None = None,
+) -> KeyStore:
     notes: tuple[str, ...] = ()
     if format is not None:
         spec = formats.spec(format)
@@ -303,8 +399,16 @@ def _sync_directories(directories: Iterable[pathlib.Path]) -> None:
             _fsync_path(directory, getattr(os, "O_DIRECTORY", 0))
 
 
-def _create_temp(directory: pathlib.Path, name: str) -> tuple[int, pathlib.Path]:
-    """Create ``.NAME.<random>.tmp`` in ``directory`` exclusively (mode 0600); (fd, path).
+#: Mode of files holding private or secret keys: exactly this, whatever the umask.
+PRIVATE_MODE = 0o600
+#: Mode public files are created with; the umask takes away what it says, as for any tool.
+PUBLIC_MODE = 0o666
+
+
+def _create_temp(directory: pathlib.Path, name: str,
+                 mode: int = PRIVATE_MODE) -> tuple[int, pathlib.Path]:
+    """Create ``.NAME.<random>.tmp`` in ``directory`` exclusively (``mode`` less the
+    umask); (fd, path).
 
     What ``tempfile.mkstemp`` does, without importing ``tempfile`` (and ``shutil`` and
     ``random`` with it) into every command that writes a file.
@@ -313,7 +417,7 @@ def _create_temp(directory: pathlib.Path, name: str) -> tuple[int, pathlib.Path]
     for _ in range(100):
         tmp = directory / f".{name}.{os.urandom(6).hex()}.tmp"
         try:
-            return os.open(tmp, flags, 0o600), tmp
+            return os.open(tmp, flags, mode), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary file name for {name} in {directory}")
@@ -325,10 +429,11 @@ def _write_temp(output: _Output, *, overwrite: bool, sync: bool) -> tuple[pathli
     if not overwrite and path.exists():
         raise FileExistsCertkitError(str(path))
     directory = path.parent if str(path.parent) else pathlib.Path()
-    fd, tmp = _create_temp(directory, path.name)
+    fd, tmp = _create_temp(directory, path.name, output.mode)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), output.mode)
+            if output.mode == PRIVATE_MODE:  # keys: 0600 exactly, whatever the umask
+                os.fchmod(handle.fileno(), PRIVATE_MODE)
             handle.write(output.data)
             handle.flush()
             if sync:
@@ -396,6 +501,37 @@ def _write_files(outputs: Sequence[_Output], *, overwrite: bool) -> list[OSError
     return errors
 
 
+def _write_set(outputs: Sequence[_Output], *, overwrite: bool) -> None:
+    """Write every output or none: a set of files that only make sense together.
+
+    Every file is first written and synced under a temporary name beside its target (a
+    full disk or any other failure strikes here, before anything has a final name); only
+    then are they put in place, and if one cannot be, those already placed are removed
+    again (with ``overwrite``, a replaced file cannot be brought back: the new one stays).
+    Temporary files are always removed. Raises the first error.
+    """
+    temps: list[tuple[pathlib.Path, _Output]] = []
+    placed: list[pathlib.Path] = []
+    try:
+        # extend() keeps what was appended before a failure: those temporaries are removed.
+        temps.extend((_write_temp(output, overwrite=overwrite, sync=True)[0], output)
+                     for output in outputs)
+        for tmp, output in temps:
+            _put_in_place(tmp, output.path, overwrite=overwrite)
+            placed.append(output.path)
+    except BaseException:
+        if not overwrite:
+            for path in placed:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        raise
+    finally:
+        for tmp, _ in temps:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    _sync_directories(dict.fromkeys(output.path.parent for output in outputs))
+
+
 def _write_atomic(path: pathlib.Path, data: bytes, *, mode: int, overwrite: bool) -> None:
     """Write one file via a synced temporary file in the same folder, then link or rename it."""
     (error,) = _write_files([_Output(path, data, mode)], overwrite=overwrite)
@@ -415,7 +551,7 @@ def _prepare(
     except CertkitError as err:
         _name_the_file(err, str(target))
         raise
-    mode = 0o600 if _holds_secrets(store) and spec.holds_keys else 0o644
+    mode = PRIVATE_MODE if _holds_secrets(store) and spec.holds_keys else PUBLIC_MODE
     return _Output(target, result.data, mode), result
 
 
@@ -455,7 +591,8 @@ def save(
     """Write ``store`` to ``path`` atomically and return the path.
 
     The format comes from the extension unless given (``.cer``/``.crt`` mean PEM unless
-    ``format="der"``). Files holding private or secret keys get mode 0600. An existing
+    ``format="der"``). Files holding private or secret keys get mode 0600; others are
+    created as any tool creates them (0666 less the umask, so 0644 usually). An existing
     file is left untouched unless ``overwrite=True``
     (:class:`~certkit.errors.FileExistsCertkitError`, also a ``FileExistsError``).
     """

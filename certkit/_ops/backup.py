@@ -39,7 +39,7 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
-from certkit._ops.api import _write_atomic, dump, load
+from certkit._ops.api import _write_atomic, dump, load, read_file
 from certkit._ops.export import ExportResult, combine, export, export_chain
 from certkit._version import __version__
 from certkit.errors import BackupError, CertkitError, ChainError, PasswordError, ReadError
@@ -51,6 +51,10 @@ CERTIFICATES = "certificates.pem"
 MANIFEST = "manifest.json"
 #: Version of the manifest's layout.
 MANIFEST_VERSION = 1
+#: The files a backup writes beside its manifest: the only names verification opens.
+_FILES = (ARCHIVE, CERTIFICATES)
+#: A manifest lists a few hundred entries at most; a larger one is not read.
+_MAX_MANIFEST = 16 * 1024 * 1024
 #: PBKDF2 iterations for the manifest's HMAC key (as for a PKCS#12 MAC: the password is the secret).
 _HMAC_ITERATIONS = 100_000
 
@@ -304,13 +308,13 @@ def backup(
 def _read_manifest(folder: pathlib.Path,
                    problems: list[BackupProblem]) -> dict[str, Any] | None:
     path = folder / MANIFEST
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         problems.append(BackupProblem(MANIFEST, "missing: without it nothing can be checked"))
         return None
-    except OSError as err:
-        problems.append(BackupProblem(MANIFEST, f"cannot be read: {err.strerror or err}"))
+    try:
+        raw = read_file(path, limit=_MAX_MANIFEST)
+    except CertkitError as err:
+        problems.append(BackupProblem(MANIFEST, f"cannot be read: {err}"))
         return None
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -320,6 +324,13 @@ def _read_manifest(folder: pathlib.Path,
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         problems.append(BackupProblem(MANIFEST, "changed: it is not a certkit backup manifest"))
         return None
+    strange = sorted(str(name) for name in data["files"] if name not in _FILES)
+    if strange:
+        # Only the fixed names are ever opened: a manifest cannot point verification at
+        # /etc/passwd or ../elsewhere, whatever its HMAC says.
+        problems.append(BackupProblem(MANIFEST, "changed: it names files a backup never "
+                                                f"writes ({', '.join(map(repr, strange))}); "
+                                                "they were not opened"))
     if _canonical(data) != raw:
         problems.append(BackupProblem(MANIFEST, "changed since the backup was written (its "
                                                 "bytes are not the ones certkit wrote)"))
@@ -339,8 +350,10 @@ def _manifest_hmac_ok(data: dict[str, Any], password: Password) -> bool | None:
 def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> BackupReport:
     """Re-read a backup folder and report every problem, each naming its file.
 
-    Checks that the manifest is intact (its HMAC, keyed from ``password``), that every
-    listed file is present with its recorded SHA-256 and no other file was added, that
+    Checks that the manifest names only the files a backup writes (nothing else is ever
+    opened, whatever it lists) and is intact (its HMAC, keyed from ``password``, checked
+    before any file is hashed), that each file is present as a regular file with its
+    recorded SHA-256 and no other file was added, that
     the PKCS#12 opens with ``password`` (a wrong password is reported as such), that its
     entries are the manifest's, and that the PEM holds the manifest's certificates. Then
     it proves the backup restorable: a trial restore in memory of every key entry, which
@@ -354,30 +367,39 @@ def verify_backup(directory: str | os.PathLike[str], *, password: Password) -> B
                         f"{CERTIFICATES} and {MANIFEST})", path=str(folder))
     problems: list[BackupProblem] = []
     data = _read_manifest(folder, problems)
-    listed: dict[str, Any] = dict(data["files"]) if data is not None else {
-        ARCHIVE: None, CERTIFICATES: None}
+    # The HMAC is checked before any listed file is hashed: digests are compared only
+    # with a manifest known to be the one certkit wrote.
+    hmac_ok = _manifest_hmac_ok(data, password) if data is not None else None
+    listed: dict[str, Any] = {name: (data["files"].get(name) if data is not None else None)
+                              for name in _FILES}
     problems.extend(BackupProblem(extra, "not part of the backup (added afterwards)")
                     for extra in sorted(p.name for p in folder.iterdir()
-                                        if p.name not in {*listed, MANIFEST}))
+                                        if p.name not in {*_FILES, MANIFEST}))
     contents: dict[str, bytes] = {}
     for name, info in listed.items():
-        try:
-            contents[name] = (folder / name).read_bytes()
-        except FileNotFoundError:
+        path = folder / name
+        if not path.exists() and not path.is_symlink():
             problems.append(BackupProblem(name, "missing"))
             continue
-        except OSError as err:
-            problems.append(BackupProblem(name, f"cannot be read: {err.strerror or err}"))
+        if path.is_symlink():
+            problems.append(BackupProblem(name, "is a symbolic link (a backup writes regular "
+                                                "files only); not opened"))
             continue
-        if isinstance(info, dict) and info.get("sha256") != _sha256(contents[name]):
+        try:
+            contents[name] = read_file(path)
+        except CertkitError as err:
+            problems.append(BackupProblem(name, f"cannot be read: {err}"))
+            continue
+        if hmac_ok and isinstance(info, dict) and info.get("sha256") != _sha256(
+                contents[name]):
             problems.append(BackupProblem(name, "changed since the backup was written "
                                                 f"(SHA-256 {_sha256(contents[name])}, the "
                                                 f"manifest says {info.get('sha256')})"))
     # The manifest's HMAC and the PKCS#12 MAC both depend on the password: when exactly one
     # of them fails, that file was changed; when both fail, the password is wrong.
-    hmac_ok = _manifest_hmac_ok(data, password) if data is not None else None
-    archive_intact = ARCHIVE in contents and isinstance(listed.get(ARCHIVE), dict) and (
-        listed[ARCHIVE].get("sha256") == _sha256(contents[ARCHIVE]))
+    archive_intact = bool(hmac_ok) and ARCHIVE in contents and isinstance(
+        listed.get(ARCHIVE), dict) and listed[ARCHIVE].get("sha256") == _sha256(
+            contents[ARCHIVE])
     wrong_password = False
     store: KeyStore | None = None
     if ARCHIVE in contents:

@@ -14,19 +14,20 @@ client's full check (``cryptography.x509.verification``) with stable reason code
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import functools
+import http.client
 import ipaddress
 import os
 import re
+import socket
 import ssl
-import time
-import urllib.error
+import stat
 import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import IO, TypeAlias
+from typing import TypeAlias
 
 import attrs
 from cryptography import x509
@@ -34,6 +35,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from certkit._model import Certificate, Chain, KeyStore, Password
+from certkit._ops import _net
 from certkit.errors import CertkitError, ChainError, DecodeError, ReadError
 
 __all__ = [
@@ -126,11 +128,13 @@ def _certificates_in_bundle(data: bytes) -> list[Certificate]:
     return [cert for cert in parsed if cert is not None]
 
 
-def _read_prefix(path: str) -> bytes:
+def _read_small(path: str) -> bytes:
+    """A file of a system trust folder (regular files only, bounded); empty if unreadable."""
+    from certkit._ops.api import read_file  # noqa: PLC0415 - operations sit above the API
+
     try:
-        with open(path, "rb") as handle:
-            return handle.read(_MAX_SCANNED_FILE)
-    except OSError:
+        return read_file(path, limit=_MAX_SCANNED_FILE)
+    except CertkitError:
         return b""
 
 
@@ -196,18 +200,29 @@ class CertificatePool:
             self._origin[cert.der] = origin
 
     def _add_file(self, path: str, *, explicit: bool) -> None:
-        from certkit._ops.api import load  # noqa: PLC0415 - operations sit above the API in imports
+        # Operations sit above the API in imports.
+        from certkit._ops.api import load, load_file, skipped_reason  # noqa: PLC0415
 
-        try:
-            if not explicit and os.path.getsize(path) > _MAX_SCANNED_FILE:
+        if explicit:
+            store = load(path, password=self._password)
+        else:
+            try:
+                info = os.stat(path)
+            except OSError as err:
+                self.skipped.append((path, err.strerror or str(err)))
+                return
+            if not stat.S_ISREG(info.st_mode):
+                # A FIFO would block the walk and a device would feed it forever.
+                self.skipped.append((path, skipped_reason(info.st_mode)))
+                return
+            if info.st_size > _MAX_SCANNED_FILE:
                 self.skipped.append((path, "too large for a certificate file"))
                 return
-            store = load(path, password=self._password)
-        except (CertkitError, OSError) as err:
-            if explicit:
-                raise
-            self.skipped.append((path, str(err)))
-            return
+            try:
+                store = load_file(path, limit=_MAX_SCANNED_FILE, password=self._password)
+            except CertkitError as err:
+                self.skipped.append((path, str(err)))
+                return
         for cert in store.certificates:
             self._add_certificate(cert, path)
 
@@ -228,12 +243,12 @@ class CertificatePool:
 
 @functools.lru_cache(maxsize=4)
 def _bundle_pool(path: str, mtime_ns: int, size: int) -> CertificatePool:
+    from certkit._ops.api import read_file  # noqa: PLC0415 - operations sit above the API
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as err:
-        raise ReadError(f"cannot read the trust store {path}: {err.strerror or err}",
-                        path=path) from err
+        data = read_file(path)
+    except CertkitError as err:
+        raise ReadError(f"cannot read the trust store {path}: {err}", path=path) from err
     pool = CertificatePool()
     for cert in _certificates_in_bundle(data):
         pool.add(cert, origin=path)
@@ -241,8 +256,8 @@ def _bundle_pool(path: str, mtime_ns: int, size: int) -> CertificatePool:
 
 
 def _cached_bundle(path: str) -> CertificatePool:
-    stat = os.stat(path)
-    return _bundle_pool(path, stat.st_mtime_ns, stat.st_size)
+    info = os.stat(path)
+    return _bundle_pool(path, info.st_mtime_ns, info.st_size)
 
 
 def _system_pool() -> CertificatePool:
@@ -254,7 +269,7 @@ def _system_pool() -> CertificatePool:
         if folder and os.path.isdir(folder):
             pool = CertificatePool()
             for file in _iter_files(folder):
-                for cert in _certificates_in_bundle(_read_prefix(file)):
+                for cert in _certificates_in_bundle(_read_small(file)):
                     pool.add(cert, origin=file)
             return pool
     raise ReadError("no system trust store found (looked for "
@@ -438,49 +453,99 @@ class _FetchError(Exception):
     """An AIA download failed; the message says why (for ``ChainBuild.notes``)."""
 
 
-class _HTTPOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to other ``http:`` URLs (AIA is plain HTTP by design)."""
-
-    def redirect_request(  # noqa: PLR0917 - the signature urllib calls
-            self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                         msg: str, headers: object, newurl: str) -> urllib.request.Request | None:
-        if urllib.parse.urlsplit(newurl).scheme != "http":
-            raise _FetchError(f"redirected to {newurl}, which is not an http URL")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
+#: Redirects an AIA fetch follows (real CAs redirect once, from http to their CDN).
+MAX_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-def _read_capped(url: str, response: IO[bytes], deadline: float, limit: int) -> bytes:
+def _read_capped(url: str, response: http.client.HTTPResponse, deadline: _net.Deadline,
+                 limit: int) -> bytes:
     """Read the answer in chunks, giving up past ``limit`` bytes or the deadline."""
     chunks: list[bytes] = []
     size = 0
-    while chunk := response.read(65536):
+    while chunk := response.read1(65536):
         size += len(chunk)
         if size > limit:
             raise _FetchError(f"{url}: answer larger than {limit} bytes; not a certificate")
-        if time.monotonic() > deadline:
-            raise _FetchError(f"{url}: no complete answer in time")
+        deadline.remaining()
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _download(url: str, timeout: float, limit: int) -> bytes:
-    """GET ``url`` within ``timeout`` seconds overall, reading at most ``limit`` bytes."""
-    if urllib.parse.urlsplit(url).scheme != "http":
+def _fetch_once(url: str, addresses: list[_net.Address], deadline: _net.Deadline,
+                limit: int) -> tuple[int, str | None, bytes]:
+    """GET ``url`` from exactly ``addresses``: (status, Location, body of a 200)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    connection: http.client.HTTPConnection
+    if parts.scheme.lower() == "https":
+        connection = _net.HTTPSConnection(host, parts.port or 443, deadline=deadline,
+                                          context=ssl.create_default_context(),
+                                          addresses=addresses)
+    else:
+        connection = _net.HTTPConnection(host, parts.port or 80, deadline=deadline,
+                                         addresses=addresses)
+    with contextlib.closing(connection):
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("GET", target, headers={"User-Agent": "certkit"})
+        response = connection.getresponse()
+        if response.status in _REDIRECTS:
+            return response.status, response.getheader("Location"), b""
+        if response.status != 200:
+            raise _FetchError(f"{url}: HTTP {response.status} {response.reason}")
+        return 200, None, _read_capped(url, response, deadline, limit)
+
+
+def _download(url: str, deadline: _net.Deadline, limit: int) -> bytes:
+    """GET ``url`` before ``deadline``, reading at most ``limit`` bytes.
+
+    Redirects: at most :data:`MAX_REDIRECTS`, to http or https only, and never from a
+    public address to a loopback, link-local or private one (a certificate's URL may
+    name an internal server; a public server may not send certkit to one). Each hop
+    connects to exactly the addresses that were checked.
+    """
+    if urllib.parse.urlsplit(url).scheme.lower() != "http":
         raise _FetchError(f"{url}: only http issuer URLs are followed")
-    deadline = time.monotonic() + timeout
-    opener = urllib.request.build_opener(_HTTPOnlyRedirects())
-    request = urllib.request.Request(url, headers={"User-Agent": "certkit"})  # noqa: S310
+    hops = [url]
     try:
-        with opener.open(request, timeout=timeout) as response:
-            return _read_capped(url, response, deadline, limit)
+        return _follow(hops, deadline, limit)
     except _FetchError:
         raise
-    except urllib.error.HTTPError as err:
-        raise _FetchError(f"{url}: HTTP {err.code} {err.reason}") from err
-    except urllib.error.URLError as err:
-        raise _FetchError(f"{url}: {err.reason}") from err
-    except (TimeoutError, OSError) as err:
-        raise _FetchError(f"{url}: {err or type(err).__name__}") from err
+    except socket.gaierror as err:
+        host = urllib.parse.urlsplit(hops[-1]).hostname
+        raise _FetchError(f"{hops[-1]}: cannot resolve {host} ({err.strerror or err})") from err
+    except TimeoutError as err:
+        raise _FetchError(f"{hops[-1]}: no complete answer within {deadline.timeout:g}s"
+                          ) from err
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        raise _FetchError(f"{hops[-1]}: {err or type(err).__name__}") from err
+
+
+def _follow(hops: list[str], deadline: _net.Deadline, limit: int) -> bytes:
+    """Fetch ``hops[0]``, appending each redirect's target to ``hops`` as it is followed."""
+    came_from_public = False
+    while True:
+        current = hops[-1]
+        parts = urllib.parse.urlsplit(current)
+        default_port = 443 if parts.scheme.lower() == "https" else 80
+        addresses = _net.resolve(parts.hostname or "", parts.port or default_port, deadline)
+        internal = [a[4][0] for a in addresses if _net.is_internal(a)]
+        if came_from_public and internal:
+            raise _FetchError(f"{hops[0]}: redirected from a public address to {current}, "
+                              f"which is an internal address ({internal[0]}); not followed")
+        status, location, body = _fetch_once(current, addresses, deadline, limit)
+        if location is None:
+            if status != 200:
+                raise _FetchError(f"{current}: HTTP {status} without a Location")
+            return body
+        target = urllib.parse.urljoin(current, location.strip())
+        if urllib.parse.urlsplit(target).scheme.lower() not in ("http", "https"):
+            raise _FetchError(f"{hops[0]}: redirected to {target}, which is not an http or "
+                              "https URL; not followed")
+        if len(hops) > MAX_REDIRECTS:
+            raise _FetchError(f"{hops[0]}: more than {MAX_REDIRECTS} redirects; not followed")
+        came_from_public = not internal
+        hops.append(target)
 
 
 def _parse_answer(url: str, data: bytes) -> list[Certificate]:
@@ -523,6 +588,7 @@ def build(
 
     notes: list[str] = []
     visited: set[str] = set()
+    deadline = _net.Deadline(timeout)
     origins: dict[bytes, str] = {}
     path, found = search()
     fetches = 0
@@ -535,7 +601,7 @@ def build(
             visited.add(url)
             fetches += 1
             try:
-                answer = _parse_answer(url, _download(url, timeout, MAX_FETCH_BYTES))
+                answer = _parse_answer(url, _download(url, deadline, MAX_FETCH_BYTES))
             except _FetchError as err:
                 notes.append(f"could not fetch the issuer of {path[-1].subject}: {err}")
                 continue
@@ -582,8 +648,11 @@ def build_chain(
     :class:`CertificatePool`, which makes building for many leaves cost the same per
     leaf whatever its size). ``trust`` is certificates, a PEM bundle path, ``"system"`` or
     ``"certifi"``; the chain ends at a trusted certificate when one can be reached. With
-    ``fetch=True`` the caIssuers URLs in the certificates are downloaded (http only,
-    ``timeout`` seconds and :data:`MAX_FETCH_BYTES` each, no URL twice). Where
+    ``fetch=True`` the caIssuers URLs in the certificates are downloaded (http only, no
+    proxy, :data:`MAX_FETCH_BYTES` each, no URL twice, at most :data:`MAX_REDIRECTS`
+    redirects and never from a public address to an internal one); ``timeout`` seconds
+    bound all the fetching together, connecting, headers and bodies included, however
+    slowly a server answers. Where
     cross-signing offers several paths, the shortest to a trusted root wins, then the
     newest issuer. Never raises for a chain it cannot complete: check
     :attr:`Chain.is_complete` and :attr:`Chain.missing_issuer`.

@@ -34,7 +34,7 @@ from certkit._model import (
     TrustedCertEntry,
 )
 from certkit._ops import chains as _chains
-from certkit._ops.api import load, password_for
+from certkit._ops.api import load, password_for, read_file
 from certkit.errors import (
     CertkitError,
     ChainError,
@@ -450,16 +450,8 @@ def _load_one(source: DiagnoseSource, index: int,
 
 
 def _read_bytes(path: str) -> bytes:
-    """Read a file as :func:`certkit.load` would, raising :class:`ReadError` on failure."""
-    try:
-        size = os.stat(path).st_size
-        if size > 256 * 1024 * 1024:
-            raise DecodeError(f"file is {size} bytes, larger than any certificate container",
-                              source=path)
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as err:
-        raise ReadError(f"cannot read {path}: {err.strerror or err}", path=path) from err
+    """Read a file as :func:`certkit.load` would (regular files only, bounded)."""
+    return read_file(path)
 
 
 def _reason(err: Exception, label: str) -> str:

@@ -12,6 +12,7 @@ path" export does.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import re
@@ -32,7 +33,7 @@ from certkit._model import (
     TrustedCertEntry,
 )
 from certkit._ops import chains as _chains
-from certkit._ops.api import _write_atomic, dump
+from certkit._ops.api import PRIVATE_MODE, PUBLIC_MODE, _Output, _write_set, dump
 from certkit.errors import (
     AliasError,
     ChainError,
@@ -47,8 +48,11 @@ __all__ = ["TARGETS", "ExportResult", "combine", "export", "export_chain", "sele
 #: The export targets, in the order the documentation lists them.
 TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
 
-_PRIVATE = 0o600
-_PUBLIC = 0o644
+_PRIVATE = PRIVATE_MODE
+_PUBLIC = PUBLIC_MODE
+#: Longest file-name stem taken from a certificate: the suffixes (``.fullchain.crt``) and
+#: the temporary name around it must stay under the 255 bytes file systems allow.
+_MAX_STEM = 100
 
 
 class ExportResult(list[pathlib.Path]):
@@ -180,11 +184,20 @@ def export_chain(
     return entry, Chain(certs), root
 
 
+def _bounded(stem: str) -> str:
+    """``stem`` cut to :data:`_MAX_STEM` UTF-8 bytes, a digest of the whole keeping it apart."""
+    encoded = stem.encode("utf-8")
+    if len(encoded) <= _MAX_STEM:
+        return stem
+    digest = hashlib.sha256(encoded).hexdigest()[:8]
+    return encoded[: _MAX_STEM - 9].decode("utf-8", "ignore") + "-" + digest
+
+
 def _base_name(entry: KeyEntry) -> str:
     leaf = entry.certificate
     name = (leaf.common_name if leaf is not None else None) or entry.alias or "server"
     name = name.replace("*", "wildcard")
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "server"
+    return _bounded(re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "server")
 
 
 def _pem(certs: Sequence[Certificate]) -> bytes:
@@ -314,6 +327,12 @@ def _iis(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate
     return [_File(path, data, _PRIVATE)], config
 
 
+def _refuse_existing(files: Sequence[_File]) -> None:
+    for file in files:
+        if file.path.exists():
+            raise FileExistsCertkitError(str(file.path))
+
+
 def export(
     store: KeyStore,
     target: str,
@@ -338,8 +357,10 @@ def export(
     incomplete chain raises :class:`~certkit.errors.ChainError` naming the missing
     issuer unless ``allow_incomplete``. ``password`` protects the Tomcat keystore and the
     IIS .pfx (required for them, unused for the PEM targets, whose key files are
-    unencrypted so the server can start unattended, and mode 0600). Nothing is
-    overwritten unless ``overwrite``; the directory is created if needed.
+    unencrypted so the server can start unattended, and mode 0600; public files follow
+    the umask). Every file is written or none is (a full disk leaves no key without its
+    certificate); nothing is overwritten unless ``overwrite``; the directory is created
+    if needed; a name longer than 100 bytes is shortened (a digest of it kept).
     """
     if target not in TARGETS:
         raise UnsupportedFormatError(f"unknown export target {target!r}; choose one of "
@@ -347,7 +368,7 @@ def export(
     entry, chain, root = export_chain(store, alias, trust=trust,
                                       allow_incomplete=allow_incomplete)
     folder = pathlib.Path(directory)
-    base = folder / (name or _base_name(entry))
+    base = folder / (_bounded(name) if name else _base_name(entry))
     if target == "apache":
         files, config = _apache(base, entry, chain)
         snippet = ".apache.conf"
@@ -366,21 +387,18 @@ def export(
                              profile=profile)
         snippet = ".iis.txt"
     files.append(_File(base.with_name(base.name + snippet), config.encode("utf-8"), _PUBLIC))
-    if not overwrite:
-        for file in files:
-            if file.path.exists():
-                raise FileExistsCertkitError(str(file.path))
     try:
+        if not overwrite:
+            _refuse_existing(files)
         folder.mkdir(parents=True, exist_ok=True)
-        for file in files:
-            _write_atomic(file.path, file.data, mode=file.mode, overwrite=overwrite)
-            if overwrite:
-                os.chmod(file.path, file.mode)
+        # A key without its certificate (or the reverse) is worse than nothing: all or none.
+        _write_set([_Output(f.path, f.data, f.mode) for f in files], overwrite=overwrite)
     except FileExistsCertkitError:
         raise
     except OSError as err:
-        raise ReadError(f"cannot write into {folder}: {err.strerror or err}",
-                        path=str(folder)) from err
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        raise ReadError(f"cannot write into {folder}{where}: {err.strerror or err}; nothing "
+                        "was exported", path=str(folder)) from err
     return ExportResult([f.path for f in files], target=target, config=config, chain=chain,
                         root_left_out=(root.subject if root is not None and target != "iis"
                                        else None))

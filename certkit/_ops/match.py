@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
@@ -138,7 +139,8 @@ class _LockedLocation:
 
 
 def _iter_files(folder: str) -> Iterator[str]:
-    """Every regular file below ``folder``, sorted, without following symbolic links."""
+    """Every file below ``folder``, sorted, without following symbolic links to folders
+    (what is not a regular file is skipped by the reader, not here, so it is listed)."""
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs.sort()
         for name in sorted(files):
@@ -205,17 +207,29 @@ class KeyIndex:
                                     _LockedLocation(source, entry.alias))
 
     def _add_file(self, path: str, *, explicit: bool = False) -> None:
-        from certkit._ops.api import load  # noqa: PLC0415 - operations sit above the API in imports
+        # Operations sit above the API in imports.
+        from certkit._ops.api import MAX_INPUT, load_file, skipped_reason  # noqa: PLC0415
 
         try:
-            if not explicit and os.path.getsize(path) > MAX_SCANNED_FILE:
-                self.skipped.append((path, "larger than any key file"))
-                return
-            store = load(path, password=self._password)
+            info = os.stat(path)
+        except OSError as err:
+            if explicit:
+                self.skipped.append((path, err.strerror or str(err)))
+            return
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO would block the search and a device would feed it forever: never opened.
+            self.skipped.append((path, skipped_reason(info.st_mode)))
+            return
+        if not explicit and info.st_size > MAX_SCANNED_FILE:
+            self.skipped.append((path, "larger than any key file"))
+            return
+        try:
+            store = load_file(path, limit=MAX_INPUT if explicit else MAX_SCANNED_FILE,
+                              password=self._password)
         except PasswordError as err:
             self.skipped.append((path, "needs a password" if err.missing else "wrong password"))
             return
-        except (CertkitError, OSError) as err:
+        except CertkitError as err:
             if explicit:
                 self.skipped.append((path, str(err)))
             return

@@ -33,9 +33,6 @@ import os
 import re
 import socket
 import ssl
-import time
-import urllib.error
-import urllib.request
 import zlib
 from email.message import Message
 from html.parser import HTMLParser
@@ -43,6 +40,7 @@ from urllib.parse import urljoin, urlsplit
 
 import attrs
 
+from certkit._ops import _net
 from certkit._ops import chains as _chains
 from certkit._ops.remote import _handshake_error, _peer
 from certkit.errors import NetworkError, PageError, ReadError
@@ -289,24 +287,12 @@ def _ssl_context(trust: _chains.TrustSource | None) -> ssl.SSLContext:
     return ssl.create_default_context(cadata=pem)
 
 
-def _opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
-    """An opener that speaks https only, follows no redirect and uses no proxy."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.HTTPSHandler(context=context),
-                    urllib.request.HTTPDefaultErrorHandler(),
-                    urllib.request.HTTPErrorProcessor()):
-        opener.add_handler(handler)
-    return opener
-
-
 def _network_error(err: BaseException, url: str, timeout: float) -> NetworkError:
-    """Translate what urllib, http.client, ssl or socket raised into a :class:`NetworkError`."""
+    """Translate what http.client, ssl or socket raised into a :class:`NetworkError`."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or 443
     where = _peer(host, port)
-    if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException):
-        err = err.reason
     if isinstance(err, ssl.SSLCertVerificationError):
         return NetworkError(
             f"the certificate of {where} is not trusted: {err.verify_message}; look at what "
@@ -335,7 +321,7 @@ def _network_error(err: BaseException, url: str, timeout: float) -> NetworkError
 
 
 def _read_body(response: http.client.HTTPResponse, url: str, *, max_bytes: int,
-               deadline: float, timeout: float) -> bytes:
+               deadline: _net.Deadline, timeout: float) -> bytes:
     """The body; more than ``max_bytes`` (decompressed) or reading past the deadline raise."""
     too_large = PageError(f"{url} is larger than {max_bytes} bytes; certkit reads no more "
                           "(pass a larger max_bytes to check it)", url=url, reason="too-large")
@@ -347,8 +333,7 @@ def _read_body(response: http.client.HTTPResponse, url: str, *, max_bytes: int,
     chunks: list[bytes] = []
     total = 0
     while True:
-        if time.monotonic() > deadline:
-            raise _network_error(TimeoutError(), url, timeout)
+        deadline.remaining()  # TimeoutError once it has passed
         chunk = response.read1(_CHUNK)
         if not chunk:
             break
@@ -365,39 +350,38 @@ def _read_body(response: http.client.HTTPResponse, url: str, *, max_bytes: int,
     return b"".join(chunks)
 
 
-def _get(opener: urllib.request.OpenerDirector, url: str, *, max_bytes: int,
-         deadline: float, timeout: float) -> tuple[int, Message, bytes]:
-    """GET ``url``: its status, headers and (for a 2xx answer) body; 4xx/5xx raise."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise _network_error(TimeoutError(), url, timeout)
-    # S310: only https:// reaches here (checked by _https_url and for every redirect), and
-    # the opener has no handler for any other scheme.
-    request = urllib.request.Request(url, headers={  # noqa: S310
-        "User-Agent": _USER_AGENT, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"})
-    try:
-        response = opener.open(request, timeout=remaining)
-    except urllib.error.HTTPError as err:
-        with contextlib.closing(err):
-            if err.code >= 400:
-                raise PageError(f"{url} answered {err.code} {err.reason}: check the address "
-                                "(and that the page is public)", url=url,
-                                reason="http-status") from None
-            return err.code, err.headers, b""
-    except (OSError, http.client.HTTPException) as err:
-        raise _network_error(err, url, timeout) from err
-    with response:
-        status: int = response.status
-        if not 200 <= status < 300:
-            return status, response.headers, b""
+def _get(context: ssl.SSLContext, url: str, *, max_bytes: int,
+         deadline: _net.Deadline, timeout: float) -> tuple[int, Message, bytes]:
+    """GET ``url`` (https, no proxy) before ``deadline``: its status, headers and (for a
+    2xx answer) body; 4xx/5xx raise. The deadline bounds connecting, the handshake, the
+    headers and the body, however slowly the server sends them."""
+    parts = urlsplit(url)
+    connection = _net.HTTPSConnection(parts.hostname or "", parts.port or 443,
+                                      deadline=deadline, context=context)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    with contextlib.closing(connection):
         try:
-            body = _read_body(response, url, max_bytes=max_bytes, deadline=deadline,
-                              timeout=timeout)
+            connection.request("GET", target, headers={
+                "User-Agent": _USER_AGENT, "Connection": "close",
+                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"})
+            response = connection.getresponse()
         except (OSError, http.client.HTTPException) as err:
-            if isinstance(err, NetworkError):
-                raise
             raise _network_error(err, url, timeout) from err
-        return status, response.headers, body
+        with response:
+            status: int = response.status
+            if status >= 400:
+                raise PageError(f"{url} answered {status} {response.reason}: check the address "
+                                "(and that the page is public)", url=url, reason="http-status")
+            if not 200 <= status < 300:
+                return status, response.headers, b""
+            try:
+                body = _read_body(response, url, max_bytes=max_bytes, deadline=deadline,
+                                  timeout=timeout)
+            except (OSError, http.client.HTTPException) as err:
+                if isinstance(err, NetworkError):
+                    raise
+                raise _network_error(err, url, timeout) from err
+            return status, response.headers, body
 
 
 def _charset(body: bytes, headers: Message) -> str:
@@ -463,11 +447,11 @@ def check_page(
     HTML is read: stylesheets, scripts and frames it loads over https are not fetched.
     """
     current = _https_url(url)
-    opener = _opener(_ssl_context(trust))
-    deadline = time.monotonic() + timeout
+    context = _ssl_context(trust)
+    deadline = _net.Deadline(timeout)
     seen = {current}
     for _ in range(MAX_REDIRECTS + 1):
-        status, headers, body = _get(opener, current, max_bytes=max_bytes, deadline=deadline,
+        status, headers, body = _get(context, current, max_bytes=max_bytes, deadline=deadline,
                                      timeout=timeout)
         location = headers.get("Location") if 300 <= status < 400 else None
         if location is None:

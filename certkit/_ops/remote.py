@@ -22,6 +22,7 @@ from collections.abc import Callable
 import attrs
 
 from certkit._model import Certificate, Chain, KeyStore
+from certkit._ops import _net
 from certkit._ops import chains as _chains
 from certkit.errors import ChainError, DecodeError, NetworkError
 
@@ -84,10 +85,11 @@ def _peer(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
+def _connect(host: str, port: int, deadline: _net.Deadline) -> socket.socket:
     where = _peer(host, port)
+    timeout = deadline.timeout
     try:
-        return socket.create_connection((host.strip("[]"), port), timeout=timeout)
+        return _net.connect(host.strip("[]"), port, deadline)
     except socket.gaierror as err:
         raise NetworkError(f"cannot resolve {host}: {err.strerror or err}", host=host, port=port,
                            reason="resolve") from err
@@ -236,14 +238,19 @@ def fetch_chain(
     Nothing is verified or reordered, so a misordered or incomplete chain comes back as
     served (the first is normally the leaf). The SNI name is ``servername``, else ``host``
     unless it is an IP address (then no SNI is sent). ``starttls`` (``"smtp"``,
-    ``"imap"``, ``"pop3"``) upgrades a plain-text mail connection first. Failures raise
+    ``"imap"``, ``"pop3"``) upgrades a plain-text mail connection first. ``timeout``
+    bounds the whole exchange (resolving, connecting, the STARTTLS dialogue and the
+    handshake), however slowly the server answers. Failures raise
     :class:`~certkit.errors.NetworkError` saying what failed.
     """
     if starttls is not None and starttls not in STARTTLS_PROTOCOLS:
         raise ValueError(f"unknown STARTTLS protocol {starttls!r}; choose "
                          f"{', '.join(STARTTLS_PROTOCOLS)}")
     sni = servername if servername is not None else (None if _is_ip(host) else host)
-    sock = _connect(host, port, timeout)
+    # One deadline for the whole exchange: a server that drips its greeting or handshake
+    # one byte at a time costs ``timeout`` seconds, not forever.
+    deadline = _net.Deadline(timeout)
+    sock = _connect(host, port, deadline)
     try:
         if starttls is not None:
             try:
@@ -258,7 +265,7 @@ def fetch_chain(
                 raise NetworkError(f"STARTTLS with {_peer(host, port)} failed: {err}",
                                    host=host, port=port, reason="starttls") from err
         try:
-            with _context().wrap_socket(sock, server_hostname=sni) as tls:
+            with _net.wrap_tls(_context(), sock, sni) as tls:
                 ders = _der_items(tls)
         except (ssl.SSLError, OSError) as err:
             raise _handshake_error(err, host, port, timeout) from err

@@ -26,8 +26,8 @@ from cryptography.x509.oid import ExtensionOID
 
 from certkit import formats
 from certkit._model import Certificate, KeyEntry, LockedKey, Password, PrivateKey
-from certkit._ops.api import load, password_for
-from certkit.errors import CertkitError, PasswordError
+from certkit._ops.api import file_kind, load, open_regular, password_for, read_bounded
+from certkit.errors import CertkitError, DecodeError, PasswordError
 
 if TYPE_CHECKING:
     from certkit._ops.chains import CertificatePool
@@ -106,8 +106,9 @@ class ScannedChain:
 
 @attrs.frozen
 class ScanIssue:
-    """A file the scan could not read: ``reason`` is ``unreadable``, ``password-needed``,
-    ``wrong-password``, ``damaged`` or ``too-large``; ``detail`` says more."""
+    """A file the scan could not (or would not) read: ``reason`` is ``unreadable``,
+    ``password-needed``, ``wrong-password``, ``damaged``, ``too-large`` or (in
+    :attr:`ScanReport.skipped`) ``not-a-regular-file``; ``detail`` says more."""
 
     path: str
     reason: str
@@ -124,6 +125,9 @@ class ScanReport:
     is nowhere in the scan or the trust store, with that issuer's name. ``chains`` holds
     the verdict on each key entry's own chain; a broken or unverifiable one is a problem
     (a missing intermediate is one when ``incomplete`` says so: it may be in another file).
+    ``skipped`` lists what was never opened because it is not a regular file (FIFOs,
+    sockets, devices and links to them; reason ``not-a-regular-file``): not a problem, but
+    worth knowing.
     """
 
     files_seen: int
@@ -139,6 +143,7 @@ class ScanReport:
     unreadable: tuple[ScanIssue, ...]
     at: _dt.datetime
     chains: tuple[ScannedChain, ...] = ()
+    skipped: tuple[ScanIssue, ...] = ()
 
     @property
     def has_problems(self) -> bool:
@@ -219,24 +224,26 @@ class _Sniffed:
         self.promised = promised
 
 
-def _sniff(path: str, size: int) -> _Sniffed:
+def _sniff(path: str) -> _Sniffed:
     promised = os.path.splitext(path)[1].lower() in _CERT_EXTENSIONS
-    with open(path, "rb") as handle:
-        head = handle.read(_SNIFF)
+    with open_regular(path) as handle:
+        head = handle.read(_SNIFF) or b""
         if _is_text(head):
             if b"-----BEGIN " not in head:
-                head += handle.read(_TEXT_PREFIX - len(head))
+                head += handle.read(_TEXT_PREFIX - len(head)) or b""
                 if b"-----BEGIN " not in head:
                     # Text without a PEM line is not certificate material, whatever its
                     # name says, unless it is bare base64 (a PEM body that lost its armour).
                     if not (promised and _BARE_BASE64.fullmatch(head.strip())):
                         return _Sniffed(None, promised=False)
-                    return _Sniffed(head + handle.read(), promised=True)
-            return _Sniffed(head + handle.read(), promised=True)
+                    return _Sniffed(read_bounded(handle, MAX_FILE, name=path, start=head),
+                                    promised=True)
+            return _Sniffed(read_bounded(handle, MAX_FILE, name=path, start=head),
+                            promised=True)
         if not _looks_binary_container(head):
             return _Sniffed(None, promised=promised)
         strong = head[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce")
-        return _Sniffed(head + handle.read(max(0, size - len(head))),
+        return _Sniffed(read_bounded(handle, MAX_FILE, name=path, start=head),
                         promised=promised or strong)
 
 
@@ -346,6 +353,7 @@ class _Scanner:
         self.certificates: list[ScannedCertificate] = []
         self.keys: list[ScannedKey] = []
         self.issues: list[ScanIssue] = []
+        self.skipped: list[ScanIssue] = []
         self.issuers = _Issuers()
         self.authority_ids: dict[str, bytes | None] = {}
 
@@ -357,16 +365,26 @@ class _Scanner:
                       else "cannot be listed or stat'ed")
             issues.append(ScanIssue(path, "unreadable", detail))
             return False
-        if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
-            return False  # FIFOs, sockets and devices are never opened (a FIFO would block)
+        if not stat.S_ISREG(info.st_mode):
+            # FIFOs, sockets and devices are never opened: a FIFO would block the scan, a
+            # device (a link to /dev/zero) would feed it forever.
+            self.skipped.append(ScanIssue(path, "not-a-regular-file",
+                                          f"{file_kind(info.st_mode)}; not opened"))
+            return False
+        if info.st_size == 0:
+            return False
         if info.st_size > MAX_FILE:
             if os.path.splitext(path)[1].lower() in _CERT_EXTENSIONS:
                 issues.append(ScanIssue(path, "too-large", f"{info.st_size} bytes; not read"))
             return False
         try:
-            sniffed = _sniff(path, info.st_size)
+            sniffed = _sniff(path)
+        except DecodeError:  # grew past the limit since it was listed
+            issues.append(ScanIssue(path, "too-large", f"more than {MAX_FILE} bytes; not read"))
+            return False
         except OSError as err:
-            issues.append(ScanIssue(path, "unreadable", err.strerror or str(err)))
+            issues.append(ScanIssue(path, "unreadable", getattr(err, "strerror", None)
+                                    or str(err)))
             return False
         if sniffed.data is None:
             return False
@@ -443,7 +461,7 @@ class _Scanner:
             keys=tuple(keys), pairs=pairs, expired=expired, expiring=soon,
             orphaned_keys=tuple(k for k in keys if k.public_key_sha256 not in cert_spkis),
             without_key=without_key, incomplete=incomplete, unreadable=tuple(self.issues),
-            at=moment, chains=tuple(self.chains))
+            at=moment, chains=tuple(self.chains), skipped=tuple(self.skipped))
 
 
 def _scan_key(entry: KeyEntry, path: str, keys: list[ScannedKey]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import pathlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
@@ -68,15 +67,28 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
                          _terminal_columns() - 2 if width is None else width)
 
 
+#: Longest first line of a password file (a password, not a document).
+_MAX_PASSWORD_FILE_LINE = 64 * 1024
+
+
 def _read_password(file: str | None, env: str | None, what: str) -> str | None:
     if file and env:
         raise UsageError(f"give the {what} with only one of --…-file and --…-env")
     if file:
+        # The first line only, as the help says (a note on the next line is not part of the
+        # password); read as a line, so a pipe (--password-file <(pass show x)) works too.
         try:
-            text = pathlib.Path(file).read_text(encoding="utf-8")
+            with open(file, "rb") as handle:
+                line = handle.readline(_MAX_PASSWORD_FILE_LINE + 1)
         except OSError as err:
             raise UsageError(f"cannot read the {what} file {file}: {err.strerror}") from err
-        return text.rstrip("\r\n")
+        if len(line) > _MAX_PASSWORD_FILE_LINE and not line.endswith(b"\n"):
+            raise UsageError(f"the first line of the {what} file {file} is longer than "
+                             f"{_MAX_PASSWORD_FILE_LINE} bytes: not a password")
+        try:
+            return line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise UsageError(f"the {what} file {file} is not UTF-8 text") from err
     if env:
         if env not in os.environ:
             raise UsageError(f"environment variable {env} (the {what}) is not set")

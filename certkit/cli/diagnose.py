@@ -156,6 +156,8 @@ def _scan_json(report: ScanReport) -> dict[str, Any]:
                     "message": c.message} for c in report.chains],
         "unreadable": [{"path": i.path, "reason": i.reason, "detail": i.detail}
                        for i in report.unreadable],
+        "skipped": [{"path": i.path, "reason": i.reason, "detail": i.detail}
+                    for i in report.skipped],
     }
 
 
@@ -187,6 +189,8 @@ def _write_scan(report: ScanReport, out: TextIO) -> None:
             out.write(f"chain     {chain.message}  {where}\n")
     for issue in report.unreadable:
         out.write(f"unread    {issue.reason}: {issue.path} ({issue.detail})\n")
+    for issue in report.skipped:
+        out.write(f"skipped   {issue.reason}: {issue.path} ({issue.detail})\n")
     out.write("problems found\n" if report.has_problems else "no problems found\n")
 
 

@@ -307,7 +307,8 @@ def register(sub: Any) -> None:
     check.add_argument("--trust", metavar="FILE",
                        help="PEM bundle of trusted roots (default: the system trust store)")
     check.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                       help="seconds for connecting and the handshake (default 10)")
+                       help="seconds for the whole exchange: connecting, STARTTLS, handshake "
+                            "(default 10)")
     check.add_argument("--starttls", choices=("smtp", "imap", "pop3"),
                        help="upgrade a plain-text mail connection first")
     check.add_argument("--json", action="store_true", help="machine-readable output")

@@ -211,6 +211,8 @@ def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
         for place in every:
             alias = f" (entry {place.alias!r})" if place.alias else ""
             out.write(f"  found: {place.source}{alias}\n")
+        for path, reason in index.skipped:
+            out.write(f"  skipped {path}: {reason}\n")
         return EXIT_OK
     keys = len(index)
     out.write(f"no private key for {target.subject} among {keys} key{'s' * (keys != 1)} in "
@@ -259,9 +261,9 @@ def _cert_json(cert: Certificate, origin: str | None = None) -> dict[str, Any]:
 
 def _save_chain(certs: list[Certificate], path: str, *, force: bool) -> pathlib.Path:
     import certkit  # noqa: PLC0415
-    from certkit._assemble import unique_alias  # noqa: PLC0415
+    from certkit._assemble import Aliases, unique_alias  # noqa: PLC0415
 
-    taken: set[str] = set()
+    taken = Aliases()
     entries = [TrustedCertEntry(unique_alias(c.common_name or "certificate", taken), c,
                                 trusted=False) for c in certs]
     return certkit.save(KeyStore(entries), path, overwrite=force)
@@ -520,7 +522,7 @@ def register(sub: Any) -> None:
     chain.add_argument("--fetch", action="store_true",
                        help="download missing issuers from the certificates' AIA http URLs")
     chain.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="per download (default 10)")
+                       help="seconds for all the downloads together (default 10)")
     chain.add_argument("--out", metavar="FILE", help="write the chain (format from extension)")
     chain.add_argument("--no-root", action="store_true",
                        help="leave the self-signed root out of --out (servers need not send it)")

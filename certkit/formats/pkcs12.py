@@ -51,7 +51,7 @@ from asn1crypto import core
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from certkit._assemble import chain_attributes, link_chain, unique_alias
+from certkit._assemble import Aliases, chain_attributes, link_chain, unique_alias
 from certkit._crypto import der as _der
 from certkit._crypto import pbe as _pbe
 from certkit._crypto import pkcs8 as _pkcs8
@@ -564,8 +564,8 @@ class _Reader:
                               "(copied unchanged into PKCS#12, JKS and JCEKS): "
                               + "; ".join(f"{o.kind}: {o.reason}" for o in self.opaque))
         staged.sort(key=lambda row: row[0])
-        taken = {row[2].attributes.friendly_name for row in staged
-                 if row[2].attributes.friendly_name}
+        taken = Aliases(row[2].attributes.friendly_name for row in staged
+                        if row[2].attributes.friendly_name)
         claimed: set[str] = set()
         entries: list[Entry] = []
         for _, wanted, entry, scheme, kind in staged:
@@ -573,7 +573,7 @@ class _Reader:
             if name and name not in claimed:
                 alias = name
                 claimed.add(name)
-                taken.add(name)
+                taken.reserve(name)
             else:
                 alias = unique_alias(_alias_text(wanted) or kind, taken)
             entries.append(attrs.evolve(entry, alias=alias))
