@@ -262,3 +262,25 @@ class TestFuzzFindings:
         assert certificate.common_name is None
         store = certkit.KeyStore([certkit.TrustedCertEntry("c", certificate)])
         assert certkit.load(certkit.dump(store, "pem")).certificates[0].der == patched
+
+    def test_bit_string_name_attribute_in_chains(self) -> None:
+        """The same certificate goes through chain building and the verdict without escaping."""
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.serialization import Encoding
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz-cn")])
+        when = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+        der = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(7).not_valid_before(when)
+               .not_valid_after(when + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+               .public_bytes(Encoding.DER))
+        certificate = certkit.Certificate(der.replace(b"\x0c\x07fuzz-cn", b"\x03\x07\x00fuzzcn"))
+        chain = certkit.build_chain(certificate, [], trust=None)
+        assert chain.leaf == certificate
+        assert certkit.chain_verdict(chain, trust=None).code

@@ -93,7 +93,7 @@ def _subject_key(cert: Certificate) -> tuple[Hashable, ...] | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return _name_key(cert.x509.subject)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):  # TypeError: a name cryptography cannot render
         return None
 
 
@@ -102,7 +102,7 @@ def _issuer_key(cert: Certificate) -> tuple[Hashable, ...] | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return _name_key(cert.x509.issuer)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):  # TypeError: a name cryptography cannot render
         return None
 
 
