@@ -136,6 +136,7 @@ def _write_files(folder: pathlib.Path, pki: PKI) -> None:
     certkit.save(chain, folder / "demo" / "chain.p7b", format="pkcs7")
     (folder / "new-www.crt").write_bytes(pki.leaf.certificate.to_pem())
     (folder / "www.example.com.crt").write_bytes(pki.leaf.certificate.to_pem())
+    certkit.save(site, folder / "big.jceks", password=PASSWORD)
     (folder / "issuing-ca.crt").write_bytes(pki.intermediate.certificate.to_pem())
     # Tomcat: a keystore whose key has its own password, and one awaiting its CA reply.
     certkit.save(KeyStore([KeyEntry("tomcat", pki.leaf.key, pki.chain)]), folder / "old.jks",

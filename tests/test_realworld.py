@@ -31,12 +31,9 @@ from certkit.errors import UnrepresentableError
 
 pytestmark = pytest.mark.slow
 
-#: Where certkit's chain length differs from keytool's, and why (reported, not hidden).
-CHAIN_DISAGREEMENTS = {
-    "bc-sha1-chain.p12": "SHA-1 signatures do not link until chain linking stops depending "
-    "on what cryptography verifies (issue 13, first item): the CA is listed as an entry of "
-    "its own and the key's chain has length 1 where keytool shows 2",
-}
+#: Where certkit's chain length differs from keytool's, and why (reported, not hidden;
+#: strict, so a disagreement that goes away must be taken off this list).
+CHAIN_DISAGREEMENTS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +71,8 @@ NAMES = ["jdk8-ec.keystore", "bc-sha1-chain.p12", "jdk8-ec.p12", "mbedtls-ca.jks
 
 
 def _note_disagreement(name: str, request: pytest.FixtureRequest) -> None:
-    # Not strict: the linking fix on another branch turns these into passes.
     if name in CHAIN_DISAGREEMENTS:
-        request.applymarker(pytest.mark.xfail(reason=CHAIN_DISAGREEMENTS[name], strict=False))
+        request.applymarker(pytest.mark.xfail(reason=CHAIN_DISAGREEMENTS[name], strict=True))
 
 
 def _without_lengths(view: dict[str, object]) -> dict[str, tuple[object, ...]]:
