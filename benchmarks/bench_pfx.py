@@ -43,7 +43,9 @@ from collections.abc import Callable, Sequence
 
 PASSWORD = "bench-pfx-pass"
 ITERATIONS = 2048
-TARGETS = {"openssl": 0.2, "cryptography": 0.25}
+#: Issue 16's bar for the pure wheel: ahead of a loop of ``openssl pkcs12`` processes, and at
+#: most a tenth of cryptography's ``load_pkcs12`` (which runs OpenSSL's PKCS#12 code).
+TARGETS = {"openssl": 1.0, "cryptography": 0.1}
 BLOCK = 10
 
 
