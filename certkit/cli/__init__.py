@@ -231,7 +231,7 @@ def _report_json(report: ConversionReport) -> dict[str, Any]:
     return {"source": report.source, "destination": str(report.destination),
             "source_format": report.source_format, "format": report.format,
             "entries": report.entries, "dropped": list(report.dropped),
-            "not_kept": list(report.not_kept)}
+            "not_kept": list(report.not_kept), "left_out": list(report.left_out)}
 
 
 def _human_report(report: ConversionReport, out: TextIO) -> None:
@@ -241,6 +241,8 @@ def _human_report(report: ConversionReport, out: TextIO) -> None:
         out.write(f"  dropped: {item}\n")
     for item in report.not_kept:
         out.write(f"  not kept by {report.format}: {item}\n")
+    for item in report.left_out:
+        out.write(f"  left out: {item}\n")
 
 
 def _convert_many(args: argparse.Namespace, password: str | None,
@@ -273,10 +275,34 @@ def _convert_many(args: argparse.Namespace, password: str | None,
     return EXIT_OK if not batch.failed else EXIT_ERROR
 
 
+def _split(args: argparse.Namespace, out: TextIO) -> int:
+    """``convert BUNDLE… --out-dir DIR --split``: one certificate file per certificate."""
+    import certkit  # noqa: PLC0415
+
+    if args.out_dir is None:
+        raise UsageError("--split needs --out-dir DIR (the folder for one file per certificate)")
+    password = _read_password(args.password_file, args.password_env, "password")
+    written: list[str] = []
+    for path in args.paths:
+        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+            return certkit.load(p, password=pw)
+
+        store = _with_prompt(load, password, path)
+        written.extend(str(p) for p in certkit.split_certificates(store, args.out_dir))
+    if args.json:
+        _print_json({"written": written}, out)
+    else:
+        for name in written:
+            out.write(f"wrote {name}\n")
+    return EXIT_OK
+
+
 def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit convert IN OUT`` or ``certkit convert IN… --out-dir DIR --to FORMAT``."""
     import certkit  # noqa: PLC0415
 
+    if args.split:
+        return _split(args, out)
     if args.out_dir is None and len(args.paths) != 2:
         raise UsageError("give IN and OUT, or several IN with --out-dir DIR --to FORMAT")
     if args.out_dir is not None and args.to is None:
@@ -289,6 +315,10 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
         options["profile"] = args.profile
     if args.bag_attributes:
         options["bag_attributes"] = True
+    if args.only:
+        options["only"] = args.only
+    if args.key_format:
+        options["key_format"] = args.key_format
     if args.out_dir is not None:
         return _convert_many(args, password, lambda sources, pw: certkit.convert_many(
             sources, args.out_dir, format=args.to, password=pw, new_password=new_password,
@@ -402,7 +432,9 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                "  certkit convert site.pfx apache.pem --password-env PFX_PASS\n"
                "  certkit convert apache.pem site.pfx --new-password-file pass.txt "
                "--profile legacy\n"
-               "  certkit convert exports/*.pfx --out-dir pem --to pem --password-env PFX_PASS",
+               "  certkit convert exports/*.pfx --out-dir pem --to pem --password-env PFX_PASS\n"
+               "  certkit convert site.pfx server.key --key-format pkcs1 --password-env PFX_PASS\n"
+               "  certkit convert ca-bundle.pem --out-dir cas --split",
         formatter_class=HelpFormatter)
     convert.add_argument("paths", nargs="+", metavar="IN",
                          help="the input file(s); without --out-dir, IN then OUT")
@@ -418,6 +450,16 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     convert.add_argument("--profile", choices=("modern", "legacy", "pbmac1"),
                          help="PKCS#12 encryption profile (default modern; legacy for "
                               "Windows Server 2016 and older, Java 8 before 8u301)")
+    convert.add_argument("--only", choices=("key", "leaf", "chain", "ca", "all"),
+                         help="what to write: the key, the leaf certificate, every certificate "
+                              "(chain), the CA certificates, or all (default: by OUT's name — "
+                              ".key the key, .crt/.cer certificates only, others all)")
+    convert.add_argument("--key-format", choices=("pkcs8", "pkcs1", "sec1"),
+                         help="PEM/DER keys as PKCS#8 (default), PKCS#1 'RSA PRIVATE KEY' or "
+                              "SEC1 'EC PRIVATE KEY'")
+    convert.add_argument("--split", action="store_true",
+                         help="with --out-dir: write each certificate to its own file in DIR, "
+                              "named after its subject (never overwrites)")
     convert.add_argument("--bag-attributes", action="store_true",
                          help="PEM output: keep aliases and attributes as 'Bag Attributes'")
     convert.add_argument("--json", action="store_true", help="machine-readable output")
