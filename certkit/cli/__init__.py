@@ -170,7 +170,9 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
             lock = " (locked: key password needed)" if entry.get("locked") else ""
             verdict = entry.get("chain_verdict")
             status = f" ({verdict['code']})" if verdict else ""
-            head += f"  {entry['key_algorithm']}{lock}, chain of {entry['chain_length']}{status}"
+            held = (entry["summary"] if entry.get("summary")
+                    else f"chain of {entry['chain_length']}{status}")
+            head += f"  {entry['key_algorithm']}{lock}, {held}"
             if entry.get("key_matches_certificate") is False:
                 head += "  KEY DOES NOT MATCH CERTIFICATE"
         elif kind == "secret-key" and entry.get("locked"):
@@ -181,10 +183,19 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
         if entry.get("created"):
             head += f"  created {entry['created']}"
         out.write(head + "\n")
+        kept = entry.get("attributes") or {}
+        if kept:
+            words = {"friendly_name": "friendly name", "local_key_id": "local key id",
+                     "csp_name": "CSP", "trusted_usage": "trusted for", "other": "other"}
+            out.write("      attributes " + "; ".join(
+                f"{words[name]} {', '.join(value) if isinstance(value, list) else value}"
+                for name, value in kept.items() if name != "other") + "\n")
         for index, cert in enumerate(entry.get("certificates", [])):
-            marker = "expired" if cert["expired"] else ("not yet valid" if cert["not_yet_valid"]
-                                                         else "valid")
-            out.write(f"      {index}: {cert['subject']}\n")
+            days = cert["days_left"]
+            marker = (f"expired {-days} days ago" if cert["expired"] else
+                      "not yet valid" if cert["not_yet_valid"] else
+                      f"expires in {days} day{'s' if days != 1 else ''}")
+            out.write(f"      {index}: [{cert['role']}] {cert['subject']}\n")
             out.write(f"         issuer   {cert['issuer']}\n")
             out.write(f"         valid    {cert['not_before']} → {cert['not_after']} ({marker})\n")
             out.write(f"         sha256   {cert['sha256']}\n")
