@@ -179,6 +179,12 @@ class TestKeyFormat:
         with pytest.raises(UnsupportedKeyError, match=f"{key_format}.*pkcs8"):
             certkit.dump(store, "pem", key_format=key_format)
 
+    def test_unknown_format(self, pki: PKI) -> None:
+        """A misspelt key format is refused even when the store holds no key."""
+        store = KeyStore([TrustedCertEntry("root", pki.root.certificate)])
+        with pytest.raises(certkit.errors.UnsupportedFormatError, match="pkcs8, pkcs1"):
+            certkit.dump(store, "pem", key_format="pkcs12")
+
     def test_not_for_pkcs12(self, pfx: pathlib.Path, tmp_path: pathlib.Path) -> None:
         """PKCS#12 has no key format choice: the option is refused, nothing written."""
         with pytest.raises(certkit.errors.UnsupportedFormatError, match="key_format"):

@@ -201,6 +201,9 @@ def _selected(store: KeyStore, only: str | None, key_format: str | None,
     chosen = only if only is not None else (
         _select.only_for_path(path) if path is not None else "all")
     if key_format is not None:
+        if key_format not in ("pkcs8", "pkcs1", "sec1"):
+            raise UnsupportedFormatError(f"unknown key format {key_format!r}; choose pkcs8, "
+                                         "pkcs1 (RSA) or sec1 (EC)", format=key_format)
         options = {**options, "key_format": key_format}
     if chosen == "all":
         return store, (), options
@@ -543,7 +546,7 @@ def convert(
         picked, dst, format=spec.name, password=_output_password(spec, password, new_password),
         overwrite=overwrite, allow_loss=allow_loss, options=options,
     )
-    return _report(src, store, target, spec, result, left_out=left_out)
+    return _report(src, picked, target, spec, result, left_out=left_out)
 
 
 @attrs.frozen
@@ -648,7 +651,7 @@ def convert_many(
         except CertkitError as err:
             outcomes[index] = ConversionFailure(path, err)
             continue
-        pending.append((index, store, result, left_out))
+        pending.append((index, picked, result, left_out))
         outputs.append(output)
         pending_bytes += len(output.data)
         # Flushed in chunks, so a batch of big keystores never holds them all in memory.

@@ -16,7 +16,7 @@ from certkit._model import (
     KeyStore,
     TrustedCertEntry,
 )
-from certkit.errors import ReadError, UnrepresentableError
+from certkit.errors import CertkitError, ReadError, UnrepresentableError
 
 if TYPE_CHECKING:
     from certkit._model import Password
@@ -43,7 +43,7 @@ def only_for_path(path: str | os.PathLike[str]) -> str:
 def _is_ca(cert: Certificate) -> bool:
     try:
         return cert.is_ca or cert.is_self_signed
-    except Exception:  # noqa: BLE001 - an unreadable extension: judge by the name alone
+    except CertkitError:  # an unreadable extension: judge by the names alone
         return cert.subject == cert.issuer
 
 
