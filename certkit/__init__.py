@@ -76,8 +76,16 @@ if TYPE_CHECKING:
     from certkit._ops.match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
     from certkit._ops.page import MixedResource, PageReport, check_page
     from certkit._ops.remote import HostReport, check_host, fetch_chain
-    from certkit._ops.request import generate_csr, generate_key, renewal_csr
+    from certkit._ops.request import (
+        RenewalSource,
+        generate_csr,
+        generate_key,
+        renewal_csr,
+        renewal_key,
+        renewal_source,
+    )
     from certkit._ops.scan import ScanReport, scan
+    from certkit._ops.select import split_certificates
 
 #: Where each public name is defined; :func:`__getattr__` imports it from there on first use.
 _LAZY: dict[str, str] = {
@@ -134,6 +142,10 @@ _LAZY: dict[str, str] = {
     "find_key": "certkit._ops.match",
     "generate_csr": "certkit._ops.request",
     "renewal_csr": "certkit._ops.request",
+    "renewal_key": "certkit._ops.request",
+    "renewal_source": "certkit._ops.request",
+    "RenewalSource": "certkit._ops.request",
+    "split_certificates": "certkit._ops.select",
     "generate_key": "certkit._ops.request",
     "import_reply": "certkit._ops.keystore",
     "load": "certkit._ops.api",
@@ -182,6 +194,7 @@ __all__ = [
     "Protection",
     "RawAttribute",
     "Reason",
+    "RenewalSource",
     "ScanReport",
     "SecretKeyEntry",
     "TrustedCertEntry",
@@ -211,10 +224,13 @@ __all__ = [
     "order_chain",
     "pair_keys",
     "renewal_csr",
+    "renewal_key",
+    "renewal_source",
     "reply_target",
     "restore",
     "save",
     "scan",
+    "split_certificates",
     "verify_backup",
     "verify_chain",
     "work_limit",

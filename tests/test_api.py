@@ -183,13 +183,13 @@ class TestConvert:
     def test_report(self, tmp_path: pathlib.Path, key_store: KeyStore) -> None:
         """convert() loads, saves, and reports formats, entry count and what was not kept."""
         src = certkit.save(key_store, tmp_path / "in.pem")
-        report = certkit.convert(src, tmp_path / "out.key", new_password="pw")
+        report = certkit.convert(src, tmp_path / "out.pem", new_password="pw")
         assert isinstance(report, ConversionReport)
         assert report.source_format == "pem"
         assert report.format == "pem"
         assert report.entries == 1
         assert report.dropped == ()
-        assert report.destination == tmp_path / "out.key"
+        assert report.destination == tmp_path / "out.pem"
         assert b"ENCRYPTED PRIVATE KEY" in report.destination.read_bytes()
         assert certkit.load(report.destination, password="pw") == key_store
 

@@ -3,6 +3,7 @@ of README.md and docs/*.md, executed against prepared files and checked by ``myp
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import io
 import os
@@ -48,27 +49,67 @@ def _certkit() -> list[str]:
     return [found] if found else [sys.executable, "-m", "certkit"]
 
 
+#: Live servers a page's console blocks check with ``check-host 127.0.0.1:PORT``: for each
+#: port of the page, the files (relative to the run's folder) the server is started with
+#: when that command runs — what the real server would load after its restart.
+LIVE: dict[str, dict[str, tuple[str, ...]]] = {
+    "howto-renew.md": {
+        "8443": ("demo/tomcat.jks",),
+        "8444": ("apache/www.demo.example.fullchain.crt", "apache/www.demo.example.key"),
+    },
+}
+_LIVE_HOST = re.compile(r"^127\.0\.0\.1:(\d+)$")
+
+
+def _served(folder: pathlib.Path, files: tuple[str, ...]) -> tuple[list[certkit.Certificate],
+                                                                    bytes]:
+    """The chain (leaf first) and key PEM a server given ``files`` would send and use."""
+    certificates: dict[bytes, certkit.Certificate] = {}
+    key_pem = b""
+    for name in files:
+        store = certkit.load(folder / name, password="changeit")
+        for entry in store.key_entries:
+            key_pem = key_pem or entry.private_key.to_pem()
+        for cert in store.certificates:
+            certificates.setdefault(cert.der, cert)
+    return list(certificates.values()), key_pem
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path) -> None:
-    """Each documented command exits as the page says (0, or 2 where it shows an error)."""
+    """Each documented command exits as the page says (0, or 2 where it shows an error);
+    a ``check-host`` of a live page asks a local TLS server started with the page's files."""
     env = {**os.environ, "STOREPASS": "changeit", "PFX_PASS": "changeit"}
     (tmp_path / "pass.txt").write_text("changeit\n")
-    for command, expected in _commands(page):
-        if command.startswith(SKIP):
-            continue
-        argv = shlex.split(command, comments=True)
-        if argv[0] == "certkit":
-            argv = _certkit() + argv[1:]
-        result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=120, check=False)
-        shown_error = [line for line in expected if line.startswith("certkit: error:")]
-        if shown_error:
-            assert result.returncode == 2, f"{command!r} should fail as {page.name} shows"
-            for line in shown_error:
-                assert line in result.stderr, (command, result.stderr)
-        else:
-            assert result.returncode == 0, (
-                f"{page.name}: {command!r} exited {result.returncode}\n{result.stderr}")
+    live = LIVE.get(page.name, {})
+    with contextlib.ExitStack() as stack:
+        for command, expected in _commands(page):
+            if command.startswith(SKIP):
+                continue
+            argv = shlex.split(command, comments=True)
+            if argv[0] == "certkit":
+                argv = _certkit() + argv[1:]
+            for index, arg in enumerate(argv):
+                found = _LIVE_HOST.match(arg)
+                if found and found.group(1) in live:
+                    chain, key_pem = _served(tmp_path, live[found.group(1)])
+                    server = stack.enter_context(servers.python_tls(
+                        tmp_path / f"server-{found.group(1)}", chain, key_pem))
+                    argv[index] = f"{servers.HOST}:{server.port}"
+            result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                    timeout=120, check=False)
+            shown_error = [line for line in expected if line.startswith("certkit: error:")]
+            if shown_error:
+                assert result.returncode == 2, f"{command!r} should fail as {page.name} shows"
+                for line in shown_error:
+                    assert line in result.stderr, (command, result.stderr)
+            else:
+                assert result.returncode == 0, (
+                    f"{page.name}: {command!r} exited {result.returncode}\n{result.stderr}"
+                    f"\n{result.stdout}")
+            for line in expected:
+                if not line.startswith("certkit: error:") and live:
+                    assert line in result.stdout, (command, line, result.stdout)
 
 
 def test_every_page_is_in_a_toctree() -> None:

@@ -9,6 +9,7 @@ import os
 import pathlib
 import stat
 import warnings
+from collections.abc import Callable
 
 import pytest
 import servers
@@ -16,6 +17,7 @@ from conftest import PKI, issue, keytool, openssl
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
+from test_chains import _Hierarchy, _Late, _Server
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
@@ -403,3 +405,62 @@ class TestRealServers:
         lines = f"ssl_certificate {fullchain};\nssl_certificate_key {key};"
         with servers.nginx(tmp_path / "nginx", lines) as server:
             _check_served(server.port, root_pem, pki)
+
+
+@pytest.fixture
+def aia_server(monkeypatch: pytest.MonkeyPatch) -> collections.abc.Iterator[
+        Callable[..., _Server]]:
+    """Local HTTP servers (the chain tests' helper) for caIssuers URLs, stopped afterwards."""
+    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    started: list[_Server] = []
+
+    def start(respond: Callable[..., None]) -> _Server:
+        started.append(_Server(respond))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
+class TestFetch:
+    """``fetch=True`` (``export --fetch``) completes a chain over AIA as ``chain --fetch`` does."""
+
+    def test_fetches_missing_intermediate(self, aia_server: Callable[..., _Server],
+                                          tmp_path: pathlib.Path) -> None:
+        """A leaf alone exports refused, then complete with the intermediate from its AIA URL;
+        openssl verifies the exported full chain against the root."""
+        late = _Late()
+        server = aia_server(late)
+        h = _Hierarchy(aia=f"{server.url}/issuing-ca.der")
+        late.body = h.inter.der
+        store = KeyStore([KeyEntry("www", h.leaf_key, [h.leaf])])
+        with pytest.raises(ChainError, match="Issuing CA"):
+            certkit.export(store, "nginx", tmp_path / "refused", trust=[h.root])
+        assert server.requests == []
+        result = certkit.export(store, "nginx", tmp_path / "out", trust=[h.root], fetch=True)
+        full = next(p for p in result if p.name.endswith(".fullchain.pem"))
+        assert len(_certs(full)) == 2
+        root = tmp_path / "root.pem"
+        root.write_bytes(h.root.to_pem())
+        leaf = tmp_path / "leaf.pem"
+        leaf.write_bytes(h.leaf.to_pem())
+        openssl("verify", "-CAfile", root, "-untrusted", full, leaf)
+        assert server.requests == ["/issuing-ca.der"]
+
+    def test_cli_flag(self, aia_server: Callable[..., _Server], tmp_path: pathlib.Path) -> None:
+        """certkit export --fetch downloads the intermediate the input lacks."""
+        from certkit.cli import main
+
+        late = _Late()
+        server = aia_server(late)
+        h = _Hierarchy(aia=f"{server.url}/ca.der")
+        late.body = h.inter.der
+        src = certkit.save(KeyStore([KeyEntry("www", h.leaf_key, [h.leaf])]),
+                           tmp_path / "www.pem")
+        root = tmp_path / "root.pem"
+        root.write_bytes(h.root.to_pem())
+        assert main(["export", "--for", "nginx", str(src), str(tmp_path / "out"),
+                     "--trust", str(root), "--fetch"]) == 0
+        assert len(_certs(tmp_path / "out" / "www.example.test.fullchain.pem")) == 2

@@ -226,7 +226,8 @@ class TestOperations:
         """``describe`` marks the secret locked, with algorithm and size unknown."""
         rows = describe(certkit.load(jceks_bytes, password=STOREPASS))["entries"]
         assert rows[1] == {"alias": "sk", "created": CREATED.isoformat(), "type": "secret-key",
-                           "algorithm": None, "bits": None, "locked": True}
+                           "algorithm": None, "bits": None, "locked": True,
+                           "attributes": {}}
         assert rows[0]["locked"] is False
 
     def test_cli_inspect(self, jceks_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

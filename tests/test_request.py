@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import certkit
 from certkit import CertificateRequest, PrivateKey
-from certkit.errors import DecodeError, RequestError
+from certkit.errors import AliasError, DecodeError, RequestError
 
 
 class TestGenerateKey:
@@ -212,3 +212,107 @@ class TestRenewalCSR:
                  .sign(key.key, hashes.SHA256()))
         with pytest.raises(RequestError, match="neither a subject nor alternative names"):
             certkit.renewal_csr(key, certkit.Certificate.from_x509(empty))
+
+
+class TestRenewalSource:
+    """``renewal_source``/``renewal_key`` find what a renewal starts from, or name the choices."""
+
+    def test_certificate_file(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """A www.crt with its chain: the leaf is the certificate to renew, no key."""
+        path = tmp_path / "www.crt"
+        path.write_bytes(b"".join(c.to_pem() for c in pki.chain))
+        found = certkit.renewal_source(path)
+        assert found.certificate == pki.leaf.certificate
+        assert found.key is None
+
+    def test_keystore_entry(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """A keystore's one key entry comes with its own key (what keytool -certreq signs with)."""
+        path = certkit.save(certkit.KeyStore([certkit.KeyEntry("tomcat", pki.leaf.key,
+                                                               pki.chain)]),
+                            tmp_path / "t.jks", password="changeit")
+        found = certkit.renewal_source(path, password="changeit")
+        assert found.alias == "tomcat"
+        assert found.certificate == pki.leaf.certificate
+        assert found.key is not None
+        assert found.key.matches(pki.leaf.certificate)
+
+    def test_several_entries_named(self, pki: PKI, other_pki: PKI) -> None:
+        """Two key entries and no alias: the error names both."""
+        store = certkit.KeyStore([certkit.KeyEntry("one", pki.leaf.key, pki.chain),
+                                  certkit.KeyEntry("two", other_pki.leaf.key, other_pki.chain)])
+        with pytest.raises(AliasError, match="'one', 'two'"):
+            certkit.renewal_source(store)
+        with pytest.raises(AliasError, match="'one', 'two'"):
+            certkit.renewal_key(store)
+        assert certkit.renewal_source(store, "two").certificate == other_pki.leaf.certificate
+        key, alias = certkit.renewal_key(store, "two")
+        assert alias == "two"
+        assert key.matches(other_pki.leaf.certificate)
+
+    def test_unknown_alias(self, pki: PKI) -> None:
+        """An alias that is not there is named, with the aliases that are."""
+        store = certkit.KeyStore([certkit.KeyEntry("one", pki.leaf.key, pki.chain)])
+        with pytest.raises(AliasError, match=r"'nope'.*'one'"):
+            certkit.renewal_source(store, "nope")
+
+    def test_only_ca_certificates(self, pki: PKI) -> None:
+        """A bundle of CA certificates has nothing to renew, and says so."""
+        store = certkit.KeyStore([certkit.TrustedCertEntry("root", pki.root.certificate)])
+        with pytest.raises(RequestError, match="no server certificate"):
+            certkit.renewal_source(store)
+
+    def test_store_and_alias(self, tmp_path: pathlib.Path) -> None:
+        """FILE:ALIAS splits only when FILE exists; an existing name with a colon stays whole."""
+        from certkit._ops.request import split_store_alias
+
+        (tmp_path / "t.jks").write_bytes(b"x")
+        (tmp_path / "odd:name.pem").write_bytes(b"x")
+        assert split_store_alias(f"{tmp_path}/t.jks:tomcat") == (f"{tmp_path}/t.jks", "tomcat")
+        assert split_store_alias(f"{tmp_path}/odd:name.pem") == (f"{tmp_path}/odd:name.pem",
+                                                                  None)
+        assert split_store_alias("missing:alias") == ("missing:alias", None)
+
+
+class TestRequestFrom:
+    """``certkit request --from`` makes the renewal CSR openssl reads, with a new or reused key."""
+
+    def test_from_certificate(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """request --from www.crt: the CSR has the certificate's subject and SANs; the new key
+        is written first with mode 0600 and signs the CSR."""
+        from certkit.cli import main
+
+        www = tmp_path / "www.crt"
+        www.write_bytes(pki.leaf.certificate.to_pem())
+        key, csr = tmp_path / "new.key", tmp_path / "new.csr"
+        assert main(["request", "--from", str(www), "--out-key", str(key),
+                     "--out-csr", str(csr)]) == 0
+        text = openssl("req", "-in", csr, "-noout", "-text", "-verify").stdout.decode()
+        assert "CN = localhost" in text
+        assert "O = certkit tests" in text
+        assert "DNS:localhost, DNS:www.example.test" in text
+        assert oct(key.stat().st_mode & 0o777) == "0o600"
+        csr_pub = openssl("req", "-in", csr, "-noout", "-pubkey").stdout
+        assert csr_pub == openssl("pkey", "-in", key, "-pubout").stdout
+        assert csr_pub != openssl("x509", "-in", www, "-noout", "-pubkey").stdout
+
+    def test_keystore_entry_own_key(self, pki: PKI, tmp_path: pathlib.Path) -> None:
+        """--from STORE:ALIAS --key STORE:ALIAS is keytool -certreq: the entry's key signs."""
+        from certkit.cli import main
+
+        store = certkit.save(certkit.KeyStore([certkit.KeyEntry("tomcat", pki.leaf.key,
+                                                                pki.chain)]),
+                             tmp_path / "t.p12", password="changeit")
+        (tmp_path / "pw").write_text("changeit\n")
+        csr = tmp_path / "t.csr"
+        assert main(["request", "--from", f"{store}:tomcat", "--key", f"{store}:tomcat",
+                     "--out-csr", str(csr), "--password-file", str(tmp_path / "pw")]) == 0
+        csr_pub = openssl("req", "-in", csr, "-noout", "-pubkey", "-verify").stdout
+        assert csr_pub == openssl("x509", "-noout", "-pubkey",
+                                  input=pki.leaf.certificate.to_pem()).stdout
+
+    def test_needs_cn_or_from(self, tmp_path: pathlib.Path) -> None:
+        """Neither --cn nor --from is a usage error (exit 2)."""
+        from certkit.cli import main
+
+        assert main(["request", "--out-key", str(tmp_path / "k"),
+                     "--out-csr", str(tmp_path / "c")]) == 2

@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import random
+from typing import Any
 
 import attrs
 import pytest
@@ -254,3 +255,65 @@ class TestCommandLine:
     def test_missing_folder_exits_2(self, tree: Tree) -> None:
         """A folder that does not exist is a usage error."""
         assert main(["scan", str(tree.root / "absent")], out=io.StringIO()) == 2
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[pathlib.Path, Any]:
+    """The same root in two files, a leaf with its key, and the intermediate."""
+    root = issue("Inventory Root", ca=True)
+    inter = issue("Inventory Issuing CA", issuer=root, ca=True)
+    leaf = issue("inventory.example", issuer=inter, sans=("inventory.example",))
+    top = tmp_path_factory.mktemp("inventory")
+    for sub in ("roots", "site"):
+        (top / sub).mkdir()
+    _write(top / "roots" / "root.pem", _pem(root))
+    _write(top / "ca-bundle.crt", _pem(inter) + _pem(root))
+    _write(top / "site" / "site.crt", _pem(leaf))
+    _write(top / "site" / "site.key", _key_pem(leaf))
+    return top, (root, inter, leaf)
+
+
+class TestDistinctInventory:
+    """The inventory lists each certificate once, with every place, its role, days and key."""
+
+    def test_root_once_with_both_places(self, folder: tuple[pathlib.Path, Any]) -> None:
+        """The root found in two files appears once, naming both files, as a root."""
+        top, (root, _, _) = folder
+        result = scan([top], at=NOW, trust_system=False)
+        assert len(result.certificates) == 4
+        assert len(result.inventory) == 3
+        (item,) = [i for i in result.inventory if i.sha256 == root.certificate.fingerprint()]
+        assert item.role == "root"
+        assert sorted(p.path for p in item.places) == sorted(
+            [str(top / "ca-bundle.crt"), str(top / "roots" / "root.pem")])
+
+    def test_roles_days_and_key(self, folder: tuple[pathlib.Path, Any]) -> None:
+        """The leaf has its key's place; days left agree with openssl's notAfter."""
+        top, (_, inter, leaf) = folder
+        result = scan([top], at=NOW, trust_system=False)
+        by_sha = {i.sha256: i for i in result.inventory}
+        item = by_sha[leaf.certificate.fingerprint()]
+        assert item.role == "leaf"
+        assert [p.path for p in item.keys] == [str(top / "site" / "site.key")]
+        line = openssl("x509", "-noout", "-enddate", input=_pem(leaf)).stdout.decode().strip()
+        not_after = dt.datetime.strptime(line.removeprefix("notAfter="),
+                                         "%b %d %H:%M:%S %Y %Z").replace(tzinfo=dt.timezone.utc)
+        assert item.days_left == (not_after - NOW) // dt.timedelta(days=1)
+        assert by_sha[inter.certificate.fingerprint()].role == "intermediate"
+        assert by_sha[inter.certificate.fingerprint()].keys == ()
+
+    def test_json_and_list(self, folder: tuple[pathlib.Path, Any]) -> None:
+        """--json lists the inventory; --list prints it before the problems, root once."""
+        top, (root, _, _) = folder
+        out = io.StringIO()
+        main(["scan", str(top), "--json"], out=out)
+        data = json.loads(out.getvalue())
+        (item,) = [i for i in data["inventory"] if i["sha256"] == root.certificate.fingerprint()]
+        assert (item["role"], len(item["places"])) == ("root", 2)
+        out = io.StringIO()
+        main(["scan", str(top), "--list"], out=out)
+        text = out.getvalue()
+        assert text.count("CN=Inventory Root") == 1
+        assert text.count(f"sha256 {root.certificate.fingerprint()}") == 1
+        assert f"in  {top / 'roots' / 'root.pem'}" in text
+        assert f"key {top / 'site' / 'site.key'}" in text

@@ -247,10 +247,44 @@ def _load_with_certkit_pbe(
                             "data is damaged)", source=source) from err
 
 
+#: How a private key is written: ``pkcs8`` (``PRIVATE KEY``, any algorithm), ``pkcs1``
+#: (``RSA PRIVATE KEY``, RSA only) or ``sec1`` (``EC PRIVATE KEY``, EC only).
+KEY_FORMATS = ("pkcs8", "pkcs1", "sec1")
+
+
+def _check_key_format(key: PrivateKeyTypes, key_format: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: PLC0415 - rare path
+
+    if key_format not in KEY_FORMATS:
+        raise UnsupportedFormatError(
+            f"unknown key format {key_format!r}; choose pkcs8, pkcs1 (RSA) or sec1 (EC)",
+            format=key_format)
+    wanted: dict[str, tuple[type[object], str, str]] = {
+        "pkcs1": (rsa.RSAPrivateKey, "RSA", "RSA PRIVATE KEY"),
+        "sec1": (ec.EllipticCurvePrivateKey, "EC", "EC PRIVATE KEY")}
+    if key_format in wanted and not isinstance(key, wanted[key_format][0]):
+        kind, label = wanted[key_format][1:]
+        from certkit.errors import UnsupportedKeyError  # noqa: PLC0415 - error path only
+
+        actual = type(key).__name__.removeprefix("_").replace("PrivateKey", "")
+        raise UnsupportedKeyError(
+            f"key format {key_format} ({label}) holds {kind} keys only, and this key "
+            f"is {actual or 'another kind'}; write it as pkcs8"
+            + (" or sec1" if key_format == "pkcs1" and isinstance(
+                key, ec.EllipticCurvePrivateKey) else "")
+            + (" or pkcs1" if key_format == "sec1" and isinstance(key, rsa.RSAPrivateKey)
+               else ""),
+            algorithm=actual or None)
+
+
 def dump_private_key(
-    key: PrivateKeyTypes, encoding: Literal["pem", "der"], password: Password = None
+    key: PrivateKeyTypes, encoding: Literal["pem", "der"], password: Password = None,
+    key_format: str = "pkcs8",
 ) -> bytes:
-    """Write a key as PKCS#8, encrypted with PBES2/AES-256-CBC when a password is given."""
+    """Write a key as PKCS#8 (or PKCS#1/SEC1 with ``key_format``), encrypted when a password
+    is given: PBES2/AES-256-CBC for PKCS#8, OpenSSL's ``Proc-Type`` AES-256-CBC for
+    PKCS#1/SEC1 in PEM (DER PKCS#1/SEC1 has no encrypted form and is refused)."""
+    _check_key_format(key, key_format)
     pw = password_bytes(password)
     algorithm: serialization.KeySerializationEncryption
     if pw is None:
@@ -258,6 +292,12 @@ def dump_private_key(
     else:
         if not pw:
             raise PasswordError("an empty password cannot protect a private key; give a real one")
+        if key_format != "pkcs8" and encoding == "der":
+            raise UnsupportedFormatError(
+                f"a DER {key_format} key cannot be encrypted; write it as pkcs8, as PEM, "
+                "or without a password", format=key_format)
         algorithm = serialization.BestAvailableEncryption(pw)
     enc = serialization.Encoding.PEM if encoding == "pem" else serialization.Encoding.DER
-    return key.private_bytes(enc, serialization.PrivateFormat.PKCS8, algorithm)
+    fmt = (serialization.PrivateFormat.PKCS8 if key_format == "pkcs8"
+           else serialization.PrivateFormat.TraditionalOpenSSL)
+    return key.private_bytes(enc, fmt, algorithm)

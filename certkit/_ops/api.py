@@ -315,21 +315,63 @@ def _dump(
     return result
 
 
+def _selected(store: KeyStore, only: str | None, key_format: str | None,
+              options: dict[str, Any], path: str | os.PathLike[str] | None = None,
+              ) -> tuple[KeyStore, tuple[str, ...], dict[str, Any]]:
+    """Apply ``only`` (else what ``path``'s extension says) and ``key_format``: the store to
+    write, what was left out, and the codec options."""
+    from certkit._ops import select as _select  # noqa: PLC0415 - only when choosing
+
+    implied = only is None and path is not None
+    chosen = only if only is not None else (
+        _select.only_for_path(path) if path is not None else "all")
+    if key_format is not None:
+        if key_format not in ("pkcs8", "pkcs1", "sec1"):
+            raise UnsupportedFormatError(f"unknown key format {key_format!r}; choose pkcs8, "
+                                         "pkcs1 (RSA) or sec1 (EC)", format=key_format)
+        options = {**options, "key_format": key_format}
+    if chosen == "all":
+        return store, (), options
+    try:
+        picked, left = _select.select(store, chosen)
+    except UnrepresentableError as err:
+        if not implied:
+            raise
+        raise UnrepresentableError(
+            f"{path}: its name says it holds {_IMPLIED[chosen]}, but {err}; name it .pem, "
+            "or say what to write (only: all, key, leaf, chain or ca)",
+            format=err.format, lost=err.lost) from err
+    if path is not None and implied and left:
+        left = tuple(f"{item} (a {pathlib.PurePath(os.fspath(path)).suffix} file holds "
+                     f"{_IMPLIED[chosen]})" for item in left)
+    return picked, left, options
+
+
+_IMPLIED = {"key": "the private key only", "chain": "certificates only"}
+
+
 def dump(
     store: KeyStore,
     format: str,  # noqa: A002 - the public keyword is "format"
     *,
     password: Password = None,
     allow_loss: bool = False,
+    only: str | None = None,
+    key_format: str | None = None,
     **options: Any,
 ) -> bytes:
     """Encode ``store`` in ``format`` and return the bytes.
 
     Raises :class:`~certkit.errors.UnrepresentableError` naming what the format cannot
     hold (a second key in DER, a secret key in PEM…) unless ``allow_loss`` is true.
-    Format-specific ``options`` (``profile=`` for PKCS#12, ``bag_attributes=`` for PEM…)
-    are checked by the codec.
+    ``only`` writes part of the store: ``"key"`` (the private key), ``"leaf"``,
+    ``"chain"`` (every certificate, no key), ``"ca"`` (the CA certificates) or ``"all"``
+    (the default). ``key_format`` writes PEM and DER keys as ``"pkcs8"`` (the default),
+    ``"pkcs1"`` (``RSA PRIVATE KEY``) or ``"sec1"`` (``EC PRIVATE KEY``); a key of the
+    other kind is refused. Format-specific ``options`` (``profile=`` for PKCS#12,
+    ``bag_attributes=`` for PEM…) are checked by the codec.
     """
+    store, _, options = _selected(store, only, key_format, options)
     return _dump(store, formats.spec(format), password, allow_loss, options).data
 
 
@@ -568,6 +610,7 @@ def _save(
     store: KeyStore, path: str | os.PathLike[str], *, format: str | None,  # noqa: A002
     password: Password, overwrite: bool, allow_loss: bool, options: dict[str, Any],
 ) -> tuple[pathlib.Path, formats.FormatSpec, formats.Dumped]:
+    """Write the (already selected) ``store`` to ``path``."""
     target = pathlib.Path(path)
     spec = formats.format_for_path(str(target), format=format)
     output, result = _prepare(store, target, spec=spec, password=password, overwrite=overwrite,
@@ -586,16 +629,22 @@ def save(
     password: Password = None,
     overwrite: bool = False,
     allow_loss: bool = False,
+    only: str | None = None,
+    key_format: str | None = None,
     **options: Any,
 ) -> pathlib.Path:
     """Write ``store`` to ``path`` atomically and return the path.
 
     The format comes from the extension unless given (``.cer``/``.crt`` mean PEM unless
-    ``format="der"``). Files holding private or secret keys get mode 0600; others are
-    created as any tool creates them (0666 less the umask, so 0644 usually). An existing
-    file is left untouched unless ``overwrite=True``
+    ``format="der"``). So does what is written, unless ``only`` says (see :func:`dump`):
+    a ``.key`` file gets the private key only, a ``.crt``/``.cer`` file the certificates
+    only — a private key never lands in a file named as a certificate unless
+    ``only="all"`` — and any other name everything. Files holding private or secret keys
+    get mode 0600; others are created as any tool creates them (0666 less the umask, so
+    0644 usually). An existing file is left untouched unless ``overwrite=True``
     (:class:`~certkit.errors.FileExistsCertkitError`, also a ``FileExistsError``).
     """
+    store, _, options = _selected(store, only, key_format, options, path)
     target, _, _ = _save(store, path, format=format, password=password, overwrite=overwrite,
                          allow_loss=allow_loss, options=options)
     return target
@@ -612,6 +661,8 @@ class ConversionReport:
     entries: int
     dropped: tuple[str, ...] = ()
     not_kept: tuple[str, ...] = ()
+    #: What ``only`` (or the output's extension) chose not to write.
+    left_out: tuple[str, ...] = ()
 
 
 def _output_password(spec: formats.FormatSpec, password: Password,
@@ -623,8 +674,10 @@ def _output_password(spec: formats.FormatSpec, password: Password,
 
 
 def _report(src: str | os.PathLike[str], store: KeyStore, target: pathlib.Path,
-            spec: formats.FormatSpec, result: formats.Dumped) -> ConversionReport:
+            spec: formats.FormatSpec, result: formats.Dumped, *,
+            left_out: tuple[str, ...] = ()) -> ConversionReport:
     return ConversionReport(
+        left_out=left_out,
         source=os.fspath(src),
         destination=target,
         source_format=store.format or "unknown",
@@ -645,21 +698,26 @@ def convert(
     overwrite: bool = False,
     allow_loss: bool = False,
     key_passwords: Mapping[str, Password] | None = None,
+    only: str | None = None,
+    key_format: str | None = None,
     **options: Any,
 ) -> ConversionReport:
     """Load ``src`` and save it as ``dst``: one load and one dump, nothing format-specific.
 
     ``new_password`` protects the output; for password-based containers (PKCS#12, JKS,
     JCEKS) it defaults to ``password``, while PEM and DER keys are written unencrypted
-    unless ``new_password`` is given.
+    unless ``new_password`` is given. What is written follows ``dst``'s extension unless
+    ``only`` says (as for :func:`save`): ``site.pfx`` → ``server.crt`` writes the
+    certificates and no key; the report's ``left_out`` lists what was not written.
     """
     store = load(src, password=password, key_passwords=key_passwords)
     spec = formats.format_for_path(os.fspath(dst), format=format)
+    picked, left_out, options = _selected(store, only, key_format, options, dst)
     target, spec, result = _save(
-        store, dst, format=spec.name, password=_output_password(spec, password, new_password),
+        picked, dst, format=spec.name, password=_output_password(spec, password, new_password),
         overwrite=overwrite, allow_loss=allow_loss, options=options,
     )
-    return _report(src, store, target, spec, result)
+    return _report(src, picked, target, spec, result, left_out=left_out)
 
 
 @attrs.frozen
@@ -699,6 +757,8 @@ def convert_many(
     overwrite: bool = False,
     allow_loss: bool = False,
     key_passwords: Mapping[str, Password] | None = None,
+    only: str | None = None,
+    key_format: str | None = None,
     **options: Any,
 ) -> BatchConversionReport:
     """Convert each source into ``out_dir`` as ``format``, syncing the disk once for all.
@@ -710,6 +770,7 @@ def convert_many(
     ``failed`` and the others still go ahead; nothing is written for it. Every file is
     on disk before any appears under its final name, as with :func:`save`, but the batch
     pays for one flush per filesystem instead of one per file. ``out_dir`` must exist.
+    ``only`` and ``key_format`` choose what each file holds, as for :func:`convert`.
     """
     folder = pathlib.Path(out_dir)
     if not folder.is_dir():
@@ -728,16 +789,17 @@ def convert_many(
         claimed.setdefault(target, []).append(path)
 
     outcomes: list[ConversionReport | ConversionFailure | None] = [None] * len(paths)
-    pending: list[tuple[int, KeyStore, formats.Dumped]] = []
+    pending: list[tuple[int, KeyStore, formats.Dumped, tuple[str, ...]]] = []
     outputs: list[_Output] = []
     pending_bytes = 0
 
     def write_pending() -> None:
         nonlocal pending_bytes
-        for (index, store, result), output, error in zip(
+        for (index, store, result, left_out), output, error in zip(
                 pending, outputs, _write_files(outputs, overwrite=overwrite), strict=True):
             if error is None:
-                outcomes[index] = _report(paths[index], store, output.path, spec, result)
+                outcomes[index] = _report(paths[index], store, output.path, spec, result,
+                                          left_out=left_out)
             else:
                 outcomes[index] = ConversionFailure(paths[index],
                                                     _write_error(output.path, error))
@@ -753,13 +815,14 @@ def convert_many(
             continue
         try:
             store = load(path, password=password, key_passwords=key_passwords)
-            output, result = _prepare(store, target, spec=spec, password=out_password,
+            picked, left_out, chosen = _selected(store, only, key_format, options, target)
+            output, result = _prepare(picked, target, spec=spec, password=out_password,
                                       overwrite=overwrite, allow_loss=allow_loss,
-                                      options=options)
+                                      options=chosen)
         except CertkitError as err:
             outcomes[index] = ConversionFailure(path, err)
             continue
-        pending.append((index, store, result))
+        pending.append((index, picked, result, left_out))
         outputs.append(output)
         pending_bytes += len(output.data)
         # Flushed in chunks, so a batch of big keystores never holds them all in memory.

@@ -140,11 +140,15 @@ def export_chain(
     *,
     trust: _chains.TrustSource | None = "system",
     allow_incomplete: bool = False,
+    fetch: bool = False,
+    timeout: float = 10.0,
 ) -> tuple[KeyEntry, Chain, Certificate | None]:
     """The key entry to export, its chain (leaf first, root left out) and the root if known.
 
     The entry's chain is completed from the other certificates in ``store`` and then from
-    ``trust`` (default: the system trust store, which knows the public roots). A chain
+    ``trust`` (default: the system trust store, which knows the public roots), and with
+    ``fetch`` from the caIssuers (AIA) URLs the certificates name, as
+    :func:`~certkit.build_chain` does (http only, ``timeout`` seconds each). A chain
     whose top issuer is found nowhere raises :class:`ChainError` naming that issuer,
     unless ``allow_incomplete`` is true.
     """
@@ -158,7 +162,7 @@ def export_chain(
         raise ChainError(f"the key of entry {entry.alias!r} does not match its certificate "
                          f"{leaf.subject}; the server would refuse to start")
     local = [*entry.chain.certificates[1:], *store.certificates]
-    built = _chains.build(leaf, local, trust=trust)
+    built = _chains.build(leaf, local, trust=trust, fetch=fetch, timeout=timeout)
     certs = list(built.chain.certificates)
     input_ders = {c.der for c in entry.chain} | {c.der for c in store.certificates}
     root: Certificate | None = None
@@ -346,6 +350,8 @@ def export(
     keystore_type: str = "pkcs12",
     name: str | None = None,
     trust: _chains.TrustSource | None = "system",
+    fetch: bool = False,
+    timeout: float = 10.0,
 ) -> ExportResult:
     """Write one key entry of ``store`` in ``target``'s layout into ``directory``; return the paths.
 
@@ -360,13 +366,16 @@ def export(
     unencrypted so the server can start unattended, and mode 0600; public files follow
     the umask). Every file is written or none is (a full disk leaves no key without its
     certificate); nothing is overwritten unless ``overwrite``; the directory is created
-    if needed; a name longer than 100 bytes is shortened (a digest of it kept).
+    if needed; a name longer than 100 bytes is shortened (a digest of it kept). ``fetch``
+    downloads missing intermediates from the caIssuers (AIA) URLs, as
+    :func:`~certkit.build_chain` does.
     """
     if target not in TARGETS:
         raise UnsupportedFormatError(f"unknown export target {target!r}; choose one of "
                                      f"{', '.join(TARGETS)}", format=target)
     entry, chain, root = export_chain(store, alias, trust=trust,
-                                      allow_incomplete=allow_incomplete)
+                                      allow_incomplete=allow_incomplete, fetch=fetch,
+                                      timeout=timeout)
     folder = pathlib.Path(directory)
     base = folder / (_bounded(name) if name else _base_name(entry))
     if target == "apache":

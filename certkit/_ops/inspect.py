@@ -6,6 +6,7 @@ import datetime as _dt
 from typing import Any
 
 from certkit._model import (
+    Attributes,
     Certificate,
     CertificateRequest,
     Chain,
@@ -20,15 +21,51 @@ from certkit._model import (
 from certkit._ops import chains as _chains
 from certkit.errors import CertkitError
 
-__all__ = ["describe", "describe_certificate", "describe_verdict"]
+__all__ = ["ROLES", "days_left", "describe", "describe_attributes", "describe_certificate",
+           "describe_verdict", "role"]
 
 
 def _iso(moment: _dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+#: A certificate's role: a self-signed CA is a ``root``, another CA an ``intermediate``,
+#: anything else (a server or client certificate, self-signed or not) a ``leaf``.
+ROLES = ("root", "intermediate", "leaf")
+
+
+def role(cert: Certificate) -> str:
+    """``root`` (a self-signed CA), ``intermediate`` (another CA) or ``leaf`` (anything else).
+
+    A certificate whose extensions cannot be read counts as a CA when it is self-signed
+    and names no other issuer (old v1 roots carry no basic constraints).
+    """
+    try:
+        is_ca = cert.is_ca
+    except CertkitError:
+        is_ca = False
+    self_signed = cert.is_self_signed
+    if is_ca:
+        return "root" if self_signed else "intermediate"
+    if self_signed and _v1(cert):
+        return "root"
+    return "leaf"
+
+
+def _v1(cert: Certificate) -> bool:
+    """A version 1 certificate (no extensions at all): how old roots were made."""
+    return cert.x509.version.name == "v1"
+
+
+def days_left(cert: Certificate, now: _dt.datetime | None = None) -> int:
+    """Whole days until ``cert`` expires (0 on its last day, negative once expired)."""
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    return (cert.not_after - now) // _dt.timedelta(days=1)
+
+
 def describe_certificate(cert: Certificate, *, now: _dt.datetime | None = None) -> dict[str, Any]:
-    """Plain-data facts about one certificate (names, validity, fingerprints, SANs)."""
+    """Plain-data facts about one certificate (names, role, validity and days left,
+    fingerprints, SANs)."""
     now = now or _dt.datetime.now(_dt.timezone.utc)
     info: dict[str, Any] = {
         "subject": cert.subject,
@@ -38,6 +75,7 @@ def describe_certificate(cert: Certificate, *, now: _dt.datetime | None = None) 
         "not_after": _iso(cert.not_after),
         "expired": cert.not_after < now,
         "not_yet_valid": cert.not_before > now,
+        "days_left": days_left(cert, now),
         "sha256": cert.fingerprint("sha256"),
         "sha1": cert.fingerprint("sha1"),
         "public_key_sha256": cert.public_key_fingerprint,
@@ -51,7 +89,25 @@ def describe_certificate(cert: Certificate, *, now: _dt.datetime | None = None) 
         info["san"] = []
         info["is_ca"] = None
         info["problem"] = str(err)
+    info["role"] = role(cert)
     return info
+
+
+def describe_attributes(attributes: Attributes) -> dict[str, Any]:
+    """The attributes a container kept for an entry: friendly name, local key id (hex), CSP
+    name, Java trusted usage and any other attribute by OID (only those present)."""
+    kept: dict[str, Any] = {}
+    if attributes.friendly_name is not None:
+        kept["friendly_name"] = attributes.friendly_name
+    if attributes.local_key_id is not None:
+        kept["local_key_id"] = attributes.local_key_id.hex()
+    if attributes.csp_name is not None:
+        kept["csp_name"] = attributes.csp_name
+    if attributes.trusted_usage is not None:
+        kept["trusted_usage"] = list(attributes.trusted_usage)
+    for raw in attributes.other:
+        kept.setdefault("other", {})[raw.oid] = [v.hex() for v in raw.values]
+    return kept
 
 
 def _describe_request(request: CertificateRequest) -> dict[str, Any]:
@@ -118,6 +174,7 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None,
         row: dict[str, Any] = {"alias": entry.alias, "created": _iso(entry.created)}
         if entry.attributes.friendly_name is not None:
             row["friendly_name"] = entry.attributes.friendly_name
+        row["attributes"] = describe_attributes(entry.attributes)
         if isinstance(entry, KeyEntry):
             row["type"] = "key"
             if isinstance(entry.key, LockedKey):
@@ -130,6 +187,8 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None,
                 if entry.chain:
                     row["key_matches_certificate"] = entry.key.matches(entry.chain[0])
             row["chain_length"] = len(entry.chain)
+            if not entry.chain:
+                row["summary"] = "key only, no certificate"
             row["chain_complete"] = entry.chain.is_complete
             row["missing_issuer"] = entry.chain.missing_issuer
             row["certificates"] = [describe_certificate(c, now=now) for c in entry.chain]

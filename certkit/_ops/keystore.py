@@ -343,7 +343,8 @@ def _write_back(
 ) -> pathlib.Path:
     if fmt == "pkcs12":
         options = {**_pkcs12_options(original), **options}
-    return save(store, path, format=fmt, password=password, overwrite=True, **options)
+    return save(store, path, format=fmt, password=password, overwrite=True, only="all",
+                **options)
 
 
 def edit_keystore(

@@ -8,18 +8,30 @@ digest) is a parameter here, so the handbook's "Unable to load config info from
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Iterable, Mapping
 
+import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from certkit._model import Certificate, CertificateRequest, PrivateKey
-from certkit.errors import RequestError
+from certkit._model import (
+    Certificate,
+    CertificateRequest,
+    KeyEntry,
+    KeyStore,
+    LockedKey,
+    Password,
+    PrivateKey,
+    TrustedCertEntry,
+)
+from certkit.errors import AliasError, CertkitError, PasswordError, RequestError
 
-__all__ = ["KEY_ALGORITHMS", "generate_csr", "generate_key", "renewal_csr"]
+__all__ = ["KEY_ALGORITHMS", "RenewalSource", "generate_csr", "generate_key", "renewal_csr",
+           "renewal_key", "renewal_source", "split_store_alias"]
 
 #: The key types :func:`generate_key` makes, by the names certkit uses everywhere.
 KEY_ALGORITHMS = ("RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "Ed25519")
@@ -237,3 +249,130 @@ def renewal_csr(key: PrivateKey, certificate: Certificate, *,
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     csr = builder.sign(key.key, digest)  # type: ignore[arg-type]
     return CertificateRequest(csr.public_bytes(serialization.Encoding.DER))
+
+
+@attrs.frozen
+class RenewalSource:
+    """What renewing starts from: the certificate to renew, where it was found, and — for a
+    key entry whose key is open — that entry's own key (what ``keytool -certreq`` signs with)."""
+
+    certificate: Certificate
+    alias: str | None = None
+    key: PrivateKey | None = attrs.field(default=None, repr=False)
+    source: str | None = None
+
+
+def _store_of(source: KeyStore | str | os.PathLike[str] | bytes, password: Password,
+              key_passwords: Mapping[str, Password] | None) -> tuple[KeyStore, str | None]:
+    if isinstance(source, KeyStore):
+        return source, None
+    from certkit._ops.api import load  # noqa: PLC0415 - api sits beside this module
+
+    name = None if isinstance(source, bytes) else os.fspath(source)
+    return load(source, password=password, key_passwords=key_passwords), name
+
+
+def _where(name: str | None) -> str:
+    return f" in {name}" if name else ""
+
+
+def _is_ca(cert: Certificate) -> bool:
+    try:
+        return cert.is_ca
+    except CertkitError:
+        return False
+
+
+def renewal_source(
+    source: KeyStore | str | os.PathLike[str] | bytes,
+    alias: str | None = None,
+    *,
+    password: Password = None,
+    key_passwords: Mapping[str, Password] | None = None,
+) -> RenewalSource:
+    """Find the certificate to renew in a certificate file or keystore (``alias`` picks an entry).
+
+    Without ``alias``: the one key entry's leaf; with no key entry, the one certificate
+    that is not a CA (a ``www.crt``, or a bundle with its chain). Several candidates raise
+    :class:`~certkit.errors.AliasError` naming them. The entry's key comes along when it
+    is open, so a keystore entry can sign its own renewal request (``keytool -certreq``).
+    """
+    store, name = _store_of(source, password, key_passwords)
+    if alias is not None:
+        entry = store[alias]
+        if isinstance(entry, KeyEntry):
+            if entry.chain.leaf is None:
+                raise RequestError(f"entry {alias!r}{_where(name)} is a key without a "
+                                   "certificate: there is nothing to renew; make a new "
+                                   "request with a common name instead", field="certificate")
+            key = entry.key if isinstance(entry.key, PrivateKey) else None
+            return RenewalSource(entry.chain.leaf, alias, key, name)
+        if isinstance(entry, TrustedCertEntry):
+            return RenewalSource(entry.certificate, alias, None, name)
+        raise RequestError(f"entry {alias!r}{_where(name)} is a secret key, not a "
+                           "certificate", field="certificate")
+    with_certs = [e for e in store.key_entries if e.chain]
+    if len(with_certs) == 1:
+        entry = with_certs[0]
+        key = entry.key if isinstance(entry.key, PrivateKey) else None
+        return RenewalSource(entry.chain.certificates[0], entry.alias, key, name)
+    if len(with_certs) > 1:
+        raise AliasError(
+            f"{name or 'the store'} holds {len(with_certs)} key entries "
+            f"({', '.join(repr(e.alias) for e in with_certs)}); say which one to renew",
+            alias=None)
+    leaves = [e for e in store.trusted_entries if not _is_ca(e.certificate)]
+    if len(leaves) == 1:
+        return RenewalSource(leaves[0].certificate, leaves[0].alias, None, name)
+    if not leaves:
+        raise RequestError(f"{name or 'the source'} holds no server certificate to renew "
+                           "(only CA certificates or keys)", field="certificate")
+    raise AliasError(
+        f"{name or 'the source'} holds {len(leaves)} server certificates "
+        f"({', '.join(repr(e.alias) for e in leaves)}); say which one to renew", alias=None)
+
+
+def renewal_key(
+    source: KeyStore | str | os.PathLike[str] | bytes,
+    alias: str | None = None,
+    *,
+    password: Password = None,
+    key_passwords: Mapping[str, Password] | None = None,
+) -> tuple[PrivateKey, str | None]:
+    """The private key to reuse for a request: a key file's key, or a keystore entry's.
+
+    Returns the key and its entry's alias. Without ``alias`` the source must hold exactly
+    one key (:class:`~certkit.errors.AliasError` names them otherwise); a key still
+    locked raises :class:`~certkit.errors.PasswordError` naming the alias.
+    """
+    store, name = _store_of(source, password, key_passwords)
+    entries = store.key_entries
+    if alias is not None:
+        entry = store[alias]
+        if not isinstance(entry, KeyEntry):
+            raise AliasError(f"entry {alias!r}{_where(name)} holds no private key; key "
+                             f"entries: {', '.join(repr(e.alias) for e in entries) or 'none'}",
+                             alias=alias)
+    elif len(entries) == 1:
+        entry = entries[0]
+    else:
+        listed = ", ".join(repr(e.alias) for e in entries)
+        raise AliasError(f"{name or 'the source'} holds " + (
+            f"{len(entries)} private keys ({listed}); say which one to use" if entries
+            else "no private key"), alias=None)
+    if isinstance(entry.key, LockedKey):
+        raise PasswordError(f"the key of entry {entry.alias!r}{_where(name)} is locked by its "
+                            "own password; give the key password for that alias",
+                            alias=entry.alias, missing=True)
+    return entry.key, entry.alias
+
+
+def split_store_alias(text: str) -> tuple[str, str | None]:
+    """Read ``FILE`` or ``STORE:ALIAS``: a name that exists as a file is a file, whatever
+    colons it has; otherwise the part after the last colon is the alias."""
+    if os.path.exists(text) or ":" not in text:
+        return text, None
+    path, _, alias = text.rpartition(":")
+    if path and alias and os.path.exists(path):
+        return path, alias
+    return text, None

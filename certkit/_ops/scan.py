@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_FILE",
+    "InventoryItem",
+    "Place",
     "ScanIssue",
     "ScanProgress",
     "ScanReport",
@@ -105,6 +107,68 @@ class ScannedChain:
 
 
 @attrs.frozen
+class Place:
+    """Where something was found: a file, and the alias inside it (``None`` for PEM/DER)."""
+
+    path: str
+    alias: str | None = None
+
+
+@attrs.frozen
+class InventoryItem:
+    """One distinct certificate (by SHA-256) with every place it was found.
+
+    ``role`` is ``root`` (a self-signed CA), ``intermediate`` (another CA) or ``leaf``;
+    ``days_left`` counts whole days to expiry at the scan's time (negative once expired);
+    ``keys`` lists where its private key was found (empty when nowhere in the scan).
+    """
+
+    sha256: str
+    subject: str
+    issuer: str
+    serial_number: str
+    not_after: _dt.datetime
+    role: str
+    days_left: int
+    places: tuple[Place, ...]
+    keys: tuple[Place, ...] = ()
+    key_algorithm: str | None = None
+
+
+def _role(cert: ScannedCertificate) -> str:
+    if cert.is_ca:
+        return "root" if cert.self_signed else "intermediate"
+    return "leaf"
+
+
+def _inventory(certificates: Iterable[ScannedCertificate], keys: Iterable[ScannedKey],
+               moment: _dt.datetime) -> tuple[InventoryItem, ...]:
+    """Each distinct certificate once, in the order first found, with its places and keys."""
+    places: dict[str, list[Place]] = {}
+    first: dict[str, ScannedCertificate] = {}
+    for cert in certificates:
+        first.setdefault(cert.sha256, cert)
+        place = Place(cert.path, cert.alias)
+        found = places.setdefault(cert.sha256, [])
+        if place not in found:
+            found.append(place)
+    key_places: dict[str, list[ScannedKey]] = {}
+    for key in keys:
+        key_places.setdefault(key.public_key_sha256, []).append(key)
+    items = []
+    for sha256, cert in first.items():
+        owned = key_places.get(cert.public_key_sha256, [])
+        items.append(InventoryItem(
+            sha256=sha256, subject=cert.subject, issuer=cert.issuer,
+            serial_number=cert.serial_number, not_after=cert.not_after, role=_role(cert),
+            days_left=(cert.not_after - moment) // _dt.timedelta(days=1),
+            places=tuple(places[sha256]),
+            keys=tuple(dict.fromkeys(Place(k.path, k.alias) for k in owned)),
+            key_algorithm=owned[0].algorithm if owned else None))
+    return tuple(items)
+
+
+@attrs.frozen
 class ScanIssue:
     """A file the scan could not (or would not) read: ``reason`` is ``unreadable``,
     ``password-needed``, ``wrong-password``, ``damaged``, ``too-large`` or (in
@@ -128,6 +192,9 @@ class ScanReport:
     ``skipped`` lists what was never opened because it is not a regular file (FIFOs,
     sockets, devices and links to them; reason ``not-a-regular-file``): not a problem, but
     worth knowing.
+    ``inventory`` lists each distinct certificate once (by SHA-256) with every place it was
+    found, its role, days left and where its key is; ``certificates`` has one record per
+    place.
     """
 
     files_seen: int
@@ -144,6 +211,7 @@ class ScanReport:
     at: _dt.datetime
     chains: tuple[ScannedChain, ...] = ()
     skipped: tuple[ScanIssue, ...] = ()
+    inventory: tuple[InventoryItem, ...] = ()
 
     @property
     def has_problems(self) -> bool:
@@ -461,7 +529,8 @@ class _Scanner:
             keys=tuple(keys), pairs=pairs, expired=expired, expiring=soon,
             orphaned_keys=tuple(k for k in keys if k.public_key_sha256 not in cert_spkis),
             without_key=without_key, incomplete=incomplete, unreadable=tuple(self.issues),
-            at=moment, chains=tuple(self.chains), skipped=tuple(self.skipped))
+            at=moment, chains=tuple(self.chains), skipped=tuple(self.skipped),
+            inventory=_inventory(certificates, keys, moment))
 
 
 def _scan_key(entry: KeyEntry, path: str, keys: list[ScannedKey]) -> None:

@@ -197,7 +197,9 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
             lock = " (locked: key password needed)" if entry.get("locked") else ""
             verdict = entry.get("chain_verdict")
             status = f" ({verdict['code']})" if verdict else ""
-            head += f"  {entry['key_algorithm']}{lock}, chain of {entry['chain_length']}{status}"
+            held = (entry["summary"] if entry.get("summary")
+                    else f"chain of {entry['chain_length']}{status}")
+            head += f"  {entry['key_algorithm']}{lock}, {held}"
             if entry.get("key_matches_certificate") is False:
                 head += "  KEY DOES NOT MATCH CERTIFICATE"
         elif kind == "secret-key" and entry.get("locked"):
@@ -210,10 +212,19 @@ def _human_inspect(path: str, info: dict[str, Any], out: TextIO) -> None:
         if entry.get("created"):
             head += f"  created {entry['created']}"
         out.write(head + "\n")
+        kept = entry.get("attributes") or {}
+        if kept:
+            words = {"friendly_name": "friendly name", "local_key_id": "local key id",
+                     "csp_name": "CSP", "trusted_usage": "trusted for", "other": "other"}
+            out.write("      attributes " + "; ".join(
+                f"{words[name]} {', '.join(value) if isinstance(value, list) else value}"
+                for name, value in kept.items() if name != "other") + "\n")
         for index, cert in enumerate(entry.get("certificates", [])):
-            marker = "expired" if cert["expired"] else ("not yet valid" if cert["not_yet_valid"]
-                                                         else "valid")
-            out.write(f"      {index}: {cert['subject']}\n")
+            days = cert["days_left"]
+            marker = (f"expired {-days} days ago" if cert["expired"] else
+                      "not yet valid" if cert["not_yet_valid"] else
+                      f"expires in {days} day{'s' if days != 1 else ''}")
+            out.write(f"      {index}: [{cert['role']}] {cert['subject']}\n")
             out.write(f"         issuer   {cert['issuer']}\n")
             out.write(f"         valid    {cert['not_before']} → {cert['not_after']} ({marker})\n")
             out.write(f"         sha256   {cert['sha256']}\n")
@@ -260,7 +271,7 @@ def _report_json(report: ConversionReport) -> dict[str, Any]:
     return {"source": report.source, "destination": str(report.destination),
             "source_format": report.source_format, "format": report.format,
             "entries": report.entries, "dropped": list(report.dropped),
-            "not_kept": list(report.not_kept)}
+            "not_kept": list(report.not_kept), "left_out": list(report.left_out)}
 
 
 def _human_report(report: ConversionReport, out: TextIO) -> None:
@@ -270,6 +281,8 @@ def _human_report(report: ConversionReport, out: TextIO) -> None:
         out.write(f"  dropped: {item}\n")
     for item in report.not_kept:
         out.write(f"  not kept by {report.format}: {item}\n")
+    for item in report.left_out:
+        out.write(f"  left out: {item}\n")
 
 
 def _convert_many(args: argparse.Namespace, password: str | None,
@@ -302,10 +315,34 @@ def _convert_many(args: argparse.Namespace, password: str | None,
     return EXIT_OK if not batch.failed else EXIT_ERROR
 
 
+def _split(args: argparse.Namespace, out: TextIO) -> int:
+    """``convert BUNDLE… --out-dir DIR --split``: one certificate file per certificate."""
+    import certkit  # noqa: PLC0415
+
+    if args.out_dir is None:
+        raise UsageError("--split needs --out-dir DIR (the folder for one file per certificate)")
+    password = _read_password(args.password_file, args.password_env, "password")
+    written: list[str] = []
+    for path in args.paths:
+        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+            return certkit.load(p, password=pw)
+
+        store = _with_prompt(load, password, path)
+        written.extend(str(p) for p in certkit.split_certificates(store, args.out_dir))
+    if args.json:
+        _print_json({"written": written}, out)
+    else:
+        for name in written:
+            out.write(f"wrote {name}\n")
+    return EXIT_OK
+
+
 def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit convert IN OUT`` or ``certkit convert IN… --out-dir DIR --to FORMAT``."""
     import certkit  # noqa: PLC0415
 
+    if args.split:
+        return _split(args, out)
     if args.out_dir is None and len(args.paths) != 2:
         raise UsageError("give IN and OUT, or several IN with --out-dir DIR --to FORMAT")
     if args.out_dir is not None and args.to is None:
@@ -318,6 +355,10 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
         options["profile"] = args.profile
     if args.bag_attributes:
         options["bag_attributes"] = True
+    if args.only:
+        options["only"] = args.only
+    if args.key_format:
+        options["key_format"] = args.key_format
     if args.out_dir is not None:
         return _convert_many(args, password, lambda sources, pw: certkit.convert_many(
             sources, args.out_dir, format=args.to, password=pw, new_password=new_password,
@@ -431,7 +472,9 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                "  certkit convert site.pfx apache.pem --password-env PFX_PASS\n"
                "  certkit convert apache.pem site.pfx --new-password-file pass.txt "
                "--profile legacy\n"
-               "  certkit convert exports/*.pfx --out-dir pem --to pem --password-env PFX_PASS",
+               "  certkit convert exports/*.pfx --out-dir pem --to pem --password-env PFX_PASS\n"
+               "  certkit convert site.pfx server.key --key-format pkcs1 --password-env PFX_PASS\n"
+               "  certkit convert ca-bundle.pem --out-dir cas --split",
         formatter_class=HelpFormatter)
     convert.add_argument("paths", nargs="+", metavar="IN",
                          help="the input file(s); without --out-dir, IN then OUT")
@@ -447,6 +490,16 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     convert.add_argument("--profile", choices=("modern", "legacy", "pbmac1"),
                          help="PKCS#12 encryption profile (default modern; legacy for "
                               "Windows Server 2016 and older, Java 8 before 8u301)")
+    convert.add_argument("--only", choices=("key", "leaf", "chain", "ca", "all"),
+                         help="what to write: the key, the leaf certificate, every certificate "
+                              "(chain), the CA certificates, or all (default: by OUT's name — "
+                              ".key the key, .crt/.cer certificates only, others all)")
+    convert.add_argument("--key-format", choices=("pkcs8", "pkcs1", "sec1"),
+                         help="PEM/DER keys as PKCS#8 (default), PKCS#1 'RSA PRIVATE KEY' or "
+                              "SEC1 'EC PRIVATE KEY'")
+    convert.add_argument("--split", action="store_true",
+                         help="with --out-dir: write each certificate to its own file in DIR, "
+                              "named after its subject (never overwrites)")
     convert.add_argument("--bag-attributes", action="store_true",
                          help="PEM output: keep aliases and attributes as 'Bag Attributes'")
     convert.add_argument("--json", action="store_true", help="machine-readable output")

@@ -142,6 +142,14 @@ def _scan_json(report: ScanReport) -> dict[str, Any]:
         "ok": not report.has_problems,
         "files_seen": report.files_seen, "files_read": report.files_read,
         "certificates": len(report.certificates), "keys": len(report.keys),
+        "inventory": [
+            {"sha256": i.sha256, "subject": i.subject, "issuer": i.issuer,
+             "serial_number": i.serial_number, "not_after": i.not_after.isoformat(),
+             "role": i.role, "days_left": i.days_left,
+             "places": [{"path": p.path, "alias": p.alias} for p in i.places],
+             "keys": [{"path": k.path, "alias": k.alias} for k in i.keys],
+             "key_algorithm": i.key_algorithm}
+            for i in report.inventory],
         "pairs": [{"certificate": c.path, "certificate_alias": c.alias, "subject": c.subject,
                    "key": k.path, "key_alias": k.alias} for c, k in report.pairs],
         "expired": [_cert_json(c) for c in report.expired],
@@ -165,10 +173,34 @@ def _where(cert: ScannedCertificate) -> str:
     return f"{cert.path}" + (f" [{cert.alias}]" if cert.alias else "")
 
 
-def _write_scan(report: ScanReport, out: TextIO) -> None:
+def _place(path: str, alias: str | None) -> str:
+    return path + (f" [{alias}]" if alias else "")
+
+
+def _write_inventory(report: ScanReport, out: TextIO) -> None:
+    """Each distinct certificate once: role, expiry and days left, subject, places, key."""
+    for item in report.inventory:
+        days = (f"expired {-item.days_left} days ago" if item.days_left < 0
+                else f"{item.days_left} days left")
+        out.write(f"{item.role:<12}  {item.not_after:%Y-%m-%d} ({days})  {item.subject}\n")
+        out.write(f"              sha256 {item.sha256}\n")
+        for place in item.places:
+            out.write(f"              in  {_place(place.path, place.alias)}\n")
+        for key in item.keys:
+            out.write(f"              key {_place(key.path, key.alias)} ({item.key_algorithm})\n")
+        if item.role == "leaf" and not item.keys:
+            out.write("              key not found in the scan\n")
+    if report.inventory:
+        out.write("\n")
+
+
+def _write_scan(report: ScanReport, out: TextIO, *, inventory: bool = False) -> None:
     out.write(f"{report.files_seen} files seen, {report.files_read} with certificates or "
-              f"keys: {len(report.certificates)} certificates, {len(report.keys)} keys, "
+              f"keys: {len(report.inventory)} distinct certificates in "
+              f"{len(report.certificates)} places, {len(report.keys)} keys, "
               f"{len(report.pairs)} certificate(s) with their key\n")
+    if inventory:
+        _write_inventory(report, out)
     for cert in report.expired:
         out.write(f"expired   {cert.not_after:%Y-%m-%d}  {cert.subject}  {_where(cert)}\n")
     for cert in report.expiring:
@@ -230,7 +262,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _print_json(_scan_json(report), out)
     else:
-        _write_scan(report, out)
+        _write_scan(report, out, inventory=args.list)
     return EXIT_PROBLEM if report.has_problems else EXIT_OK
 
 
@@ -275,13 +307,18 @@ def register(sub: Any) -> None:
                     "certificates without keys, missing intermediates and unreadable files. "
                     "Exit 1 when anything is listed.",
         epilog="examples:\n  certkit scan /etc/ssl /etc/nginx --expiring 60d\n"
-               "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json",
+               "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json\n"
+               "  certkit scan /etc/ssl/private /etc/nginx --list",
         formatter_class=_FORMATTER)
     scan.add_argument("paths", nargs="+", metavar="DIR")
     scan.add_argument("--expiring", default="30d", metavar="DURATION",
                       help="list certificates ending within this (default 30d)")
     scan.add_argument("--follow-symlinks", action="store_true",
                       help="enter symbolic links to folders (loops are detected)")
-    scan.add_argument("--json", action="store_true", help="machine-readable output")
+    scan.add_argument("--list", action="store_true",
+                      help="list the inventory first: each distinct certificate once, with "
+                           "its role, expiry, days left, every place found and its key")
+    scan.add_argument("--json", action="store_true",
+                      help="machine-readable output (always with the inventory)")
     _add_password_options(scan)
     scan.set_defaults(func=cmd_scan)

@@ -68,7 +68,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
                     password=_output_password(args, password), alias=args.alias,
                     allow_incomplete=args.allow_incomplete, overwrite=args.force,
                     profile=args.profile, keystore_type=args.keystore_type, name=args.name,
-                    trust=args.trust or "system")
+                    trust=args.trust or "system", fetch=args.fetch, timeout=args.timeout)
     if args.json:
         _print_json(_export_json(result), out)
     else:
@@ -278,6 +278,7 @@ def register(sub: Any) -> None:
         epilog="examples:\n  certkit export --for nginx site.pfx /etc/nginx/tls "
                "--password-env PFX_PASS\n"
                "  certkit export --for apache server.key server.crt chain.crt out/\n"
+               "  certkit export --for nginx www.key www.crt out/ --fetch\n"
                "  certkit export --for tomcat site.pem out/ --new-password-file pass.txt",
         formatter_class=_FORMATTER)
     export.add_argument("inputs", nargs="+", metavar="IN")
@@ -286,6 +287,11 @@ def register(sub: Any) -> None:
     export.add_argument("--trust", metavar="FILE",
                         help="PEM bundle of roots that complete the chain (default: the system "
                              "trust store); for a private CA")
+    export.add_argument("--fetch", action="store_true",
+                        help="download missing intermediates from the certificates' caIssuers "
+                             "(AIA) URLs, as chain --complete --fetch does")
+    export.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                        help="seconds per download with --fetch (default 10)")
     _export_options(export)
     _add_password_options(export, what="input ")
     export.set_defaults(func=cmd_export)

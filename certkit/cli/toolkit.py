@@ -411,31 +411,86 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 # -- request -----------------------------------------------------------------------------
 
 
-def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
-    """``certkit request``: a new private key and CSR, the key saved first (mode 0600)."""
-    import certkit  # noqa: PLC0415
-    from certkit._ops.request import generate_csr, generate_key  # noqa: PLC0415
+def _renewal_inputs(args: argparse.Namespace, password: str | None
+                    ) -> tuple[Certificate | None, PrivateKey | None, str | None]:
+    """``--from`` and ``--key``: the certificate to renew and the key to reuse (each optional)."""
+    from certkit._ops.request import (  # noqa: PLC0415
+        renewal_key,
+        renewal_source,
+        split_store_alias,
+    )
 
+    certificate = key = None
+    where = None
+    if args.renew_from:
+        path, alias = split_store_alias(args.renew_from)
+        found = _with_prompt(lambda pw: renewal_source(path, alias, password=pw), password, path)
+        certificate = found.certificate
+    if args.key:
+        path, alias = split_store_alias(args.key)
+        key, entry = _with_prompt(lambda pw: renewal_key(path, alias, password=pw), password,
+                                  path)
+        where = f"{path}:{entry}" if alias else path
+    return certificate, key, where
+
+
+def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
+    """``certkit request``: a new private key and CSR, the key saved first (mode 0600); or,
+    with ``--from``, the renewal request of a certificate or keystore entry."""
+    import certkit  # noqa: PLC0415
+    from certkit._ops.request import generate_csr, generate_key, renewal_csr  # noqa: PLC0415
+
+    if args.cn is None and not args.renew_from:
+        raise UsageError("give --cn NAME for a new request, or --from CERT|STORE[:ALIAS] to "
+                         "renew a certificate")
+    if args.out_key is None and not args.key:
+        raise UsageError("give --out-key FILE for the new key, or --key FILE|STORE:ALIAS to "
+                         "reuse a key")
+    if args.out_key is not None and args.key:
+        raise UsageError("--out-key writes a new key and --key reuses one: give only one")
     key_password = _read_password(args.key_password_file, args.key_password_env,
                                   "key password")
+    password = _read_password(args.password_file, args.password_env, "password")
     for path in (args.out_key, args.out_csr):
-        if os.path.exists(path):
+        if path is not None and os.path.exists(path):
             raise UsageError(f"{path} already exists; certkit never overwrites a key or CSR "
                              "(the key may be the only copy): choose another name")
-    if os.path.abspath(args.out_key) == os.path.abspath(args.out_csr):
+    if args.out_key is not None and os.path.abspath(args.out_key) == os.path.abspath(
+            args.out_csr):
         raise UsageError("--out-key and --out-csr must be different files")
+    old, reused, key_source = _renewal_inputs(args, password)
+    key = reused if reused is not None else generate_key(args.key_type)
     subject: Any = args.subject
-    key = generate_key(args.key_type)
-    csr = generate_csr(key, args.cn, sans=args.san or (), subject=subject)
-    # The key goes to disk before anything else can fail: a CSR without its key is what
-    # makes an issued certificate "vanish" (handbook problem #1).
-    key_path = certkit.save(KeyStore([KeyEntry("private-key", key)]), args.out_key,
-                            format="pem", password=key_password)
+    if old is not None:
+        if args.cn is not None or subject is not None:
+            raise UsageError("--from copies the subject of the certificate; leave out --cn "
+                             "and --subject (add names with --san)")
+        csr = renewal_csr(key, old, sans=args.san or ())
+    else:
+        csr = generate_csr(key, args.cn, sans=args.san or (), subject=subject)
+    if reused is None:
+        # The key goes to disk before anything else can fail: a CSR without its key is what
+        # makes an issued certificate "vanish" (handbook problem #1).
+        key_path = certkit.save(KeyStore([KeyEntry("private-key", key)]), args.out_key,
+                                format="pem", password=key_password)
     try:
         csr_path = certkit.save(KeyStore(requests=[csr]), args.out_csr, format="pem")
     except CertkitError as err:
+        if reused is not None:
+            raise
         raise CertkitError(f"the key was saved to {key_path}, but the CSR could not be "
                            f"written: {err}") from err
+    if reused is not None:
+        info = {"key": key_source, "csr": str(csr_path), "algorithm": key.algorithm,
+                "subject": csr.subject, "san": list(csr.san), "reused_key": True,
+                **_fingerprints(key)}
+        if args.json:
+            _print_json(info, out)
+            return EXIT_OK
+        out.write(f"reused the {key.algorithm} private key of {key_source}\n")
+        out.write(f"wrote {csr_path} (request for {csr.subject}"
+                  f"{'; SANs ' + ', '.join(csr.san) if csr.san else ''})\n")
+        return EXIT_OK
     info = {"key": str(key_path), "csr": str(csr_path), "algorithm": key.algorithm,
             "subject": csr.subject, "san": list(csr.san), "encrypted": key_password is not None,
             **_fingerprints(key)}
@@ -549,18 +604,28 @@ def register(sub: Any) -> None:
         "request", help="make a private key and a CSR (no openssl.cnf needed)",
         description="Generate a private key and a certificate signing request. The key is "
                     "written first, with mode 0600, and neither file is ever overwritten.",
-        epilog="example:\n  certkit request --cn www.example.com --san example.com "
-               "--out-key www.key --out-csr www.csr",
+        epilog="examples:\n  certkit request --cn www.example.com --san example.com "
+               "--out-key www.key --out-csr www.csr\n"
+               "  certkit request --from www.crt --out-key www-2027.key --out-csr www-2027.csr\n"
+               "  certkit request --from tomcat.jks:tomcat --key tomcat.jks:tomcat "
+               "--out-csr tomcat.csr --password-env STOREPASS",
         formatter_class=_FORMATTER)
-    request.add_argument("--cn", required=True, metavar="NAME", help="common name (host name)")
+    request.add_argument("--cn", metavar="NAME", help="common name (host name)")
+    request.add_argument("--from", dest="renew_from", metavar="CERT|STORE[:ALIAS]",
+                         help="renew this certificate (or keystore entry): copy its subject "
+                              "and SANs")
+    request.add_argument("--key", metavar="FILE|STORE:ALIAS",
+                         help="reuse this private key (a key file or a keystore entry) "
+                              "instead of writing a new one")
     request.add_argument("--san", action="append", metavar="NAME",
                          help="extra DNS name or IP address; repeatable")
     request.add_argument("--subject", metavar="RFC4514",
                          help="other subject attributes, e.g. 'O=Example Ltd,L=Taipei,C=TW'")
     request.add_argument("--key-type", default="RSA-2048",
                          help="RSA-2048 (default), RSA-3072, RSA-4096, EC-P256, EC-P384, Ed25519")
-    request.add_argument("--out-key", required=True, metavar="FILE")
+    request.add_argument("--out-key", metavar="FILE", help="where the new key goes (mode 0600)")
     request.add_argument("--out-csr", required=True, metavar="FILE")
     request.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(request, "key-", "key ")
+    _add_password_options(request, "key-", "new key ")
+    _add_password_options(request, what="--from/--key store ")
     request.set_defaults(func=cmd_request)

@@ -152,7 +152,7 @@ class DERCodec:
 
     def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
         """Write the one object the store holds; choose with ``content="certificate"|"key"``."""
-        opts = options.take({"content": None}, "der")
+        opts = options.take({"content": None, "key_format": "pkcs8"}, "der")
         content = opts["content"]
         if content not in (None, "certificate", "key", "request"):
             raise DecodeError("content must be 'certificate', 'key' or 'request'")
@@ -194,8 +194,9 @@ class DERCodec:
             if isinstance(key, LockedKey):
                 raise PasswordError(f"the key of entry {keys[0].alias!r} is still locked",
                                     alias=keys[0].alias, missing=True)
-            data = (key.pkcs8 if options.password is None
-                    else dump_private_key(key.key, "der", options.password))
+            data = (key.pkcs8 if options.password is None and opts["key_format"] == "pkcs8"
+                    else dump_private_key(key.key, "der", options.password,
+                                          opts["key_format"]))
             kept = set()
         else:
             if not store.requests:

@@ -13,7 +13,7 @@ import re
 from certkit._assemble import LooseCertificate, LooseKey, assemble
 from certkit._crypto import der as _der
 from certkit._crypto.budget import WorkBudget
-from certkit._crypto.keys import load_private_key
+from certkit._crypto.keys import dump_private_key, load_private_key
 from certkit._crypto.pem import PEMBlock, pem_blocks
 from certkit._model import (
     ANY_EXTENDED_KEY_USAGE,
@@ -205,7 +205,8 @@ class PEMCodec:
 
     def dump(self, store: KeyStore, options: DumpOptions) -> Dumped:
         """Write keys (PKCS#8, encrypted when a password is given), chains and certificates."""
-        opts = options.take({"bag_attributes": False, "chain": True}, "pem")
+        opts = options.take({"bag_attributes": False, "chain": True, "key_format": "pkcs8"},
+                            "pem")
         with_bags = bool(opts["bag_attributes"])
         parts: list[str] = []
         dropped: list[str] = []
@@ -223,7 +224,9 @@ class PEMCodec:
                         f"the key of entry {entry.alias!r} is still locked; load the store "
                         "with key_passwords={alias: password} to write it as PEM",
                         alias=entry.alias, missing=True)
-                pem = entry.key.to_pem(options.password).decode("ascii")
+                pem = (entry.key.to_pem(options.password) if opts["key_format"] == "pkcs8"
+                       else dump_private_key(entry.key.key, "pem", options.password,
+                                             opts["key_format"])).decode("ascii")
                 parts.append(_format_bag_attributes(entry.attributes, entry.alias) + pem
                              if with_bags else pem)
                 chain = entry.chain.certificates if opts["chain"] else entry.chain.certificates[:1]
