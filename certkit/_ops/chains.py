@@ -36,7 +36,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from certkit._model import Certificate, Chain, KeyStore, Password
 from certkit._ops import _net
-from certkit.errors import CertkitError, ChainError, DecodeError, ReadError
+from certkit.errors import CertkitError, ChainError, DecodeError, Hint, ReadError
 
 __all__ = [
     "MAX_FETCH_BYTES",
@@ -363,9 +363,9 @@ def order_chain(certificates: Iterable[Certificate]) -> Chain:
     raise ChainError(
         f"these {len(bag)} certificates are not one chain: the longest chain is {path_text}, "
         f"and {len(strays)} certificate(s) do not belong to it: {names}. Remove them, or use "
-        "build_chain (`certkit chain --complete`) to pick the chain of one leaf",
+        "build_chain to pick the chain of one leaf",
         strays=[cert.subject for cert in strays],
-    )
+    ).with_hint(Hint("build_chain"))
 
 
 # -- building ------------------------------------------------------------------------------

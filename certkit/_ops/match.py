@@ -14,7 +14,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -30,7 +30,10 @@ from certkit._model import (
     TrustedCertEntry,
     key_algorithm_name,
 )
-from certkit.errors import CertkitError, PasswordError, UnsupportedKeyError
+from certkit.errors import CertkitError, Hint, PasswordError, UnsupportedKeyError
+
+if TYPE_CHECKING:
+    from certkit._ops.api import Passwords
 
 __all__ = [
     "KeyCandidate",
@@ -76,8 +79,10 @@ def _public_key_of(obj: ModulusSource) -> object:
             return obj.key.key
         if obj.certificate is not None:
             return obj.certificate.x509.public_key()
+        hint = Hint("key_passwords", alias=obj.alias)
         raise PasswordError(f"the key of entry {obj.alias!r} is locked and has no certificate; "
-                            "unlock it first", alias=obj.alias, missing=True)
+                            f"unlock it first ({hint.api} when loading)", alias=obj.alias,
+                            missing=True).with_hint(hint)
     if isinstance(obj, TrustedCertEntry):
         return obj.certificate.x509.public_key()
     if isinstance(obj, (Certificate, CertificateRequest)):
@@ -156,7 +161,7 @@ class KeyIndex:
     """
 
     def __init__(self, candidates: Iterable[KeyCandidate] = (), *,
-                 password: Password = None) -> None:
+                 password: Password | Passwords = None) -> None:
         self._keys: dict[str, KeyLocation] = {}
         self._also: dict[str, list[KeyLocation]] = {}
         self._locked: dict[str, _LockedLocation] = {}
@@ -268,7 +273,7 @@ def find_key(
     certificate: Certificate | CertificateRequest,
     candidates: Iterable[KeyCandidate],
     *,
-    password: Password = None,
+    password: Password | Passwords = None,
 ) -> PrivateKey | None:
     """The private key among ``candidates`` that belongs to ``certificate``, or ``None``.
 
@@ -284,7 +289,7 @@ def pair_keys(
     keys: Iterable[KeyCandidate],
     certificates: Iterable[Certificate],
     *,
-    password: Password = None,
+    password: Password | Passwords = None,
 ) -> tuple[tuple[Certificate, PrivateKey | None], ...]:
     """Each certificate with its private key from ``keys`` (or ``None``), in certificate order."""
     index = KeyIndex(keys, password=password)

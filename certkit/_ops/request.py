@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import NameOID
 
 from certkit._model import Certificate, CertificateRequest, PrivateKey
-from certkit.errors import RequestError
+from certkit.errors import Hint, RequestError
 
 __all__ = ["KEY_ALGORITHMS", "generate_csr", "generate_key", "renewal_csr"]
 
@@ -224,7 +224,8 @@ def renewal_csr(key: PrivateKey, certificate: Certificate, *,
         pass
     except ValueError as err:
         raise RequestError(f"the certificate's subject alternative names cannot be read "
-                           f"({err}); give them with sans=…", field="certificate") from err
+                           f"({err}); give them with sans=…",
+                           field="certificate").with_hint(Hint("sans")) from err
     for value in sans:
         entry = _general_name(value)
         if entry not in names:

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
-from certkit.errors import CertkitError, PasswordError, WorkLimitError
+from certkit.errors import CertkitError, Hint, PasswordError, hints_in
 
 if TYPE_CHECKING:  # the CLI imports the library only when a command runs
-    from certkit._ops.api import BatchConversionReport, ConversionFailure, ConversionReport
+    from certkit._ops.api import (
+        BatchConversionReport,
+        ConversionFailure,
+        ConversionReport,
+        Passwords,
+    )
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -71,7 +77,18 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 _MAX_PASSWORD_FILE_LINE = 64 * 1024
 
 
-def _read_password(file: str | None, env: str | None, what: str) -> str | None:
+def _single(values: str | Sequence[str] | None, what: str) -> str | None:
+    """The one value of a password option (repeatable for the commands that read many files)."""
+    if values is None or isinstance(values, str):
+        return values
+    if len(values) > 1:
+        raise UsageError(f"this command takes one {what}, not {len(values)}")
+    return values[0] if values else None
+
+
+def _read_password(file: str | Sequence[str] | None, env: str | Sequence[str] | None,
+                   what: str) -> str | None:
+    file, env = _single(file, what), _single(env, what)
     if file and env:
         raise UsageError(f"give the {what} with only one of --…-file and --…-env")
     if file:
@@ -94,6 +111,50 @@ def _read_password(file: str | None, env: str | None, what: str) -> str | None:
             raise UsageError(f"environment variable {env} (the {what}) is not set")
         return os.environ[env]
     return None
+
+
+def _target(value: str, kind: str) -> tuple[str | None, str]:
+    """``TARGET=FILE`` or ``TARGET=VAR`` split, or ``(None, value)`` without a target.
+
+    A FILE that exists as written is never split (a password file may have ``=`` in its
+    name); a variable name never holds ``=``, so VAR is what follows the last one.
+    """
+    if "=" not in value or (kind == "file" and os.path.isfile(value)):
+        return None, value
+    target, _, where = value.rpartition("=") if kind == "env" else value.partition("=")
+    if not target or not where:
+        raise UsageError(f"--password-{kind} takes {kind.upper()} or TARGET={kind.upper()}, "
+                         f"not {value!r}")
+    return target, where
+
+
+def _passwords(args: argparse.Namespace, prefix: str = "",
+               what: str = "password") -> str | Passwords | None:
+    """The passwords of a command that reads several files, from repeated options.
+
+    Every ``--password-file``, then every ``--password-env``, in the order given, is a
+    candidate tried in turn on each file; ``TARGET=FILE`` (``TARGET=VAR``) pins a password
+    to the files whose path or name is TARGET and to the keystore entries whose alias is.
+    One plain value is just the password.
+    """
+    values = [(v, "file") for v in getattr(args, f"{prefix}password_file", None) or ()]
+    values += [(v, "env") for v in getattr(args, f"{prefix}password_env", None) or ()]
+    candidates: list[str] = []
+    pinned: dict[str, str] = {}
+    for value, kind in values:
+        target, where = _target(value, kind)
+        password = _read_password(where if kind == "file" else None,
+                                  where if kind == "env" else None,
+                                  what if target is None else f"{what} of {target}") or ""
+        if target is None:
+            candidates.append(password)
+        else:
+            pinned[target] = password
+    if not pinned and len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    from certkit._ops.api import Passwords  # noqa: PLC0415
+
+    return Passwords(candidates, pinned)
 
 
 def _key_passwords(files: Sequence[str] | None, envs: Sequence[str] | None) -> dict[str, str]:
@@ -120,7 +181,7 @@ def _add_key_password_options(parser: argparse.ArgumentParser) -> None:
                         help="the key password of one entry, from environment variable VAR")
 
 
-def _with_prompt(action: Callable[[str | None], T], password: str | None, label: str) -> T:
+def _with_prompt(action: Callable[[Any], T], password: str | Passwords | None, label: str) -> T:
     """Run ``action``; if it needs a password and a terminal is attached, ask and retry once."""
     try:
         return action(password)
@@ -131,13 +192,22 @@ def _with_prompt(action: Callable[[str | None], T], password: str | None, label:
 
 
 def _add_password_options(
-    parser: argparse.ArgumentParser, prefix: str = "", what: str = ""
+    parser: argparse.ArgumentParser, prefix: str = "", what: str = "", *, many: bool = False
 ) -> None:
     name = f"{prefix}password"
-    parser.add_argument(f"--{name}-file", metavar="FILE",
-                        help=f"read the {what}password from FILE (first line)")
-    parser.add_argument(f"--{name}-env", metavar="VAR",
-                        help=f"read the {what}password from environment variable VAR")
+    if many:
+        parser.add_argument(f"--{name}-file", action="append", metavar="[TARGET=]FILE",
+                            help=f"read the {what}password from FILE (first line); repeat "
+                                 "for candidates tried in turn on each file, TARGET=FILE pins "
+                                 "one to a file (path or name) or entry (alias)")
+        parser.add_argument(f"--{name}-env", action="append", metavar="[TARGET=]VAR",
+                            help=f"read the {what}password from environment variable VAR; "
+                                 "repeatable like --password-file")
+    else:  # repeatable too, one grammar: a second value is refused with a message
+        parser.add_argument(f"--{name}-file", action="append", metavar="FILE",
+                            help=f"read the {what}password from FILE (first line)")
+        parser.add_argument(f"--{name}-env", action="append", metavar="VAR",
+                            help=f"read the {what}password from environment variable VAR")
     if not prefix:  # every command that reads files takes their password this way
         parser.add_argument("--max-work", type=_positive_int, metavar="UNITS",
                             help="allow a file this much password-based key derivation "
@@ -158,8 +228,77 @@ def _positive_int(text: str) -> int:
 def _print_json(data: object, out: TextIO) -> None:
     import json  # noqa: PLC0415 - only --json needs it
 
-    json.dump(data, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    # One write, so the output filter (:class:`_CallerWords`) sees whole phrases.
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# -- errors in the caller's language ---------------------------------------------------------
+
+_SWITCHES = {"overwrite": "--force", "allow_incomplete": "--allow-incomplete",
+             "allow_loss": "--allow-loss", "allow_unpaired": "--allow-unpaired",
+             "bag_attributes": "--bag-attributes", "build_chain": "`certkit chain --complete`",
+             "alias": "--alias ALIAS", "sans": "--san NAME",
+             "source_passwords": "--source-password-file FILE"}
+
+
+def option_for(hint: Hint) -> str:
+    """The command-line option that applies ``hint`` (the library words it as Python)."""
+    if hint.parameter == "password":
+        new = "new-" if hint.output else ""
+        return f"--{new}password-file FILE or --{new}password-env VAR"
+    if hint.parameter == "key_passwords":
+        import shlex  # noqa: PLC0415 - only for an error message
+
+        alias = "ALIAS" if hint.alias is None else shlex.quote(hint.alias)
+        return f"--key-password-file {alias}=FILE"
+    if hint.parameter == "max_work":
+        return f"--max-work {hint.value}"
+    return _SWITCHES.get(hint.parameter, f"--{hint.parameter.replace('_', '-')}")
+
+
+def caller_words(text: str, hints: Sequence[Hint] = ()) -> str:
+    """``text`` with every fix the library spells as Python spelled as its option.
+
+    ``hints`` (an error's own, which know more: an output password, a file) go first;
+    then any phrase :attr:`Hint.api` writes, found again in text that a report has
+    already flattened (a scan's unreadable files, a batch's failures).
+    """
+    for hint in hints:
+        text = text.replace(hint.api, option_for(hint))
+    found = hints_in(text)
+    for (start, end), hint in reversed(found):
+        text = text[:start] + option_for(hint) + text[end:]
+    return text
+
+
+def error_message(err: CertkitError) -> str:
+    """The one line ``certkit: error: …`` says about ``err``, in the command line's words."""
+    return caller_words(str(err), err.hints())
+
+
+def error_json(err: CertkitError) -> dict[str, Any]:
+    """``err`` as the ``error`` object ``--json`` prints (docs/cli.md has its fields)."""
+    path = next((value for name in ("path", "source", "url")
+                 if isinstance(value := getattr(err, name, None), str)), None)
+    hint = err.hint or next(iter(err.hints()), None)
+    return {"type": type(err).__name__, "message": error_message(err), "path": path,
+            "alias": getattr(err, "alias", None),
+            "hint": None if hint is None else {**hint.as_dict(), "option": option_for(hint)}}
+
+
+class _CallerWords:
+    """Standard output, with the library's Python phrases in every line spelled as options."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        self._out.write(caller_words(text) if "=" in text or "build_chain" in text
+                        or "source_passwords" in text else text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)
 
 
 def _write_link(links: list[dict[str, Any]], index: int, out: TextIO,
@@ -239,11 +378,11 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
     from certkit._ops.inspect import describe  # noqa: PLC0415
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     key_passwords = _key_passwords(args.key_password_file, args.key_password_env)
     results = []
     for path in args.files:
-        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+        def load(pw: str | Passwords | None, p: str = path) -> certkit.KeyStore:
             return certkit.load(p, password=pw, key_passwords=key_passwords)
 
         store = _with_prompt(load, password, path)
@@ -272,8 +411,8 @@ def _human_report(report: ConversionReport, out: TextIO) -> None:
         out.write(f"  not kept by {report.format}: {item}\n")
 
 
-def _convert_many(args: argparse.Namespace, password: str | None,
-                  convert: Callable[[Sequence[str], str | None], BatchConversionReport],
+def _convert_many(args: argparse.Namespace, password: str | Passwords | None,
+                  convert: Callable[[Sequence[str], Any], BatchConversionReport],
                   out: TextIO) -> int:
     """``convert IN… --out-dir DIR``: one batch; a missing password is asked for once."""
     from certkit._ops.api import BatchConversionReport, ConversionReport  # noqa: PLC0415
@@ -291,14 +430,15 @@ def _convert_many(args: argparse.Namespace, password: str | None,
         [*batch.converted, *batch.failed], key=lambda r: order.get(r.source, len(order)))
     if args.json:
         _print_json([{"ok": True, **_report_json(r)} if isinstance(r, ConversionReport)
-                     else {"ok": False, "source": r.source, "error": str(r.error)}
+                     else {"ok": False, "source": r.source, "error": error_message(r.error),
+                           "error_object": error_json(r.error)}
                      for r in results], out)
     else:
         for result in results:
             if isinstance(result, ConversionReport):
                 _human_report(result, out)
             else:
-                sys.stderr.write(f"error: {result.source}: {result.error}\n")
+                sys.stderr.write(f"error: {result.source}: {error_message(result.error)}\n")
     return EXIT_OK if not batch.failed else EXIT_ERROR
 
 
@@ -310,7 +450,7 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("give IN and OUT, or several IN with --out-dir DIR --to FORMAT")
     if args.out_dir is not None and args.to is None:
         raise UsageError("--out-dir needs --to FORMAT (pem, der, pkcs7, pkcs12, jks, jceks)")
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     new_password = _read_password(args.new_password_file, args.new_password_env, "new password")
     key_passwords = _key_passwords(args.key_password_file, args.key_password_env)
     options: dict[str, Any] = {}
@@ -379,6 +519,17 @@ class _Commands:
         return self._sub.add_parser(name, **kwargs)
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors become a JSON error object under ``--json``."""
+
+    json_errors = False  # set by :func:`main` for the run
+
+    def error(self, message: str) -> NoReturn:
+        if _ArgumentParser.json_errors:
+            raise UsageError(f"{self.prog}: {message}")
+        super().error(message)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: for every command, or only for ``command`` when it exists."""
     parser, found = _build_parser(command)
@@ -386,7 +537,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="certkit",
         description="Inspect and convert certificates, keys and keystores "
                     "(PEM, DER, PKCS#7, PKCS#12/PFX, JKS, JCEKS).",
@@ -411,7 +562,7 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                          help="PEM bundle of trusted roots the chains are judged against "
                               "(default: the system trust store); for a private CA")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(inspect)
+    _add_password_options(inspect, many=True)
     _add_key_password_options(inspect)
     inspect.set_defaults(func=cmd_inspect)
 
@@ -450,7 +601,7 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     convert.add_argument("--bag-attributes", action="store_true",
                          help="PEM output: keep aliases and attributes as 'Bag Attributes'")
     convert.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(convert, what="input ")
+    _add_password_options(convert, what="input ", many=True)
     _add_key_password_options(convert)
     _add_password_options(convert, "new-", "output ")
     convert.set_defaults(func=cmd_convert)
@@ -509,21 +660,33 @@ def _run_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    This is the one place a :class:`~certkit.errors.CertkitError` becomes an exit code
+    (2) and ``certkit: error: …`` on stderr, its fix spelled as an option; under
+    ``--json`` standard output then holds only ``{"ok": false, "error": {…}}``.
+    """
     out = out or sys.stdout
     words = list(sys.argv[1:] if argv is None else argv)
-    # The first word names the command (the top level has only --help and --version);
-    # an option there, an unknown command or none at all gets the full parser.
-    parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
-    args = parser.parse_args(words)
+    json_mode = "--json" in words[:words.index("--")] if "--" in words else "--json" in words
+    # Under --json a command's output is held back until it succeeds, so an error leaves
+    # nothing on stdout but the error object.
+    held = io.StringIO() if json_mode else None
     try:
-        code: int = _run_command(args, out)
-    except WorkLimitError as err:  # the fix is named as the command line spells it
-        where = f"{err.source}: " if err.source else ""
-        sys.stderr.write(f"certkit: error: {where}{err.explain('--max-work ')}\n")
-        return EXIT_ERROR
+        # The first word names the command (the top level has only --help and --version);
+        # an option there, an unknown command or none at all gets the full parser.
+        parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
+        _ArgumentParser.json_errors = json_mode
+        try:
+            args = parser.parse_args(words)
+        finally:
+            _ArgumentParser.json_errors = False
+        writer = cast(TextIO, _CallerWords(held if held is not None else out))
+        code: int = _run_command(args, writer)
     except CertkitError as err:
-        sys.stderr.write(f"certkit: error: {err}\n")
+        sys.stderr.write(f"certkit: error: {error_message(err)}\n")
+        if json_mode:
+            _print_json({"ok": False, "error": error_json(err)}, out)
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("certkit: interrupted\n")
@@ -534,6 +697,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    if held is not None:
+        out.write(held.getvalue())
     return code
 
 

@@ -19,8 +19,8 @@ from certkit.cli import (
     HelpFormatter,
     UsageError,
     _add_password_options,
+    _passwords,
     _print_json,
-    _read_password,
 )
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit doctor FILE…``: what is wrong with these files (and the host), and the fix."""
     from certkit._ops.doctor import diagnose  # noqa: PLC0415 - keep `certkit --help` fast
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     host, port = _host_port(args.host) if args.host else (None, 443)
     lang = args.lang or default_language()
     findings = diagnose(*args.files, host=host, port=port, servername=args.servername,
@@ -217,7 +217,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit scan DIR…``: inventory certificates, keys and keystores below folders."""
     from certkit._ops.scan import scan  # noqa: PLC0415 - keep `certkit --help` fast
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path} does not exist")
@@ -264,7 +264,7 @@ def register(sub: Any) -> None:
     doctor.add_argument("--lang", choices=("en", "zh-TW"),
                         help="language of the messages (default from the locale)")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(doctor)
+    _add_password_options(doctor, many=True)
     doctor.set_defaults(func=cmd_doctor)
 
     scan = sub.add_parser(
@@ -283,5 +283,5 @@ def register(sub: Any) -> None:
     scan.add_argument("--follow-symlinks", action="store_true",
                       help="enter symbolic links to folders (loops are detected)")
     scan.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(scan)
+    _add_password_options(scan, many=True)
     scan.set_defaults(func=cmd_scan)

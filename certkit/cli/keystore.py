@@ -24,6 +24,8 @@ from certkit.cli import (
     _prompt,
     _read_password,
     _with_prompt,
+    error_json,
+    error_message,
 )
 from certkit.errors import KeyMismatchError
 
@@ -165,9 +167,10 @@ def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
     except KeyMismatchError as err:
         if not args.json:
             raise
-        _print_json({"keystore": args.keystore, "installed": False, "error": str(err),
-                     "alias": err.alias, "matching_alias": err.matching_alias}, out)
-        sys.stderr.write(f"certkit: error: {err}\n")
+        sys.stderr.write(f"certkit: error: {error_message(err)}\n")
+        _print_json({"ok": False, "error": error_json(err), "keystore": args.keystore,
+                     "installed": False, "alias": err.alias,
+                     "matching_alias": err.matching_alias}, out)
         return EXIT_ERROR
     entry = next(e for e in store.key_entries if e.alias == received[-1])
     status = chain_status(entry.chain)

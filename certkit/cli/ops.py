@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit.cli import (
     EXIT_OK,
@@ -17,11 +17,15 @@ from certkit.cli import (
     HelpFormatter,
     UsageError,
     _add_password_options,
+    _passwords,
     _print_json,
     _prompt,
     _read_password,
     _with_prompt,
 )
+
+if TYPE_CHECKING:
+    from certkit._ops.api import Passwords
 
 __all__ = ["register"]
 
@@ -56,16 +60,17 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
     from certkit._ops.export import combine, export  # noqa: PLC0415
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     stores = []
     for path in args.inputs:
-        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+        def load(pw: str | Passwords | None, p: str = path) -> certkit.KeyStore:
             return certkit.load(p, password=pw)
 
         stores.append(_with_prompt(load, password, path))
     store = stores[0] if len(stores) == 1 else combine(stores)
     result = export(store, args.target, args.directory,
-                    password=_output_password(args, password), alias=args.alias,
+                    password=_output_password(args, password if isinstance(password, str)
+                                              else None), alias=args.alias,
                     allow_incomplete=args.allow_incomplete, overwrite=args.force,
                     profile=args.profile, keystore_type=args.keystore_type, name=args.name,
                     trust=args.trust or "system")
@@ -189,9 +194,9 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     from certkit._ops.backup import backup  # noqa: PLC0415
 
     password = _backup_password(args, confirm=True)
-    source_password = _read_password(args.source_password_file, args.source_password_env,
-                                     "source password")
-    passwords = dict.fromkeys(args.sources, source_password) if source_password else None
+    source_password = _passwords(args, "source_", "source password")
+    passwords = (dict.fromkeys(args.sources, source_password)
+                 if isinstance(source_password, str) else source_password)
     manifest = backup(args.sources, args.out, password=password, source_passwords=passwords,
                       allow_unpaired=args.allow_unpaired)
     if args.json:
@@ -287,7 +292,7 @@ def register(sub: Any) -> None:
                         help="PEM bundle of roots that complete the chain (default: the system "
                              "trust store); for a private CA")
     _export_options(export)
-    _add_password_options(export, what="input ")
+    _add_password_options(export, what="input ", many=True)
     export.set_defaults(func=cmd_export)
 
     check = sub.add_parser(
@@ -333,7 +338,7 @@ def register(sub: Any) -> None:
                       help="back up a key that no source certificate matches (with a warning) "
                            "instead of refusing")
     _add_password_options(back, what="backup ")
-    _add_password_options(back, "source-", "sources' ")
+    _add_password_options(back, "source-", "sources' ", many=True)
     back.set_defaults(func=cmd_backup)
 
     verify = sub.add_parser(

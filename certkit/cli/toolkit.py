@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import pathlib
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit._model import (
     Certificate,
@@ -27,25 +27,29 @@ from certkit.cli import (
     HelpFormatter,
     UsageError,
     _add_password_options,
+    _passwords,
     _print_json,
     _read_password,
     _with_prompt,
 )
 from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
 
+if TYPE_CHECKING:
+    from certkit._ops.api import Passwords
+
 __all__ = ["register"]
 
 _FORMATTER = HelpFormatter
 
 
-def _load(path: str, password: str | None) -> KeyStore:
+def _load(path: str, password: str | Passwords | None) -> KeyStore:
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
 
     return _with_prompt(lambda pw: certkit.load(path, password=pw), password, path)
 
 
-def _password(args: argparse.Namespace) -> str | None:
-    return _read_password(args.password_file, args.password_env, "password")
+def _password(args: argparse.Namespace) -> str | Passwords | None:
+    return _passwords(args)
 
 
 def _leaf_of(store: KeyStore) -> Certificate | None:
@@ -477,7 +481,7 @@ def register(sub: Any) -> None:
     match.add_argument("key", metavar="KEY")
     match.add_argument("cert", metavar="CERT")
     match.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(match)
+    _add_password_options(match, many=True)
     match.set_defaults(func=cmd_match)
 
     mod = sub.add_parser(
@@ -491,7 +495,7 @@ def register(sub: Any) -> None:
                      help="hash of the Modulus= line (default md5, like `openssl md5`)")
     mod.add_argument("--full", action="store_true", help="also print the Modulus= line")
     mod.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(mod)
+    _add_password_options(mod, many=True)
     mod.set_defaults(func=cmd_modulus)
 
     find = sub.add_parser(
@@ -503,7 +507,7 @@ def register(sub: Any) -> None:
     find.add_argument("cert", metavar="CERT")
     find.add_argument("places", nargs="+", metavar="PLACE", help="key file, keystore or folder")
     find.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(find)
+    _add_password_options(find, many=True)
     find.set_defaults(func=cmd_find_key)
 
     chain = sub.add_parser(
@@ -528,7 +532,7 @@ def register(sub: Any) -> None:
                        help="leave the self-signed root out of --out (servers need not send it)")
     chain.add_argument("--force", action="store_true", help="replace --out if it exists")
     chain.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(chain)
+    _add_password_options(chain, many=True)
     chain.set_defaults(func=cmd_chain)
 
     verify = sub.add_parser(
@@ -542,7 +546,7 @@ def register(sub: Any) -> None:
     verify.add_argument("--host", help="the host name (or IP address) the certificate must cover")
     verify.add_argument("--at", metavar="TIME", help="verify at this ISO date/time (default now)")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(verify)
+    _add_password_options(verify, many=True)
     verify.set_defaults(func=cmd_verify)
 
     request = sub.add_parser(
