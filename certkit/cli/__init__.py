@@ -181,6 +181,101 @@ def _add_key_password_options(parser: argparse.ArgumentParser) -> None:
                         help="the key password of one entry, from environment variable VAR")
 
 
+# -- the shared options (one grammar: docs/cli.md, tests/test_cli_grammar.py) ---------------
+
+_TRUST_HELP = ("trusted roots: a PEM bundle or folder, 'system' or 'certifi' (repeatable); "
+               "default: the system trust store; 'none' judges by the given files alone")
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="machine-readable output: one JSON document on stdout, errors "
+                             "included")
+
+
+def _add_force(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help=help_text or "replace output files that exist")
+
+
+def _add_trust(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="append", metavar="STORE", help=_TRUST_HELP)
+
+
+def _add_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="seconds the network part may take in all: connecting, "
+                             "handshakes, downloads, redirects (default 10)")
+
+
+def _add_alias(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--alias", metavar="ALIAS",
+                        help="the keystore entry the command is about (see the command's "
+                             "description)")
+
+
+def _add_servername(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--servername", metavar="NAME",
+                        help="the site's name: sent as SNI when connecting, and the name the "
+                             "certificate must cover (default: HOST unless an IP address)")
+
+
+def _add_expiring(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--expiring", default="30d", metavar="DURATION",
+                        help="certificates that end within DURATION are expiring "
+                             "(default 30d)")
+
+
+def _add_profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=("modern", "legacy", "pbmac1"),
+                        help="PKCS#12 protection: modern (default), legacy (Windows Server "
+                             "2016 and older, Java before 8u301) or pbmac1")
+
+
+def _add_out_dir(parser: argparse.ArgumentParser, *, required: bool = False,
+                 old: str | None = None) -> None:
+    parser.add_argument("--out-dir", metavar="DIR", required=required,
+                        help="write the output files into folder DIR")
+    if old is not None:  # the spelling before one grammar, kept working but not shown
+        parser.add_argument(old, dest="out_dir", help=argparse.SUPPRESS)
+
+
+def _trust(values: Sequence[str] | None, *, required: bool = False) -> Any:
+    """What ``--trust`` values mean: the system store by default, ``none`` for no store."""
+    if not values:
+        return "system"
+    if any(value.lower() == "none" for value in values):
+        if len(values) > 1 or required:
+            raise UsageError("--trust none judges by the given files alone; it cannot be "
+                             "combined with other stores" if len(values) > 1 else
+                             "this command needs trusted roots; --trust none is not possible")
+        return None
+    if len(values) == 1:
+        return values[0]
+    from certkit._ops.chains import CertificatePool, trust_pool  # noqa: PLC0415
+
+    pool = CertificatePool()
+    for value in values:
+        resolved = trust_pool(value)
+        if resolved is not None:
+            for cert in resolved:
+                pool.add(cert, origin=resolved.origin(cert))
+    return pool
+
+
+def _one_password(args: argparse.Namespace, prefix: str = "",
+                  what: str = "password") -> str | None:
+    """The one password of a command that opens one protected file."""
+    found = _passwords(args, prefix, what)
+    if found is None or isinstance(found, str):
+        return found
+    values = [*found.candidates, *found.pinned.values()]
+    if len(values) != 1:
+        raise UsageError(f"this command opens one protected file: it takes one {what}, "
+                         f"not {len(values)}")
+    return str(values[0])
+
+
 def _with_prompt(action: Callable[[Any], T], password: str | Passwords | None, label: str) -> T:
     """Run ``action``; if it needs a password and a terminal is attached, ask and retry once."""
     try:
@@ -191,23 +286,25 @@ def _with_prompt(action: Callable[[Any], T], password: str | Passwords | None, l
         return action(_prompt(f"Password for {label}: "))
 
 
-def _add_password_options(
-    parser: argparse.ArgumentParser, prefix: str = "", what: str = "", *, many: bool = False
-) -> None:
+#: What each password option reads (the same in every command that has it).
+_PASSWORD_HELP = {
+    "": ("the password of the files the command reads", "[TARGET=]"),
+    "new-": ("the password to write with (the new file's, or the keystore's new one)", ""),
+    "new-key-": ("the new key password of the --alias entry", ""),
+}
+
+
+def _add_password_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """``--{prefix}password-file`` and ``-env``; plain ones repeat (docs/cli.md, passwords)."""
+    what, target = _PASSWORD_HELP[prefix]
     name = f"{prefix}password"
-    if many:
-        parser.add_argument(f"--{name}-file", action="append", metavar="[TARGET=]FILE",
-                            help=f"read the {what}password from FILE (first line); repeat "
-                                 "for candidates tried in turn on each file, TARGET=FILE pins "
-                                 "one to a file (path or name) or entry (alias)")
-        parser.add_argument(f"--{name}-env", action="append", metavar="[TARGET=]VAR",
-                            help=f"read the {what}password from environment variable VAR; "
-                                 "repeatable like --password-file")
-    else:  # repeatable too, one grammar: a second value is refused with a message
-        parser.add_argument(f"--{name}-file", action="append", metavar="FILE",
-                            help=f"read the {what}password from FILE (first line)")
-        parser.add_argument(f"--{name}-env", action="append", metavar="VAR",
-                            help=f"read the {what}password from environment variable VAR")
+    repeat = ("; repeatable: candidates tried in turn, TARGET= pins one to a file (path or "
+              "name) or an entry (alias)") if not prefix else ""
+    parser.add_argument(f"--{name}-file", action="append", metavar=f"{target}FILE",
+                        help=f"{what}, from FILE (first line){repeat}")
+    parser.add_argument(f"--{name}-env", action="append", metavar=f"{target}VAR",
+                        help=f"{what}, from environment variable VAR"
+                             f"{'; repeatable like --password-file' if repeat else ''}")
     if not prefix:  # every command that reads files takes their password this way
         parser.add_argument("--max-work", type=_positive_int, metavar="UNITS",
                             help="allow a file this much password-based key derivation "
@@ -386,7 +483,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
             return certkit.load(p, password=pw, key_passwords=key_passwords)
 
         store = _with_prompt(load, password, path)
-        info = describe(store, trust=args.trust or "system")
+        info = describe(store, trust=_trust(args.trust))
         results.append({"path": path, **info})
         if not args.json:
             _human_inspect(path, info, out)
@@ -483,7 +580,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
     from certkit.cli.demo import run_demo  # noqa: PLC0415
 
-    result = run_demo(io.StringIO() if args.json else out, directory=args.out)
+    result = run_demo(io.StringIO() if args.json else out, directory=args.out_dir)
     if args.json:
         _print_json({
             "ok": result.ok,
@@ -558,11 +655,9 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                "  certkit inspect keystore.jks --password-env STOREPASS --json",
         formatter_class=HelpFormatter)
     inspect.add_argument("files", nargs="+", metavar="FILE")
-    inspect.add_argument("--trust", metavar="FILE",
-                         help="PEM bundle of trusted roots the chains are judged against "
-                              "(default: the system trust store); for a private CA")
-    inspect.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(inspect, many=True)
+    _add_trust(inspect)
+    _add_json(inspect)
+    _add_password_options(inspect)
     _add_key_password_options(inspect)
     inspect.set_defaults(func=cmd_inspect)
 
@@ -587,36 +682,34 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     convert.add_argument("paths", nargs="+", metavar="IN",
                          help="the input file(s); without --out-dir, IN then OUT")
     convert.add_argument("--out-dir", metavar="DIR",
-                         help="write one file per IN into DIR (which must exist); needs --to")
+                         help="write the output files into folder DIR")
     convert.add_argument("--to", metavar="FORMAT",
                          help="output format: pem, der, pkcs7, pkcs12, jks, jceks")
-    convert.add_argument("--force", action="store_true",
-                         help="replace OUT (or the files in DIR) if it exists")
+    _add_force(convert)
     convert.add_argument("--allow-loss", action="store_true",
                          help="write even if the output format cannot hold everything "
                               "(what was dropped is listed)")
-    convert.add_argument("--profile", choices=("modern", "legacy", "pbmac1"),
-                         help="PKCS#12 encryption profile (default modern; legacy for "
-                              "Windows Server 2016 and older, Java 8 before 8u301)")
+    _add_profile(convert)
     convert.add_argument("--bag-attributes", action="store_true",
                          help="PEM output: keep aliases and attributes as 'Bag Attributes'")
-    convert.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(convert, what="input ", many=True)
+    _add_json(convert)
+    _add_password_options(convert)
     _add_key_password_options(convert)
-    _add_password_options(convert, "new-", "output ")
+    _add_password_options(convert, "new-")
     convert.set_defaults(func=cmd_convert)
 
     demo = sub.add_parser(
         "demo", help="walk through certkit on a throw-away CA, intermediate and server certificate",
         description="Create a throw-away CA, intermediate and server certificate in a temporary "
                     "folder and show, with the real files, what certkit does. Nothing is "
-                    "written elsewhere unless --out is given; no network is used.",
-        epilog="examples:\n  certkit demo\n  certkit demo --out demo   # keep the files\n"
+                    "written elsewhere unless --out-dir is given (a new or empty folder, "
+                    "kept); no network is used. With --json, only the checks and their "
+                    "outcome are printed.",
+        epilog="examples:\n  certkit demo\n  certkit demo --out-dir demo   # keep the files\n"
                "  certkit demo --json      # the checks, for a smoke test",
         formatter_class=HelpFormatter)
-    demo.add_argument("--out", metavar="DIR", help="keep the files in DIR (must be empty or new)")
-    demo.add_argument("--json", action="store_true",
-                      help="print only the checks and their outcome, as JSON")
+    _add_out_dir(demo, old="--out")
+    _add_json(demo)
     demo.set_defaults(func=cmd_demo)
     from certkit.cli.toolkit import register as _register_toolkit  # noqa: PLC0415
     _register_toolkit(sub)

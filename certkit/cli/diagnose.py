@@ -18,9 +18,16 @@ from certkit.cli import (
     EXIT_PROBLEM,
     HelpFormatter,
     UsageError,
+    _add_alias,
+    _add_expiring,
+    _add_json,
     _add_password_options,
+    _add_servername,
+    _add_timeout,
+    _add_trust,
     _passwords,
     _print_json,
+    _trust,
 )
 
 if TYPE_CHECKING:
@@ -112,7 +119,7 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     findings = diagnose(*args.files, host=host, port=port, servername=args.servername,
                         passwords=password, expiring=parse_duration(args.expiring),
                         alias=args.alias, timeout=args.timeout,
-                        trust=args.trust or "system")
+                        trust=_trust(args.trust))
     problem = any(f.severity in ("error", "warning") for f in findings)
     if args.json:
         _print_json({"ok": not problem, "lang": lang,
@@ -250,21 +257,15 @@ def register(sub: Any) -> None:
     doctor.add_argument("files", nargs="+", metavar="FILE")
     doctor.add_argument("--host", metavar="HOST[:PORT]",
                         help="also fetch the chain this server serves and compare")
-    doctor.add_argument("--servername", metavar="NAME",
-                        help="the site name (SNI, and the name the certificate must cover)")
-    doctor.add_argument("--alias", metavar="ALIAS",
-                        help="the keystore alias a CA reply is meant for")
-    doctor.add_argument("--expiring", default="30d", metavar="DURATION",
-                        help="warn about certificates ending within this (default 30d)")
-    doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="for --host (default 10)")
-    doctor.add_argument("--trust", metavar="FILE",
-                        help="PEM bundle of trusted roots the chains are judged against "
-                             "(default: the system trust store); for a private CA")
+    _add_servername(doctor)
+    _add_alias(doctor)
+    _add_expiring(doctor)
+    _add_timeout(doctor)
+    _add_trust(doctor)
     doctor.add_argument("--lang", choices=("en", "zh-TW"),
                         help="language of the messages (default from the locale)")
-    doctor.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(doctor, many=True)
+    _add_json(doctor)
+    _add_password_options(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
     scan = sub.add_parser(
@@ -278,10 +279,9 @@ def register(sub: Any) -> None:
                "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json",
         formatter_class=_FORMATTER)
     scan.add_argument("paths", nargs="+", metavar="DIR")
-    scan.add_argument("--expiring", default="30d", metavar="DURATION",
-                      help="list certificates ending within this (default 30d)")
+    _add_expiring(scan)
     scan.add_argument("--follow-symlinks", action="store_true",
                       help="enter symbolic links to folders (loops are detected)")
-    scan.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(scan, many=True)
+    _add_json(scan)
+    _add_password_options(scan)
     scan.set_defaults(func=cmd_scan)

@@ -26,10 +26,16 @@ from certkit.cli import (
     EXIT_PROBLEM,
     HelpFormatter,
     UsageError,
+    _add_force,
+    _add_json,
     _add_password_options,
+    _add_servername,
+    _add_timeout,
+    _add_trust,
     _passwords,
     _print_json,
     _read_password,
+    _trust,
     _with_prompt,
 )
 from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
@@ -232,22 +238,6 @@ def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
 # -- chain -------------------------------------------------------------------------------
 
 
-def _trust(values: list[str] | None) -> Any:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    from certkit._ops.chains import CertificatePool, trust_pool  # noqa: PLC0415
-
-    pool = CertificatePool()
-    for value in values:
-        resolved = trust_pool(value)
-        if resolved is not None:
-            for cert in resolved:
-                pool.add(cert, origin=resolved.origin(cert))
-    return pool
-
-
 def _describe_chain(certs: list[Certificate], origins: list[str] | None, out: TextIO) -> None:
     for index, cert in enumerate(certs):
         origin = f"  [{origins[index]}]" if origins else ""
@@ -380,12 +370,12 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     except ChainError:
         leaf = _leaf_of(store)
         chain = [leaf, *(c for c in certs if c != leaf)] if leaf else certs
-    trust = _trust(args.trust) or "system"
+    trust = _trust(args.trust, required=True)
     at = _parse_time(args.at) if args.at else None
-    result = verify_chain(chain, trust=trust, host=args.host, at=at)
+    result = verify_chain(chain, trust=trust, host=args.servername, at=at)
     if args.json:
         _print_json({
-            "ok": result.ok, "host": args.host,
+            "ok": result.ok, "host": args.servername,
             "chain": [_cert_json(c) for c in chain],
             "path": [_cert_json(c) for c in result.path] if result.path else None,
             "reasons": [{"code": r.code, "message": r.message, "subject": r.subject}
@@ -395,7 +385,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK if result.ok else EXIT_PROBLEM
     leaf_subject = chain[0].subject
     if result.ok:
-        host = f" for {args.host}" if args.host else ""
+        host = f" for {args.servername}" if args.servername else ""
         out.write(f"OK: {leaf_subject} is valid{host}; verified path:\n")
         _describe_chain(list(result.path or ()), None, out)
         if result.verdict is not None:
@@ -420,7 +410,7 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
     import certkit  # noqa: PLC0415
     from certkit._ops.request import generate_csr, generate_key  # noqa: PLC0415
 
-    key_password = _read_password(args.key_password_file, args.key_password_env,
+    key_password = _read_password(args.new_password_file, args.new_password_env,
                                   "key password")
     for path in (args.out_key, args.out_csr):
         if os.path.exists(path):
@@ -463,12 +453,6 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
 # -- registration ------------------------------------------------------------------------
 
 
-def _add_trust(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trust", action="append", metavar="STORE",
-                        help="trusted roots: a PEM bundle or folder, 'system' (the OS store) "
-                             "or 'certifi'; repeatable")
-
-
 def register(sub: Any) -> None:
     """Add the toolkit commands to the ``certkit`` sub-command parser."""
     match = sub.add_parser(
@@ -480,8 +464,8 @@ def register(sub: Any) -> None:
         epilog="example:\n  certkit match server.key server.crt", formatter_class=_FORMATTER)
     match.add_argument("key", metavar="KEY")
     match.add_argument("cert", metavar="CERT")
-    match.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(match, many=True)
+    _add_json(match)
+    _add_password_options(match)
     match.set_defaults(func=cmd_match)
 
     mod = sub.add_parser(
@@ -494,8 +478,8 @@ def register(sub: Any) -> None:
     mod.add_argument("--digest", default="md5", choices=("md5", "sha1", "sha256"),
                      help="hash of the Modulus= line (default md5, like `openssl md5`)")
     mod.add_argument("--full", action="store_true", help="also print the Modulus= line")
-    mod.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(mod, many=True)
+    _add_json(mod)
+    _add_password_options(mod)
     mod.set_defaults(func=cmd_modulus)
 
     find = sub.add_parser(
@@ -506,8 +490,8 @@ def register(sub: Any) -> None:
         formatter_class=_FORMATTER)
     find.add_argument("cert", metavar="CERT")
     find.add_argument("places", nargs="+", metavar="PLACE", help="key file, keystore or folder")
-    find.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(find, many=True)
+    _add_json(find)
+    _add_password_options(find)
     find.set_defaults(func=cmd_find_key)
 
     chain = sub.add_parser(
@@ -525,14 +509,14 @@ def register(sub: Any) -> None:
     _add_trust(chain)
     chain.add_argument("--fetch", action="store_true",
                        help="download missing issuers from the certificates' AIA http URLs")
-    chain.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="seconds for all the downloads together (default 10)")
-    chain.add_argument("--out", metavar="FILE", help="write the chain (format from extension)")
+    _add_timeout(chain)
+    chain.add_argument("--out", metavar="FILE",
+                       help="write the result to FILE (its format from the extension)")
     chain.add_argument("--no-root", action="store_true",
                        help="leave the self-signed root out of --out (servers need not send it)")
-    chain.add_argument("--force", action="store_true", help="replace --out if it exists")
-    chain.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(chain, many=True)
+    _add_force(chain)
+    _add_json(chain)
+    _add_password_options(chain)
     chain.set_defaults(func=cmd_chain)
 
     verify = sub.add_parser(
@@ -543,10 +527,11 @@ def register(sub: Any) -> None:
         formatter_class=_FORMATTER)
     verify.add_argument("file", metavar="FILE")
     _add_trust(verify)
-    verify.add_argument("--host", help="the host name (or IP address) the certificate must cover")
+    _add_servername(verify)
+    verify.add_argument("--host", dest="servername", help=argparse.SUPPRESS)  # the old name
     verify.add_argument("--at", metavar="TIME", help="verify at this ISO date/time (default now)")
-    verify.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(verify, many=True)
+    _add_json(verify)
+    _add_password_options(verify)
     verify.set_defaults(func=cmd_verify)
 
     request = sub.add_parser(
@@ -565,6 +550,9 @@ def register(sub: Any) -> None:
                          help="RSA-2048 (default), RSA-3072, RSA-4096, EC-P256, EC-P384, Ed25519")
     request.add_argument("--out-key", required=True, metavar="FILE")
     request.add_argument("--out-csr", required=True, metavar="FILE")
-    request.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(request, "key-", "key ")
+    _add_json(request)
+    _add_password_options(request, "new-")
+    for old in ("file", "env"):  # the old names of --new-password-file/-env
+        request.add_argument(f"--key-password-{old}", dest=f"new_password_{old}",
+                             action="append", help=argparse.SUPPRESS)
     request.set_defaults(func=cmd_request)
