@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import pathlib
 import re
 from collections import defaultdict
 
@@ -86,3 +87,25 @@ def test_every_command_has_a_run_example() -> None:
                    for line in block.splitlines() if line.startswith("$ certkit "))
     missing = [name for name in _command_parsers() if f"$ certkit {name} " not in run + " "]
     assert not missing, f"docs/cli.md runs no example of: {missing}"
+
+
+def test_the_command_table_lists_every_command() -> None:
+    """COMMANDS names exactly the top-level commands the full parser has, in help order."""
+    from certkit.cli import COMMANDS
+
+    top = [name.split(" ")[0] for name in _command_parsers()]
+    assert list(COMMANDS) == list(dict.fromkeys(top))
+
+
+def test_a_run_imports_only_its_command_module(tmp_path: pathlib.Path) -> None:
+    """`certkit inspect` imports none of the other commands' CLI modules."""
+    import subprocess
+    import sys
+
+    (tmp_path / "empty.pem").write_text("")
+    code = ("import io, sys\nfrom certkit.cli import main\n"
+            f"main(['inspect', {str(tmp_path / 'empty.pem')!r}], out=io.StringIO())\n"
+            "print(sorted(m for m in sys.modules if m.startswith('certkit.cli.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stdout

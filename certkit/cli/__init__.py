@@ -647,7 +647,34 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     parser.add_argument("--version", action="version", version=f"certkit {__version__}")
     sub = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
                     command)
+    # Only the module of the command being run is imported; --help imports them all.
+    wanted = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module in wanted:
+        if module == __name__:
+            _register_core(sub)
+        else:
+            import importlib  # noqa: PLC0415 - loaded by the interpreter already
 
+            importlib.import_module(module).register(sub)
+    return parser, sub.found
+
+
+#: The command table: every command and the module whose ``register`` adds its parser,
+#: in the order ``certkit --help`` lists them.
+COMMANDS: dict[str, str] = {
+    "inspect": __name__, "convert": __name__, "demo": __name__,
+    **dict.fromkeys(("match", "modulus", "find-key", "chain", "verify", "request"),
+                    "certkit.cli.toolkit"),
+    **dict.fromkeys(("export", "check-host", "backup", "verify-backup", "restore"),
+                    "certkit.cli.ops"),
+    "keystore": "certkit.cli.keystore",
+    "doctor": "certkit.cli.diagnose", "scan": "certkit.cli.diagnose",
+    "check-page": "certkit.cli.page",
+}
+
+
+def _register_core(sub: Any) -> None:
+    """Add ``inspect``, ``convert`` and ``demo``, the commands this module runs itself."""
     inspect = sub.add_parser(
         "inspect", help="show what files hold (format, entries, chains, dates, fingerprints)",
         description="Show what each file holds; the format is detected from the content.",
@@ -711,17 +738,6 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     _add_out_dir(demo, old="--out")
     _add_json(demo)
     demo.set_defaults(func=cmd_demo)
-    from certkit.cli.toolkit import register as _register_toolkit  # noqa: PLC0415
-    _register_toolkit(sub)
-    from certkit.cli.ops import register as _register_ops  # noqa: PLC0415
-    _register_ops(sub)
-    from certkit.cli.keystore import register as _register_keystore  # noqa: PLC0415
-    _register_keystore(sub)
-    from certkit.cli.diagnose import register as _register_diagnose  # noqa: PLC0415
-    _register_diagnose(sub)
-    from certkit.cli.page import register as _register_page  # noqa: PLC0415
-    _register_page(sub)
-    return parser, sub.found
 
 
 def run() -> int:
