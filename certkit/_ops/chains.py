@@ -50,6 +50,7 @@ __all__ = [
     "VerificationResult",
     "build",
     "build_chain",
+    "chain_of",
     "chain_verdict",
     "order_chain",
     "trust_pool",
@@ -326,6 +327,27 @@ def _longest_path(start: Certificate, issuers: dict[bytes, list[Certificate]],
 
     walk((start,), frozenset({start.der}))
     return best
+
+
+def chain_of(store: KeyStore) -> list[Certificate]:
+    """The chain a file holds, **leaf first**, as a client would be sent it.
+
+    The first key entry's chain when it has one; else the store's certificates in chain
+    order, or, when they are not one chain, its leaf (see
+    :func:`~certkit._ops.match.first_leaf`) followed by the others as found.
+    """
+    from certkit._ops.match import first_leaf  # noqa: PLC0415 - match is the lighter module
+
+    if store.key_entries and store.key_entries[0].chain:
+        return list(store.key_entries[0].chain)
+    certs = list(store.certificates)
+    if not certs:
+        return []
+    try:
+        return list(order_chain(certs))
+    except ChainError:
+        leaf = first_leaf(certs)
+        return [leaf, *(c for c in certs if c != leaf)]
 
 
 def order_chain(certificates: Iterable[Certificate]) -> Chain:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
@@ -41,9 +41,11 @@ __all__ = [
     "KeyLocation",
     "ModulusSource",
     "find_key",
+    "first_leaf",
     "modulus",
     "modulus_hash",
     "pair_keys",
+    "subject_of",
 ]
 
 #: Anything :func:`modulus` can take the public key of.
@@ -54,6 +56,33 @@ ModulusSource: TypeAlias = (
 
 #: What :func:`find_key` searches: keys, stores, entries, key files and folders.
 KeyCandidate: TypeAlias = "PrivateKey | KeyStore | KeyEntry | str | os.PathLike[str]"
+
+def first_leaf(certificates: Sequence[Certificate]) -> Certificate:
+    """The first certificate that issued none of the others (the first one, if all did).
+
+    Raises :class:`ValueError` for no certificates.
+    """
+    if not certificates:
+        raise ValueError("no certificates")
+    issuers = {c.der for c in certificates for other in certificates
+               if other.der != c.der and other.is_issued_by(c)}
+    return next((c for c in certificates if c.der not in issuers), certificates[0])
+
+
+def subject_of(store: KeyStore) -> Certificate | CertificateRequest | None:
+    """What a file is "about" when a key is matched against it or searched for.
+
+    A key entry's leaf certificate, else the first certificate that issued none of the
+    others (the leaf of a bundle, whatever its order), else the first certificate
+    request; ``None`` when the store holds none of these.
+    """
+    for entry in store.key_entries:
+        if entry.certificate is not None:
+            return entry.certificate
+    if store.certificates:
+        return first_leaf(store.certificates)
+    return store.requests[0] if store.requests else None
+
 
 #: Files larger than this are skipped when a folder is searched (keys are kilobytes).
 MAX_SCANNED_FILE = 16 * 1024 * 1024

@@ -10,7 +10,6 @@ import argparse
 import datetime as dt
 import os
 import pathlib
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit._model import (
@@ -58,21 +57,6 @@ def _password(args: argparse.Namespace) -> str | Passwords | None:
     return _passwords(args)
 
 
-def _leaf_of(store: KeyStore) -> Certificate | None:
-    """The certificate a file is "about": a key entry's leaf, else the first non-CA one."""
-    for entry in store.key_entries:
-        if entry.certificate is not None:
-            return entry.certificate
-    return _first_leaf(store.certificates) if store.certificates else None
-
-
-def _first_leaf(certificates: Sequence[Certificate]) -> Certificate:
-    """The first certificate that issued none of the others (the first one, if all did)."""
-    issuers = {c.der for c in certificates for other in certificates
-               if other.der != c.der and other.is_issued_by(c)}
-    return next((c for c in certificates if c.der not in issuers), certificates[0])
-
-
 def _one_key(store: KeyStore, path: str) -> PrivateKey:
     keys = list(store.key_entries)
     if not keys:
@@ -116,11 +100,10 @@ def _algorithm(obj: PrivateKey | Certificate | CertificateRequest) -> str:
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit match KEY CERT``: does the private key belong to the certificate (or CSR)?"""
     password = _password(args)
+    from certkit._ops.match import subject_of  # noqa: PLC0415
+
     key = _one_key(_load(args.key, password), args.key)
-    store = _load(args.cert, password)
-    target: Certificate | CertificateRequest | None = _leaf_of(store)
-    if target is None and store.requests:
-        target = store.requests[0]
+    target = subject_of(_load(args.cert, password))
     if target is None:
         raise UsageError(f"{args.cert} holds no certificate or certificate request")
     matched = key.matches(target)
@@ -190,13 +173,10 @@ def cmd_modulus(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit find-key CERT PLACE…``: which key file (or keystore entry) belongs to CERT."""
-    from certkit._ops.match import KeyIndex  # noqa: PLC0415
+    from certkit._ops.match import KeyIndex, subject_of  # noqa: PLC0415
 
     password = _password(args)
-    store = _load(args.cert, password)
-    target: Certificate | CertificateRequest | None = _leaf_of(store)
-    if target is None and store.requests:
-        target = store.requests[0]
+    target = subject_of(_load(args.cert, password))
     if target is None:
         raise UsageError(f"{args.cert} holds no certificate or certificate request")
     for place in args.places:
@@ -273,6 +253,7 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
         order_chain,
     )
     from certkit._ops.inspect import describe_verdict  # noqa: PLC0415
+    from certkit._ops.match import first_leaf  # noqa: PLC0415
 
     password = _password(args)
     bag: list[Certificate] = []
@@ -289,7 +270,7 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
     missing: str | None = None
     notes: tuple[str, ...] = ()
     if args.complete or args.trust or args.fetch:
-        leaf = _first_leaf(bag)
+        leaf = first_leaf(bag)
         built_trust = _trust(args.trust)
         built = build(leaf, pool, trust=built_trust, fetch=args.fetch, timeout=args.timeout)
         certs, origins, notes = list(built.chain), list(built.origins), built.notes
@@ -355,21 +336,12 @@ def _parse_time(value: str) -> dt.datetime:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit verify FILE``: is the chain in FILE valid (trusted, in date, for the host)?"""
-    from certkit._ops.chains import order_chain, verify_chain  # noqa: PLC0415
+    from certkit._ops.chains import chain_of, verify_chain  # noqa: PLC0415
     from certkit._ops.inspect import describe_verdict  # noqa: PLC0415
 
-    password = _password(args)
-    store = _load(args.file, password)
-    certs = list(store.certificates)
-    if store.key_entries and store.key_entries[0].chain:
-        certs = list(store.key_entries[0].chain)
-    if not certs:
+    chain = chain_of(_load(args.file, _password(args)))
+    if not chain:
         raise UsageError(f"{args.file} holds no certificate")
-    try:
-        chain = list(order_chain(certs))
-    except ChainError:
-        leaf = _leaf_of(store)
-        chain = [leaf, *(c for c in certs if c != leaf)] if leaf else certs
     trust = _trust(args.trust, required=True)
     at = _parse_time(args.at) if args.at else None
     result = verify_chain(chain, trust=trust, host=args.servername, at=at)
