@@ -41,7 +41,8 @@ class Hint:
 
     ``parameter`` is the Python keyword (``password``, ``key_passwords``, ``max_work``,
     ``allow_incomplete``, ``allow_loss``, ``allow_unpaired``, ``overwrite``, ``alias``,
-    ``sans``, ``bag_attributes``, ``source_passwords``) or the function (``build_chain``);
+    ``sans``, ``bag_attributes``, ``source_passwords``, ``no_password`` for "give none")
+    or the function (``build_chain``);
     ``value`` the suggested value where one is known (``max_work``); ``output`` is true when
     the password asked for is the one to write with. The library words the fix as
     :attr:`api` (Python); the command line replaces that phrase with its own option, and
@@ -70,6 +71,8 @@ class Hint:
             return f"max_work={self.value}"
         if self.parameter in ("build_chain", "source_passwords"):
             return self.parameter
+        if self.parameter == "no_password":
+            return "password=None"
         return f"{self.parameter}=…"
 
     def as_dict(self) -> dict[str, object]:
@@ -96,7 +99,7 @@ HINT_PHRASE = re.compile(
     r": …|alias: password)\}"
     r"|\b(?P<flag>" + "|".join(_FLAGS) + r")=True\b"
     r"|\bmax_work=(?P<work>\d+)"
-    r"|\b(?P<word>build_chain|source_passwords)\b"
+    r"|\b(?P<word>build_chain|source_passwords)\b|\b(?P<none>password=None)\b"
     r"|\b(?P<param>password|alias|sans)=…")
 
 
@@ -110,6 +113,8 @@ def hints_in(text: str) -> list[tuple[tuple[int, int], Hint]]:
             hint = Hint("key_passwords", alias=ast.literal_eval(match["alias"]))
         elif match["flag"] or match["word"] or match["param"]:
             hint = Hint(match["flag"] or match["word"] or match["param"])
+        elif match["none"]:
+            hint = Hint("no_password")
         elif match["work"]:
             hint = Hint("max_work", value=int(match["work"]))
         else:

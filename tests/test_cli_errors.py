@@ -29,7 +29,7 @@ def run_cli(*argv: str | pathlib.Path) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def files(pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    """A PFX under 'pfxpass', a JKS whose key has its own password, a leaf, a key, two leaves."""
+    """A PFX under 'pfxpass', one without password, a JKS whose key has its own, a leaf, a key."""
     folder = tmp_path_factory.mktemp("errors")
     certkit.save(KeyStore([KeyEntry("site", pki.leaf.key, pki.chain)]), folder / "site.pfx",
                  password="pfxpass")
@@ -38,6 +38,8 @@ def files(pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     certkit.save(KeyStore([TrustedCertEntry("leaf", pki.leaf.certificate)]),
                  folder / "leaf.crt")
     certkit.save(KeyStore([KeyEntry("key", pki.leaf.key)]), folder / "server.key")
+    certkit.save(KeyStore([TrustedCertEntry("leaf", pki.leaf.certificate)]),
+                 folder / "nopw.pfx", encrypt_keys=False, encrypt_certificates=False)
     (folder / "pfxpass.txt").write_text("pfxpass\n")
     (folder / "storepass.txt").write_text("storepass\n")
     (folder / "wrong.txt").write_text("not-it\n")
@@ -153,6 +155,8 @@ class TestCallerWords:
          "--allow-unpaired"),
         (("inspect", "{pfx}", "--password-file", "{pfxpw}", "--max-work", "1"),
          "--max-work "),
+        (("inspect", "{nopw}", "--password-file", "{pfxpw}"),
+         "no --password-file or --password-env"),
     ])
     def test_cli_messages_name_options(self, files: pathlib.Path, tmp_path: pathlib.Path,
                                        capsys: pytest.CaptureFixture[str],
@@ -160,7 +164,7 @@ class TestCallerWords:
         """Each error whose API message names a parameter names the option on the CLI."""
         values = {"pfx": files / "site.pfx", "jks": files / "web.jks", "leaf": files / "leaf.crt",
                   "key": files / "server.key", "out": tmp_path, "pfxpw": files / "pfxpass.txt",
-                  "storepw": files / "storepass.txt"}
+                  "storepw": files / "storepass.txt", "nopw": files / "nopw.pfx"}
         words = [a.format(**values) for a in argv]
         code, out = run_cli(*words)
         err = capsys.readouterr().err

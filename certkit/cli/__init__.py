@@ -350,6 +350,8 @@ def option_for(hint: Hint) -> str:
         return f"--key-password-file {alias}=FILE"
     if hint.parameter == "max_work":
         return f"--max-work {hint.value}"
+    if hint.parameter == "no_password":
+        return "no --password-file or --password-env"
     return _SWITCHES.get(hint.parameter, f"--{hint.parameter.replace('_', '-')}")
 
 

@@ -278,8 +278,10 @@ class _Reader:
                                 source=self.source, missing=True).with_hint(hint)
         for form in _pbe.password_forms(None):
             if hmac.compare_digest(compute(form), expected):
+                hint = Hint("no_password", path=self.source)
                 raise PasswordError("this PKCS#12 file has no password (its MAC verifies without "
-                                    "one); open it with password=None", source=self.source)
+                                    f"one); open it with {hint.api}",
+                                    source=self.source).with_hint(hint)
         if self._password_decrypts(auth_bytes):
             raise DecodeError("the PKCS#12 integrity check (MAC) does not match although the "
                               "password decrypts the contents: the file was modified or damaged "
