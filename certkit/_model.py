@@ -22,6 +22,7 @@ from certkit.errors import (
     CertkitError,
     ChainError,
     DecodeError,
+    Hint,
     KeyMismatchError,
     PasswordError,
 )
@@ -840,10 +841,11 @@ class LockedKey:
 
     def _locked(self, what: str) -> PasswordError:
         alias = self.alias if self.alias is not None else "…"
+        hint = Hint("key_passwords", alias=self.alias)
         return PasswordError(
             f"the key of entry {alias!r} is locked under its own password, and {what} needs "
-            f"the key itself: pass key_passwords={{{alias!r}: …}} when loading, or unlock "
-            "the entry", alias=self.alias, missing=True)
+            f"the key itself: pass {hint.api} when loading, or unlock "
+            "the entry", alias=self.alias, missing=True).with_hint(hint)
 
     @property
     def known_fingerprint(self) -> str | None:
@@ -1351,12 +1353,13 @@ class KeyEntry:
         (:class:`~certkit.errors.KeyMismatchError` if the key is not the leaf's).
         """
         if isinstance(self.key, LockedKey):
+            hint = Hint("key_passwords", alias=self.alias)
             raise PasswordError(
                 f"the key of entry {self.alias!r} has its own password; "
-                "pass it in key_passwords={alias: password} when loading",
+                f"pass it in {hint.api} when loading",
                 alias=self.alias,
                 missing=True,
-            )
+            ).with_hint(hint)
         if self._pending:
             self.check()
         return self.key
@@ -1433,12 +1436,13 @@ class SecretKeyEntry:
     def secret(self) -> bytes:
         """The key bytes; :class:`PasswordError` naming the alias if the entry is still locked."""
         if isinstance(self.key, LockedSecret):
+            hint = Hint("key_passwords", alias=self.alias)
             raise PasswordError(
                 f"the secret key {self.alias!r} has its own password; "
-                "pass it in key_passwords={alias: password} when loading",
+                f"pass it in {hint.api} when loading",
                 alias=self.alias,
                 missing=True,
-            )
+            ).with_hint(hint)
         return self.key
 
     def unlock(self, password: Password) -> SecretKeyEntry:

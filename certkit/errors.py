@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 __all__ = [
     "AliasError",
@@ -18,6 +19,7 @@ __all__ = [
     "ChainError",
     "DecodeError",
     "FileExistsCertkitError",
+    "Hint",
     "KeyMismatchError",
     "NetworkError",
     "PageError",
@@ -31,8 +33,122 @@ __all__ = [
 ]
 
 
+_FLAGS = ("allow_incomplete", "allow_loss", "allow_unpaired", "bag_attributes", "overwrite")
+
+
+class Hint:
+    """A fix an error suggests, as data: the parameter to set, and for which alias or file.
+
+    ``parameter`` is the Python keyword (``password``, ``key_passwords``, ``max_work``,
+    ``allow_incomplete``, ``allow_loss``, ``allow_unpaired``, ``overwrite``, ``alias``,
+    ``sans``, ``bag_attributes``, ``source_passwords``, ``no_password`` for "give none")
+    or the function (``build_chain``);
+    ``value`` the suggested value where one is known (``max_work``); ``output`` is true when
+    the password asked for is the one to write with. The library words the fix as
+    :attr:`api` (Python); the command line replaces that phrase with its own option, and
+    ``--json`` prints the hint as an object.
+    """
+
+    __slots__ = ("alias", "output", "parameter", "path", "value")
+
+    def __init__(self, parameter: str, *, value: int | None = None, alias: str | None = None,
+                 path: str | None = None, output: bool = False) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.alias = alias
+        self.path = path
+        self.output = output
+
+    @property
+    def api(self) -> str:
+        """The fix as a Python caller writes it (``password=…``, ``allow_loss=True``)."""
+        if self.parameter == "key_passwords":
+            inner = f"{self.alias!r}: …" if self.alias is not None else "alias: password"
+            return f"key_passwords={{{inner}}}"
+        if self.parameter in _FLAGS:
+            return f"{self.parameter}=True"
+        if self.parameter == "max_work":
+            return f"max_work={self.value}"
+        if self.parameter in ("build_chain", "source_passwords"):
+            return self.parameter
+        if self.parameter == "no_password":
+            return "password=None"
+        return f"{self.parameter}=…"
+
+    def as_dict(self) -> dict[str, object]:
+        """The hint as JSON-ready data."""
+        return {"parameter": self.parameter, "value": self.value, "alias": self.alias,
+                "path": self.path, "output": self.output}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hint) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()
+                           if v not in (None, False) and k != "parameter")
+        return f"Hint({self.parameter!r}{', ' if fields else ''}{fields})"
+
+
+#: Every phrase :attr:`Hint.api` writes, to find them again in text that has already been
+#: flattened into a report (a scan's unreadable files, a batch's failures).
+HINT_PHRASE = re.compile(
+    r"key_passwords=\{(?:(?P<alias>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+    r": …|alias: password)\}"
+    r"|\b(?P<flag>" + "|".join(_FLAGS) + r")=True\b"
+    r"|\bmax_work=(?P<work>\d+)"
+    r"|\b(?P<word>build_chain|source_passwords)\b|\b(?P<none>password=None)\b"
+    r"|\b(?P<param>password|alias|sans)=…")
+
+
+def hints_in(text: str) -> list[tuple[tuple[int, int], Hint]]:
+    """Where ``text`` spells a :class:`Hint` as Python, and which (in order)."""
+    import ast  # noqa: PLC0415 - only to read an alias back from its repr
+
+    found: list[tuple[tuple[int, int], Hint]] = []
+    for match in HINT_PHRASE.finditer(text):
+        if match["alias"]:
+            hint = Hint("key_passwords", alias=ast.literal_eval(match["alias"]))
+        elif match["flag"] or match["word"] or match["param"]:
+            hint = Hint(match["flag"] or match["word"] or match["param"])
+        elif match["none"]:
+            hint = Hint("no_password")
+        elif match["work"]:
+            hint = Hint("max_work", value=int(match["work"]))
+        else:
+            hint = Hint("key_passwords")
+        found.append((match.span(), hint))
+    return found
+
+
 class CertkitError(Exception):
-    """The root of every error certkit raises on purpose."""
+    """The root of every error certkit raises on purpose.
+
+    ``hint``, when set, is the fix the message suggests, as a :class:`Hint`.
+    """
+
+    hint: Hint | None = None
+
+    def with_hint(self: _E, hint: Hint) -> _E:
+        """This error, carrying ``hint`` (for ``raise SomeError(…).with_hint(…)``)."""
+        self.hint = hint
+        return self
+
+    def hints(self) -> list[Hint]:
+        """The hints of this error and of the errors it was raised from."""
+        found: list[Hint] = []
+        error: BaseException | None = self
+        while error is not None:
+            hint = getattr(error, "hint", None)
+            if isinstance(hint, Hint) and hint not in found:
+                found.append(hint)
+            error = error.__cause__
+        return found
+
+
+_E = TypeVar("_E", bound=CertkitError)
 
 
 #: cryptography asks its users to report some inputs to its own tracker ("Please file an
@@ -78,16 +194,15 @@ class WorkLimitError(DecodeError):
         self.what = what
         self.asked = asked
         self.limit = limit
-        super().__init__(self.explain("max_work="), source=source)
+        self.hint = Hint("max_work", value=max(asked, 2 * limit), path=source)
+        super().__init__(self._message(self.hint.api), source=source)
 
-    def explain(self, option: str) -> str:
-        """The message, naming ``option`` (``"max_work="`` or ``"--max-work "``) as the fix."""
-        suggestion = max(self.asked, 2 * self.limit)
+    def _message(self, fix: str) -> str:
         return (f"{self.what}: this file asks for at least {self.asked:,} units of password-based "
                 f"key derivation, more than the {self.limit:,} allowed (files from keytool, "
                 "OpenSSL, Windows or Bouncy Castle need far less than the default 3,000,000: a "
                 "file that asks for more is hostile or unusually heavily protected). If you "
-                f"trust it, allow more: {option}{suggestion}")
+                f"trust it, allow more: {fix}")
 
 
 class PasswordError(CertkitError, ValueError):
@@ -253,8 +368,7 @@ class FileExistsCertkitError(CertkitError, FileExistsError):
     """The output file exists and overwriting was not asked for."""
 
     def __init__(self, path: str) -> None:
-        super().__init__(
-            f"{path} already exists; choose another name or pass overwrite=True "
-            "(--force on the command line) to replace it"
-        )
+        self.hint = Hint("overwrite", path=path)
+        super().__init__(f"{path} already exists; choose another name or pass "
+                         f"{self.hint.api} to replace it")
         self.path = path

@@ -606,3 +606,26 @@ class TestVerifyChain:
         assert b"unable to get local issuer certificate" in bad.stdout + bad.stderr
         assert not certkit.verify_chain([pki.leaf.certificate],
                                         trust=[pki.root.certificate]).ok
+
+
+class TestChainOf:
+    """The chain a file holds, leaf first (what `certkit verify` verifies)."""
+
+    def test_unordered_bundle_is_ordered(self, pki: PKI) -> None:
+        """Certificates in any order come back leaf first."""
+        from certkit._ops.chains import chain_of
+
+        bundle = KeyStore([TrustedCertEntry(f"c{i}", c) for i, c in
+                           enumerate((pki.intermediate.certificate, pki.root.certificate,
+                                      pki.leaf.certificate))])
+        assert chain_of(bundle) == list(pki.chain)
+
+    def test_stray_goes_after_the_leaf(self, pki: PKI, other_pki: PKI) -> None:
+        """Not one chain: the leaf first, the others after it as found."""
+        from certkit._ops.chains import chain_of
+
+        bundle = KeyStore([TrustedCertEntry("ca", other_pki.intermediate.certificate),
+                           TrustedCertEntry("leaf", pki.leaf.certificate),
+                           TrustedCertEntry("other", other_pki.leaf.certificate)])
+        assert chain_of(bundle) == [pki.leaf.certificate, other_pki.intermediate.certificate,
+                                    other_pki.leaf.certificate]

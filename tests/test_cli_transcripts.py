@@ -1,6 +1,6 @@
 """docs/cli-transcripts.md holds real transcripts; this test reruns them and compares.
 
-The commands run in a folder made by ``certkit demo --out demo``. Values that differ on
+The commands run in a folder made by ``certkit demo --out-dir demo``. Values that differ on
 every run (fingerprints, hashes, dates, serial numbers, temporary paths) are masked on
 both sides before comparing, so the test fails when the *shape* of an output changes
 and the page must be regenerated: ``CERTKIT_REGEN_DOCS=1 pytest tests/test_cli_transcripts.py``.
@@ -29,20 +29,20 @@ COMMANDS = [
     "certkit match demo/server.key demo/server.crt",
     "certkit modulus demo/server.key demo/server.crt",
     "certkit chain demo/issuing-ca.crt demo/server.crt",
-    "certkit verify demo/apache.pem --trust demo/chain.p7b --host www.demo.example",
-    "certkit verify demo/apache.pem --trust demo/chain.p7b --host mail.demo.example",
+    "certkit verify demo/apache.pem --trust demo/chain.p7b --servername www.demo.example",
+    "certkit verify demo/apache.pem --trust demo/chain.p7b --servername mail.demo.example",
     "certkit keystore list demo/tomcat.jks --password-env STOREPASS",
     "certkit doctor demo/server.crt",
     "certkit doctor demo/server.crt --lang zh-TW",
-    "certkit export --for nginx demo/apache.pem nginx",
-    "certkit backup demo/apache.pem --out backup --password-env PFX_PASS",
+    "certkit export --for nginx demo/apache.pem --out-dir nginx",
+    "certkit backup demo/apache.pem --out-dir backup --password-env PFX_PASS",
     "certkit verify-backup backup --password-env PFX_PASS",
     "certkit scan demo --password-file pass.txt",
 ]
 
 HEADER = """# Command-line transcripts
 
-Real runs of `certkit` on the files `certkit demo --out demo` creates (password
+Real runs of `certkit` on the files `certkit demo --out-dir demo` creates (password
 `changeit` in `PFX_PASS`, `STOREPASS` and `pass.txt`). They are produced by
 `tests/test_cli_transcripts.py`, which reruns every command and fails when an output
 changes shape; fingerprints, dates and paths differ from run to run because the demo
@@ -72,7 +72,7 @@ def _run_all(folder: pathlib.Path) -> str:
     base = [certkit] if certkit else [sys.executable, "-m", "certkit"]
     env = {**os.environ, "PFX_PASS": "changeit", "STOREPASS": "changeit", "LANG": "C.UTF-8",
            "COLUMNS": "100"}
-    subprocess.run([*base, "demo", "--out", "demo"], cwd=folder, env=env, check=True,
+    subprocess.run([*base, "demo", "--out-dir", "demo"], cwd=folder, env=env, check=True,
                    capture_output=True, timeout=300)
     (folder / "pass.txt").write_text("changeit\n")
     parts = [HEADER]

@@ -266,3 +266,28 @@ class TestFindKey:
         assert len(index) == 2001
         assert index.find(target.certificate) == keys[1234]
         assert index.find(pki.leaf.certificate) == pki.leaf.key
+
+
+class TestSubjectOf:
+    """What a file is about when a key is matched against it: the CLI's match and find-key."""
+
+    def test_bundle_in_any_order_is_about_its_leaf(self, pki: PKI) -> None:
+        """A root-first bundle is about the leaf, the certificate that issued no other."""
+        from certkit._ops.match import first_leaf, subject_of
+
+        bundle = KeyStore([certkit.TrustedCertEntry(f"c{i}", c)
+                           for i, c in enumerate(reversed(pki.chain))])
+        assert subject_of(bundle) == pki.leaf.certificate
+        assert first_leaf(list(reversed(pki.chain))) == pki.leaf.certificate
+
+    def test_key_entry_wins_and_a_request_is_the_last_resort(self, pki: PKI) -> None:
+        """A key entry's leaf comes first; a store with only a CSR is about the CSR."""
+        from certkit._ops.match import subject_of
+        from certkit._ops.request import generate_csr
+
+        store = KeyStore([certkit.TrustedCertEntry("root", pki.root.certificate),
+                          certkit.KeyEntry("site", pki.leaf.key, pki.chain)])
+        assert subject_of(store) == pki.leaf.certificate
+        csr = generate_csr(pki.leaf.key, "localhost")
+        assert subject_of(KeyStore(requests=[csr])) == csr
+        assert subject_of(KeyStore()) is None

@@ -22,6 +22,7 @@ from certkit._crypto.password import Password, password_bytes
 from certkit._crypto.pem import pem_blocks
 from certkit.errors import (
     DecodeError,
+    Hint,
     PasswordError,
     UnsupportedFormatError,
     without_library_advice,
@@ -93,12 +94,12 @@ def load_private_key(
     encrypted = any(m in data for m in _ENCRYPTED_MARKERS) if pem else _is_encrypted_der(data)
     pw = password_bytes(password)
     if encrypted and pw is None:
+        hint = Hint("password", path=source)
         raise PasswordError(
-            "the private key is encrypted and no password was given; "
-            "pass password=… (--password-file or --password-env on the command line)",
+            f"the private key is encrypted and no password was given; pass {hint.api}",
             source=source,
             missing=True,
-        )
+        ).with_hint(hint)
     loader = serialization.load_pem_private_key if pem else serialization.load_der_private_key
     if encrypted:
         try:

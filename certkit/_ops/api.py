@@ -24,7 +24,9 @@ from certkit.errors import (
     ChainError,
     DecodeError,
     FileExistsCertkitError,
+    Hint,
     KeyMismatchError,
+    PasswordError,
     ReadError,
     UnrepresentableError,
     UnsupportedFormatError,
@@ -35,6 +37,7 @@ __all__ = [
     "BatchConversionReport",
     "ConversionFailure",
     "ConversionReport",
+    "Passwords",
     "Source",
     "convert",
     "convert_many",
@@ -152,10 +155,84 @@ def _read(source: Source, limit: int = MAX_INPUT) -> tuple[bytes, str | None]:
     return read_file(path, limit=limit), path
 
 
+def _password_tuple(values: Iterable[Password]) -> tuple[Password, ...]:
+    return tuple(values)
+
+
+def _password_map(values: Mapping[str, Password]) -> dict[str, Password]:
+    return dict(values)
+
+
+@attrs.frozen
+class Passwords:
+    """The passwords of a run over many files: candidates tried in turn, and pinned ones.
+
+    ``candidates`` are tried in order on a file that needs a password; the first that
+    opens it wins. ``pinned`` maps a target to the one password for it: a file, matched by
+    its path as given, its absolute path or its file name (its store password, and no
+    candidate is tried on it), and a keystore entry, matched by alias (its key password,
+    as ``key_passwords`` gives it). Give one to :func:`load`, :func:`convert`,
+    :func:`convert_many`, :func:`~certkit.scan`, :func:`~certkit.diagnose`,
+    :func:`~certkit.find_key` or :func:`~certkit.backup` (``source_passwords``) as their
+    password.
+    """
+
+    candidates: tuple[Password, ...] = attrs.field(default=(), converter=_password_tuple,
+                                                   repr=False)
+    pinned: Mapping[str, Password] = attrs.field(factory=dict, converter=_password_map,
+                                                 repr=False)
+
+    def pin(self, path: str | None) -> str | None:
+        """The key of :attr:`pinned` that names the file at ``path``, if any."""
+        if path is not None:
+            for key in (path, os.path.abspath(path), os.path.basename(path)):
+                if key in self.pinned:
+                    return key
+        return None
+
+    def for_file(self, path: str | None) -> tuple[Password, ...]:
+        """The passwords to try on the file at ``path``, in order (``(None,)`` for none)."""
+        key = self.pin(path)
+        return (self.pinned[key],) if key is not None else (self.candidates or (None,))
+
+    def key_passwords(self, given: Mapping[str, Password] | None = None) -> dict[str, Password]:
+        """Per-alias key passwords: the pinned ones, then ``given`` (which wins)."""
+        return {**self.pinned, **(given or {})}
+
+
+def _load_trying(
+    data: bytes, path: str | None, password: Password | Passwords, *,
+    format: str | None = None,  # noqa: A002
+    key_passwords: Mapping[str, Password] | None = None, max_work: int | None = None,
+) -> tuple[KeyStore, Password]:
+    """Load with the first password that opens the data; return the store and that password."""
+    if not isinstance(password, Passwords):
+        return _load_data(data, path, password=password, format=format,
+                          key_passwords=key_passwords, max_work=max_work), password
+    keys = password.key_passwords(key_passwords)
+    tried = password.for_file(path)
+    wrong: PasswordError | None = None
+    for candidate in tried:
+        try:
+            return _load_data(data, path, password=candidate, format=format,
+                              key_passwords=keys, max_work=max_work), candidate
+        except PasswordError as err:  # noqa: PERF203 - each try is a whole load
+            if err.alias is not None or (err.missing and candidate is not None):
+                raise  # a key password, or a file that wants more than this: not ours to retry
+            wrong = err
+    assert wrong is not None
+    if len(tried) == 1:
+        raise wrong
+    where = f"{path}: " if path else ""
+    raise PasswordError(f"{where}none of the {len(tried)} passwords given opens it "
+                        f"(the last said: {wrong})", source=path,
+                        missing=False).with_hint(Hint("password", path=path)) from wrong
+
+
 def load(
     source: Source,
     *,
-    password: Password = None,
+    password: Password | Passwords = None,
     format: str | None = None,  # noqa: A002 - the public keyword is "format"
     key_passwords: Mapping[str, Password] | None = None,
     max_work: int | None = None,
@@ -166,7 +243,8 @@ def load(
     ``format`` is given. Keys found beside certificates are paired with the certificate
     they match, and each pair with its chain (leaf first) becomes a :class:`KeyEntry`.
     ``key_passwords`` gives per-alias key passwords for Java keystores; entries whose
-    password is not known load locked.
+    password is not known load locked. ``password`` may be a :class:`Passwords`: its
+    candidates are tried in turn (the first that opens the file wins).
 
     ``max_work`` caps the password-based key derivation the file may make certkit do
     (MAC, every encrypted bag and key, every password encoding tried, and the later
@@ -178,15 +256,15 @@ def load(
                                  or max_work < 1):
         raise TypeError(f"max_work must be a positive integer, not {max_work!r}")
     data, path = _read(source)
-    return _load_data(data, path, password=password, format=format,
-                      key_passwords=key_passwords, max_work=max_work)
+    return _load_trying(data, path, password, format=format, key_passwords=key_passwords,
+                        max_work=max_work)[0]
 
 
-def load_file(path: str, *, limit: int, password: Password = None) -> KeyStore:
+def load_file(path: str, *, limit: int, password: Password | Passwords = None) -> KeyStore:
     """:func:`load` a file found by a walker (``scan``, ``find_key``, a trust folder): a
     regular file of at most ``limit`` bytes, read once through :func:`read_file`, under
     the default work budget (or what :func:`work_limit` set)."""
-    return _load_data(read_file(path, limit=limit), path, password=password)
+    return _load_trying(read_file(path, limit=limit), path, password)[0]
 
 
 def _load_data(
@@ -263,10 +341,13 @@ def _bare_base64(data: bytes) -> bytes | None:
 
 
 def password_for(
-    source: str, passwords: Password | Mapping[str, Password] | None
-) -> Password:
+    source: str, passwords: Password | Passwords | Mapping[str, Password] | None
+) -> Password | Passwords:
     """The password for one source: the single password given, or the mapping's entry for
-    the source's path, absolute path or file name (``None`` when it has none)."""
+    the source's path, absolute path or file name (``None`` when it has none); a
+    :class:`Passwords` narrowed to what may open this source."""
+    if isinstance(passwords, Passwords):
+        return Passwords(passwords.for_file(source), passwords.pinned)
     if isinstance(passwords, Mapping):
         for key in (source, os.path.abspath(source), os.path.basename(source)):
             if key in passwords:
@@ -692,7 +773,7 @@ def convert(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
     *,
-    password: Password = None,
+    password: Password | Passwords = None,
     new_password: Password = None,
     format: str | None = None,  # noqa: A002 - the public keyword is "format"
     overwrite: bool = False,
@@ -710,7 +791,8 @@ def convert(
     ``only`` says (as for :func:`save`): ``site.pfx`` → ``server.crt`` writes the
     certificates and no key; the report's ``left_out`` lists what was not written.
     """
-    store = load(src, password=password, key_passwords=key_passwords)
+    data, path = _read(src)
+    store, password = _load_trying(data, path, password, key_passwords=key_passwords)
     spec = formats.format_for_path(os.fspath(dst), format=format)
     picked, left_out, options = _selected(store, only, key_format, options, dst)
     target, spec, result = _save(
@@ -752,7 +834,7 @@ def convert_many(
     out_dir: str | os.PathLike[str],
     *,
     format: str,  # noqa: A002 - the public keyword is "format"
-    password: Password = None,
+    password: Password | Passwords = None,
     new_password: Password = None,
     overwrite: bool = False,
     allow_loss: bool = False,
@@ -781,7 +863,6 @@ def convert_many(
         raise UnsupportedFormatError(
             f"certkit cannot write {spec.description} files; choose pem, der, pkcs7, pkcs12, "
             "jks or jceks", format=spec.name)
-    out_password = _output_password(spec, password, new_password)
     paths = [os.fspath(src) for src in sources]
     targets = [folder / (pathlib.Path(path).stem + spec.extensions[0]) for path in paths]
     claimed: dict[pathlib.Path, list[str]] = {}
@@ -814,9 +895,11 @@ def convert_many(
                 "convert them into separate folders or rename all but one"))
             continue
         try:
-            store = load(path, password=password, key_passwords=key_passwords)
+            data, _ = _read(path)
+            store, opened = _load_trying(data, path, password, key_passwords=key_passwords)
             picked, left_out, chosen = _selected(store, only, key_format, options, target)
-            output, result = _prepare(picked, target, spec=spec, password=out_password,
+            output, result = _prepare(picked, target, spec=spec,
+                                      password=_output_password(spec, opened, new_password),
                                       overwrite=overwrite, allow_loss=allow_loss,
                                       options=chosen)
         except CertkitError as err:

@@ -39,10 +39,10 @@ from certkit._model import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
-from certkit._ops.api import _write_atomic, dump, load, read_file
+from certkit._ops.api import Passwords, _write_atomic, dump, load, read_file
 from certkit._ops.export import ExportResult, combine, export, export_chain
 from certkit._version import __version__
-from certkit.errors import BackupError, CertkitError, ChainError, PasswordError, ReadError
+from certkit.errors import BackupError, CertkitError, ChainError, Hint, PasswordError, ReadError
 
 __all__ = ["BackupProblem", "BackupReport", "Manifest", "backup", "restore", "verify_backup"]
 
@@ -135,21 +135,29 @@ class BackupReport:
 def _load_source(
     source: str | os.PathLike[str] | KeyStore,
     password: Password,
-    passwords: Mapping[str, Password],
+    passwords: Mapping[str, Password] | Passwords,
     key_passwords: Mapping[str, Password] | None,
 ) -> tuple[str, KeyStore]:
     if isinstance(source, KeyStore):
         return "<store>", source
     name = os.fspath(source)
-    chosen = passwords.get(name, password)
+    chosen: Password | Passwords
+    if isinstance(passwords, Passwords):  # the candidates, then the backup password
+        pinned = passwords.pin(name) is not None
+        chosen = Passwords(passwords.for_file(name) + (() if pinned else (password,)),
+                           passwords.pinned)
+    else:
+        pinned = name in passwords
+        chosen = passwords.get(name, password)
     try:
         store = load(name, password=chosen, key_passwords=key_passwords)
     except PasswordError as err:
-        if name in passwords:
+        if pinned:
             raise
-        raise PasswordError(f"{name}: {err}; give its password in source_passwords "
-                            "(--source-password-file) if it differs from the backup password",
-                            source=name, missing=err.missing) from err
+        hint = Hint("source_passwords", path=name)
+        raise PasswordError(f"{name}: {err}; give its password in {hint.api} "
+                            "if it differs from the backup password",
+                            source=name, missing=err.missing).with_hint(hint) from err
     return name, store
 
 
@@ -205,7 +213,7 @@ def backup(
     *,
     password: Password,
     key_passwords: Mapping[str, Password] | None = None,
-    source_passwords: Mapping[str, Password] | None = None,
+    source_passwords: Mapping[str, Password] | Passwords | None = None,
     allow_unpaired: bool = False,
 ) -> Manifest:
     """Back up every key, certificate and chain of ``sources`` into ``directory``.
@@ -242,8 +250,9 @@ def backup(
     if unpaired and not allow_unpaired:
         raise BackupError(f"{'; '.join(unpaired)}: restoring it for a server would fail. Add "
                           "its certificate file (.crt/.cer/.pem, and the intermediate) to "
-                          "the sources, or pass allow_unpaired=True (--allow-unpaired) to "
-                          "back up the key alone", problems=unpaired)
+                          f"the sources, or pass {Hint('allow_unpaired').api} to "
+                          "back up the key alone",
+                          problems=unpaired).with_hint(Hint("allow_unpaired"))
     secret = [e.alias for e in store.entries if isinstance(e, SecretKeyEntry)]
     if secret:
         raise BackupError(f"secret keys cannot go into the PKCS#12 backup: {', '.join(secret)}; "

@@ -36,7 +36,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from certkit._model import Certificate, Chain, KeyStore, Password
 from certkit._ops import _net
-from certkit.errors import CertkitError, ChainError, DecodeError, ReadError
+from certkit.errors import CertkitError, ChainError, DecodeError, Hint, ReadError
 
 __all__ = [
     "MAX_FETCH_BYTES",
@@ -50,6 +50,7 @@ __all__ = [
     "VerificationResult",
     "build",
     "build_chain",
+    "chain_of",
     "chain_verdict",
     "order_chain",
     "trust_pool",
@@ -328,6 +329,27 @@ def _longest_path(start: Certificate, issuers: dict[bytes, list[Certificate]],
     return best
 
 
+def chain_of(store: KeyStore) -> list[Certificate]:
+    """The chain a file holds, **leaf first**, as a client would be sent it.
+
+    The first key entry's chain when it has one; else the store's certificates in chain
+    order, or, when they are not one chain, its leaf (see
+    :func:`~certkit._ops.match.first_leaf`) followed by the others as found.
+    """
+    from certkit._ops.match import first_leaf  # noqa: PLC0415 - match is the lighter module
+
+    if store.key_entries and store.key_entries[0].chain:
+        return list(store.key_entries[0].chain)
+    certs = list(store.certificates)
+    if not certs:
+        return []
+    try:
+        return list(order_chain(certs))
+    except ChainError:
+        leaf = first_leaf(certs)
+        return [leaf, *(c for c in certs if c != leaf)]
+
+
 def order_chain(certificates: Iterable[Certificate]) -> Chain:
     """Put a bag of certificates in order, **leaf first**, following the links (name, key
     identifier, and the signature where it can be checked; see :attr:`Chain.links`).
@@ -363,9 +385,9 @@ def order_chain(certificates: Iterable[Certificate]) -> Chain:
     raise ChainError(
         f"these {len(bag)} certificates are not one chain: the longest chain is {path_text}, "
         f"and {len(strays)} certificate(s) do not belong to it: {names}. Remove them, or use "
-        "build_chain (`certkit chain --complete`) to pick the chain of one leaf",
+        "build_chain to pick the chain of one leaf",
         strays=[cert.subject for cert in strays],
-    )
+    ).with_hint(Hint("build_chain"))
 
 
 # -- building ------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from certkit._model import (
     TrustedCertEntry,
 )
 from certkit._ops import chains as _chains
-from certkit._ops.api import load, password_for, read_file
+from certkit._ops.api import Passwords, load, password_for, read_file
 from certkit.errors import (
     CertkitError,
     ChainError,
@@ -101,11 +101,9 @@ CODES: Mapping[str, _Text] = {
     "password-needed": _Text(
         "error",
         "{file} is protected by a password and none was given",
-        "Give the password with --password-file or --password-env (from Python: "
-        "passwords={{path: password}}).",
+        "Give the password with --password-file or --password-env.",
         "{file} 受密碼保護，但未提供密碼",
-        "請以 --password-file 或 --password-env 提供密碼"
-        "（Python 中使用 passwords={{路徑: 密碼}}）。"),
+        "請以 --password-file 或 --password-env 提供密碼。"),
     "wrong-password": _Text(
         "error",
         "the password given does not open {file}",
@@ -119,16 +117,19 @@ CODES: Mapping[str, _Text] = {
         "the key of entry {alias} in {file} has its own key password, different from the "
         "store password",
         "Tomcat and most Java servers expect the key password to equal the store password: "
-        "keytool -keypasswd -alias {alias} -keystore {file}.",
+        "`certkit keystore passwd {file} --password-file pass.txt --alias {alias} "
+        "--key-password-file keypass.txt --new-key-password-file pass.txt` (pass.txt holds "
+        "the store password, keypass.txt the key's).",
         "{file} 中別名 {alias} 的私密金鑰有自己的金鑰密碼，與金鑰庫密碼不同",
-        "Tomcat 與多數 Java 伺服器要求金鑰密碼與金鑰庫密碼相同：keytool -keypasswd -alias {alias}"
-        " -keystore {file}。"),
+        "Tomcat 與多數 Java 伺服器要求金鑰密碼與金鑰庫密碼相同：`certkit keystore passwd {file} "
+        "--password-file pass.txt --alias {alias} --key-password-file keypass.txt "
+        "--new-key-password-file pass.txt`（pass.txt 為金鑰庫密碼，keypass.txt 為金鑰密碼）。"),
     "der-not-pem": _Text(
         "warning",
         "{file} holds binary DER although its name ({extension}) suggests PEM text; Apache "
         "and nginx read only PEM",
-        "Convert it: certkit convert {file} {stem}.pem (openssl x509 -inform der -in {file} "
-        "-out {stem}.pem). IIS and Java read either form.",
+        "Convert it: `certkit convert {file} {stem}.pem` (or `openssl x509 -inform der -in "
+        "{file} -out {stem}.pem`). IIS and Java read either form.",
         "{file} 的內容是二進位 DER，但副檔名（{extension}）看起來應是 PEM 文字；Apache 與 nginx "
         "只能讀取 PEM",
         "請轉換格式：certkit convert {file} {stem}.pem（或 openssl x509 -inform der -in {file} -o"
@@ -174,24 +175,24 @@ CODES: Mapping[str, _Text] = {
         "error",
         "entry {alias} in {file} has a certificate chain of {length} (keytool -list -v "
         "shows 'Certificate chain length: {length}'): {missing} is not in it",
-        "Import the root and intermediate certificates first (keytool -importcert "
-        "-trustcacerts -alias intermediate -file intermediate.crt -keystore {file}), then the "
-        "CA reply again into alias {alias}; or rebuild the keystore from a full-chain PEM "
-        "with certkit convert.",
+        "Install the CA's chain (the reply with its intermediate, as .p7b or PEM) in the "
+        "entry: `certkit keystore import-reply {file} chain.p7b --password-file pass.txt`; "
+        "it goes to the entry whose key matches, completed from the keystore and the trust "
+        "store.",
         "{file} 中別名 {alias} 的憑證鏈長度為 {length}（keytool -list -v 顯示「Certificate chain "
         "length: {length}」）：缺少 {missing}",
-        "請先匯入根憑證與中繼憑證（keytool -importcert -trustcacerts -alias intermediate -file in"
-        "termediate.crt -keystore {file}），再將憑證機構的回覆重新匯入別名 {alias}；或以 certkit "
-        "convert 從完整憑證鏈的 PEM 重建金鑰庫。"),
+        "請將憑證機構的憑證鏈（含中繼憑證的回覆，.p7b 或 PEM）安裝到此項目：`certkit keystore "
+        "import-reply {file} chain.p7b --password-file pass.txt`；會安裝到金鑰相符的項目，並以"
+        "金鑰庫與信任的憑證庫補齊憑證鏈。"),
     "self-signed-entry": _Text(
         "warning",
         "entry {alias} in {file} still holds the self-signed certificate keytool made; the "
         "certificate the CA issued was never imported",
-        "Import the CA's certificate into this same alias: keytool -importcert -trustcacerts "
-        "-alias {alias} -file reply.cer -keystore {file}.",
+        "Import the CA's reply into it: `certkit keystore import-reply {file} reply.cer "
+        "--password-file pass.txt` (it finds the entry whose key the reply certifies).",
         "{file} 中別名 {alias} 仍是 keytool 產生的自簽憑證；憑證機構簽發的憑證尚未匯入",
-        "請將憑證機構簽發的憑證匯入同一個別名：keytool -importcert -trustcacerts -alias {alias} -"
-        "file reply.cer -keystore {file}。"),
+        "請匯入憑證機構的回覆：`certkit keystore import-reply {file} reply.cer --password-file "
+        "pass.txt`（會找出回覆所憑證的金鑰所在的項目）。"),
     "reply-no-key": _Text(
         "error",
         "the certificate {subject} in {file} matches no key in {keystores} (keytool: "
@@ -207,20 +208,20 @@ CODES: Mapping[str, _Text] = {
         "error",
         "the certificate {subject} in {file} belongs to entry {matching_alias} of "
         "{keystore}, not to {alias}",
-        "Import it into the alias whose key matches: keytool -importcert -trustcacerts "
-        "-alias {matching_alias} -file {file} -keystore {keystore}.",
+        "Import it into the alias whose key matches: `certkit keystore import-reply "
+        "{keystore} {file} --alias {matching_alias} --password-file pass.txt`.",
         "{file} 中的憑證 {subject} 屬於 {keystore} 的別名 {matching_alias}，而不是 {alias}",
-        "請匯入金鑰相符的別名：keytool -importcert -trustcacerts -alias {matching_alias} "
-        "-file {file} -keystore {keystore}。"),
+        "請匯入金鑰相符的別名：`certkit keystore import-reply {keystore} {file} --alias "
+        "{matching_alias} --password-file pass.txt`。"),
     "reply-not-imported": _Text(
         "info",
         "the certificate {subject} in {file} belongs to entry {matching_alias} of "
         "{keystore}, which does not hold it yet",
-        "Import it into that alias: keytool -importcert -trustcacerts -alias "
-        "{matching_alias} -file {file} -keystore {keystore}.",
+        "Import it into that alias: `certkit keystore import-reply {keystore} {file} "
+        "--alias {matching_alias} --password-file pass.txt`.",
         "{file} 中的憑證 {subject} 屬於 {keystore} 的別名 {matching_alias}，但尚未匯入",
-        "請匯入該別名：keytool -importcert -trustcacerts -alias {matching_alias} -file {file} -ke"
-        "ystore {keystore}。"),
+        "請匯入該別名：`certkit keystore import-reply {keystore} {file} --alias "
+        "{matching_alias} --password-file pass.txt`。"),
     "missing-intermediate": _Text(
         "error",
         "missing intermediate: {issuer} (the issuer of {subject}) is neither among the files "
@@ -266,8 +267,8 @@ CODES: Mapping[str, _Text] = {
         "error",
         "the certificates in {file} are not leaf first (in the file: {found}); servers send "
         "them in file order",
-        "Put the server certificate first, then each issuer in turn: certkit chain {file} "
-        "--out ordered.pem writes them in order ({expected}).",
+        "Put the server certificate first, then each issuer in turn: `certkit chain {file} "
+        "--out ordered.pem` writes them in order ({expected}).",
         "{file} 中的憑證順序不是伺服器憑證在前（檔案中的順序：{found}）；伺服器會依檔案順序傳送",
         "請將伺服器憑證放在最前面，其後依序為各層簽發者：certkit chain {file} --out ordered.pem "
         "會依正確順序寫出（{expected}）。"),
@@ -301,12 +302,14 @@ CODES: Mapping[str, _Text] = {
     "weak-pkcs12": _Text(
         "warning",
         "{file} is protected with weak algorithms: {weak}",
-        "Re-export it with modern protection: certkit convert {file} {stem}-modern.pfx "
-        "--profile modern (keep the legacy profile only for Windows Server 2016 and older "
-        "or Java before 8u301).",
+        "Re-export it with modern protection: `certkit convert {file} {stem}-modern.pfx "
+        "--profile modern --password-file pass.txt` (pass.txt holds its password, which the "
+        "new file keeps; keep the legacy profile only for Windows Server 2016 and older or "
+        "Java before 8u301).",
         "{file} 使用強度不足的加密演算法：{weak}",
-        "請以現代的加密設定重新匯出：certkit convert {file} {stem}-modern.pfx --profile modern（"
-        "僅 Windows Server 2016 以前或 Java 8u301 以前需要保留 legacy 設定）。"),
+        "請以現代的加密設定重新匯出：`certkit convert {file} {stem}-modern.pfx --profile modern "
+        "--password-file pass.txt`（pass.txt 為其密碼，新檔沿用；僅 Windows Server 2016 以前或 "
+        "Java 8u301 以前需要保留 legacy 設定）。"),
     "served-differs": _Text(
         "error",
         "{host} serves {served_subject} (serial {served_serial}, valid until {served_until}), "
@@ -413,7 +416,7 @@ def _stem(label: str) -> str:
 
 
 def _load_one(source: DiagnoseSource, index: int,
-              passwords: Password | Mapping[str, Password] | None,
+              passwords: Password | Passwords | Mapping[str, Password] | None,
               findings: list[Finding]) -> _Input | None:
     if isinstance(source, KeyStore):
         return _Input(f"<store {index}>", source)
@@ -854,7 +857,7 @@ def diagnose(
     host: str | None = None,
     port: int = 443,
     servername: str | None = None,
-    passwords: Password | Mapping[str, Password] | None = None,
+    passwords: Password | Passwords | Mapping[str, Password] | None = None,
     at: _dt.datetime | None = None,
     expiring: _dt.timedelta = _dt.timedelta(days=30),
     alias: str | None = None,

@@ -38,6 +38,7 @@ from certkit.errors import (
     AliasError,
     ChainError,
     FileExistsCertkitError,
+    Hint,
     PasswordError,
     ReadError,
     UnsupportedFormatError,
@@ -130,7 +131,7 @@ def select_key_entry(store: KeyStore, alias: str | None = None) -> KeyEntry:
     if len(entries) > 1:
         names = ", ".join(repr(e.alias) for e in entries)
         raise AliasError(f"the input holds {len(entries)} private keys ({names}); choose one "
-                         "with alias=… (--alias on the command line)")
+                         f"with {Hint('alias').api}").with_hint(Hint("alias"))
     return entries[0]
 
 
@@ -178,9 +179,9 @@ def export_chain(
         raise ChainError(
             f"the chain of {entry.alias!r} cannot be exported complete: {verdict.message}. "
             f"To fix: {verdict.fix or 'add the missing certificate to the input'}; or pass "
-            "allow_incomplete=True (--allow-incomplete) to export the chain as it is",
+            f"{Hint('allow_incomplete').api} to export the chain as it is",
             strays=[missing],
-        )
+        ).with_hint(Hint("allow_incomplete"))
     elif built.trusted and len(certs) > 1 and certs[-1].der not in input_ders:
         # build() ended at a trusted certificate that is not self-signed (a trust store
         # holding an intermediate, or a cross-signed root): keep it only if it was input.
@@ -273,8 +274,9 @@ def _tomcat(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, password: Pass
         raise UnsupportedFormatError(f"unknown Tomcat keystore type {keystore_type!r}; choose "
                                      "pkcs12 or jks", format=keystore_type)
     if password is None:
-        raise PasswordError("a Tomcat keystore needs a password (password=…, or "
-                            "--password-file/--password-env)", missing=True)
+        hint = Hint("password", output=True)
+        raise PasswordError(f"a Tomcat keystore needs a password ({hint.api})",
+                            missing=True).with_hint(hint)
     store = KeyStore([attrs.evolve(entry, chain=chain)])
     if keystore_type == "pkcs12":
         path = base.with_name(base.name + ".p12")
@@ -307,8 +309,9 @@ def _tomcat(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, password: Pass
 def _iis(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate | None,
          password: Password, profile: str) -> tuple[list[_File], str]:
     if password is None:
-        raise PasswordError("a .pfx for IIS needs a password (password=…, or "
-                            "--password-file/--password-env)", missing=True)
+        hint = Hint("password", output=True)
+        raise PasswordError(f"a .pfx for IIS needs a password ({hint.api})",
+                            missing=True).with_hint(hint)
     if profile not in ("modern", "legacy"):
         raise UnsupportedFormatError(f"IIS reads the 'modern' (Windows Server 2019+) or "
                                      f"'legacy' (older Windows) profile, not {profile!r}",

@@ -36,6 +36,7 @@ from certkit._ops.chains import CertificatePool, TrustSource, build, order_chain
 from certkit.errors import (
     AliasError,
     ChainError,
+    Hint,
     KeyMismatchError,
     PasswordError,
     UnsupportedFormatError,
@@ -413,10 +414,11 @@ def change_password(
             raise AliasError(f"entry {alias!r} is a trusted certificate; it has no key password",
                              alias=alias)
         if entry.is_locked:
+            hint = Hint("key_passwords", alias=alias, path=where)
             raise PasswordError(
-                f"the key of entry {alias!r} has a password of its own; give it (key_passwords="
-                f"{{{alias!r}: …}}, --key-password-file) to change it", alias=alias,
-                missing=True, source=where)
+                f"the key of entry {alias!r} has a password of its own; give it "
+                f"({hint.api}) to change it", alias=alias,
+                missing=True, source=where).with_hint(hint)
         out[alias] = password
     for alias, password in given.items():
         if alias not in out and alias in store and password != old:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Iterator
-from typing import TypeAlias
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -30,7 +30,10 @@ from certkit._model import (
     TrustedCertEntry,
     key_algorithm_name,
 )
-from certkit.errors import CertkitError, PasswordError, UnsupportedKeyError
+from certkit.errors import CertkitError, Hint, PasswordError, UnsupportedKeyError
+
+if TYPE_CHECKING:
+    from certkit._ops.api import Passwords
 
 __all__ = [
     "KeyCandidate",
@@ -38,9 +41,11 @@ __all__ = [
     "KeyLocation",
     "ModulusSource",
     "find_key",
+    "first_leaf",
     "modulus",
     "modulus_hash",
     "pair_keys",
+    "subject_of",
 ]
 
 #: Anything :func:`modulus` can take the public key of.
@@ -51,6 +56,33 @@ ModulusSource: TypeAlias = (
 
 #: What :func:`find_key` searches: keys, stores, entries, key files and folders.
 KeyCandidate: TypeAlias = "PrivateKey | KeyStore | KeyEntry | str | os.PathLike[str]"
+
+def first_leaf(certificates: Sequence[Certificate]) -> Certificate:
+    """The first certificate that issued none of the others (the first one, if all did).
+
+    Raises :class:`ValueError` for no certificates.
+    """
+    if not certificates:
+        raise ValueError("no certificates")
+    issuers = {c.der for c in certificates for other in certificates
+               if other.der != c.der and other.is_issued_by(c)}
+    return next((c for c in certificates if c.der not in issuers), certificates[0])
+
+
+def subject_of(store: KeyStore) -> Certificate | CertificateRequest | None:
+    """What a file is "about" when a key is matched against it or searched for.
+
+    A key entry's leaf certificate, else the first certificate that issued none of the
+    others (the leaf of a bundle, whatever its order), else the first certificate
+    request; ``None`` when the store holds none of these.
+    """
+    for entry in store.key_entries:
+        if entry.certificate is not None:
+            return entry.certificate
+    if store.certificates:
+        return first_leaf(store.certificates)
+    return store.requests[0] if store.requests else None
+
 
 #: Files larger than this are skipped when a folder is searched (keys are kilobytes).
 MAX_SCANNED_FILE = 16 * 1024 * 1024
@@ -76,8 +108,10 @@ def _public_key_of(obj: ModulusSource) -> object:
             return obj.key.key
         if obj.certificate is not None:
             return obj.certificate.x509.public_key()
+        hint = Hint("key_passwords", alias=obj.alias)
         raise PasswordError(f"the key of entry {obj.alias!r} is locked and has no certificate; "
-                            "unlock it first", alias=obj.alias, missing=True)
+                            f"unlock it first ({hint.api} when loading)", alias=obj.alias,
+                            missing=True).with_hint(hint)
     if isinstance(obj, TrustedCertEntry):
         return obj.certificate.x509.public_key()
     if isinstance(obj, (Certificate, CertificateRequest)):
@@ -156,7 +190,7 @@ class KeyIndex:
     """
 
     def __init__(self, candidates: Iterable[KeyCandidate] = (), *,
-                 password: Password = None) -> None:
+                 password: Password | Passwords = None) -> None:
         self._keys: dict[str, KeyLocation] = {}
         self._also: dict[str, list[KeyLocation]] = {}
         self._locked: dict[str, _LockedLocation] = {}
@@ -268,7 +302,7 @@ def find_key(
     certificate: Certificate | CertificateRequest,
     candidates: Iterable[KeyCandidate],
     *,
-    password: Password = None,
+    password: Password | Passwords = None,
 ) -> PrivateKey | None:
     """The private key among ``candidates`` that belongs to ``certificate``, or ``None``.
 
@@ -284,7 +318,7 @@ def pair_keys(
     keys: Iterable[KeyCandidate],
     certificates: Iterable[Certificate],
     *,
-    password: Password = None,
+    password: Password | Passwords = None,
 ) -> tuple[tuple[Certificate, PrivateKey | None], ...]:
     """Each certificate with its private key from ``keys`` (or ``None``), in certificate order."""
     index = KeyIndex(keys, password=password)

@@ -28,7 +28,7 @@ from certkit._model import (
     PrivateKey,
     TrustedCertEntry,
 )
-from certkit.errors import AliasError, CertkitError, PasswordError, RequestError
+from certkit.errors import AliasError, CertkitError, Hint, PasswordError, RequestError
 
 __all__ = ["KEY_ALGORITHMS", "RenewalSource", "generate_csr", "generate_key", "renewal_csr",
            "renewal_key", "renewal_source", "split_store_alias"]
@@ -236,7 +236,8 @@ def renewal_csr(key: PrivateKey, certificate: Certificate, *,
         pass
     except ValueError as err:
         raise RequestError(f"the certificate's subject alternative names cannot be read "
-                           f"({err}); give them with sans=…", field="certificate") from err
+                           f"({err}); give them with sans=…",
+                           field="certificate").with_hint(Hint("sans")) from err
     for value in sans:
         entry = _general_name(value)
         if entry not in names:

@@ -26,7 +26,14 @@ from cryptography.x509.oid import ExtensionOID
 
 from certkit import formats
 from certkit._model import Certificate, KeyEntry, LockedKey, Password, PrivateKey
-from certkit._ops.api import file_kind, load, open_regular, password_for, read_bounded
+from certkit._ops.api import (
+    Passwords,
+    file_kind,
+    load,
+    open_regular,
+    password_for,
+    read_bounded,
+)
 from certkit.errors import CertkitError, DecodeError, PasswordError
 
 if TYPE_CHECKING:
@@ -375,7 +382,7 @@ def _system_issuers(issuers: _Issuers) -> None:
 def scan(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
-    passwords: Password | Mapping[str, Password] | None = None,
+    passwords: Password | Passwords | Mapping[str, Password] | None = None,
     expiring: _dt.timedelta | None = None,
     follow_symlinks: bool = False,
     progress: ScanProgress | None = None,
@@ -410,7 +417,7 @@ def scan(
 class _Scanner:
     """The running state of one scan: small records, never parsed objects."""
 
-    def __init__(self, passwords: Password | Mapping[str, Password] | None, *,
+    def __init__(self, passwords: Password | Passwords | Mapping[str, Password] | None, *,
                  trust_system: bool = True) -> None:
         self.passwords = passwords
         self.trust_system = trust_system

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar, cast
 
-from certkit.errors import CertkitError, PasswordError, WorkLimitError
+from certkit.errors import CertkitError, Hint, PasswordError, hints_in
 
 if TYPE_CHECKING:  # the CLI imports the library only when a command runs
-    from certkit._ops.api import BatchConversionReport, ConversionFailure, ConversionReport
+    from certkit._ops.api import (
+        BatchConversionReport,
+        ConversionFailure,
+        ConversionReport,
+        Passwords,
+    )
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -71,7 +77,18 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 _MAX_PASSWORD_FILE_LINE = 64 * 1024
 
 
-def _read_password(file: str | None, env: str | None, what: str) -> str | None:
+def _single(values: str | Sequence[str] | None, what: str) -> str | None:
+    """The one value of a password option (repeatable for the commands that read many files)."""
+    if values is None or isinstance(values, str):
+        return values
+    if len(values) > 1:
+        raise UsageError(f"this command takes one {what}, not {len(values)}")
+    return values[0] if values else None
+
+
+def _read_password(file: str | Sequence[str] | None, env: str | Sequence[str] | None,
+                   what: str) -> str | None:
+    file, env = _single(file, what), _single(env, what)
     if file and env:
         raise UsageError(f"give the {what} with only one of --…-file and --…-env")
     if file:
@@ -94,6 +111,50 @@ def _read_password(file: str | None, env: str | None, what: str) -> str | None:
             raise UsageError(f"environment variable {env} (the {what}) is not set")
         return os.environ[env]
     return None
+
+
+def _target(value: str, kind: str) -> tuple[str | None, str]:
+    """``TARGET=FILE`` or ``TARGET=VAR`` split, or ``(None, value)`` without a target.
+
+    A FILE that exists as written is never split (a password file may have ``=`` in its
+    name); a variable name never holds ``=``, so VAR is what follows the last one.
+    """
+    if "=" not in value or (kind == "file" and os.path.isfile(value)):
+        return None, value
+    target, _, where = value.rpartition("=") if kind == "env" else value.partition("=")
+    if not target or not where:
+        raise UsageError(f"--password-{kind} takes {kind.upper()} or TARGET={kind.upper()}, "
+                         f"not {value!r}")
+    return target, where
+
+
+def _passwords(args: argparse.Namespace, prefix: str = "",
+               what: str = "password") -> str | Passwords | None:
+    """The passwords of a command that reads several files, from repeated options.
+
+    Every ``--password-file``, then every ``--password-env``, in the order given, is a
+    candidate tried in turn on each file; ``TARGET=FILE`` (``TARGET=VAR``) pins a password
+    to the files whose path or name is TARGET and to the keystore entries whose alias is.
+    One plain value is just the password.
+    """
+    values = [(v, "file") for v in getattr(args, f"{prefix}password_file", None) or ()]
+    values += [(v, "env") for v in getattr(args, f"{prefix}password_env", None) or ()]
+    candidates: list[str] = []
+    pinned: dict[str, str] = {}
+    for value, kind in values:
+        target, where = _target(value, kind)
+        password = _read_password(where if kind == "file" else None,
+                                  where if kind == "env" else None,
+                                  what if target is None else f"{what} of {target}") or ""
+        if target is None:
+            candidates.append(password)
+        else:
+            pinned[target] = password
+    if not pinned and len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    from certkit._ops.api import Passwords  # noqa: PLC0415
+
+    return Passwords(candidates, pinned)
 
 
 def _key_passwords(files: Sequence[str] | None, envs: Sequence[str] | None) -> dict[str, str]:
@@ -120,7 +181,102 @@ def _add_key_password_options(parser: argparse.ArgumentParser) -> None:
                         help="the key password of one entry, from environment variable VAR")
 
 
-def _with_prompt(action: Callable[[str | None], T], password: str | None, label: str) -> T:
+# -- the shared options (one grammar: docs/cli.md, tests/test_cli_grammar.py) ---------------
+
+_TRUST_HELP = ("trusted roots: a PEM bundle or folder, 'system' or 'certifi' (repeatable); "
+               "default: the system trust store; 'none' judges by the given files alone")
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="machine-readable output: one JSON document on stdout, errors "
+                             "included")
+
+
+def _add_force(parser: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help=help_text or "replace output files that exist")
+
+
+def _add_trust(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="append", metavar="STORE", help=_TRUST_HELP)
+
+
+def _add_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="seconds the network part may take in all: connecting, "
+                             "handshakes, downloads, redirects (default 10)")
+
+
+def _add_alias(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--alias", metavar="ALIAS",
+                        help="the keystore entry the command is about (see the command's "
+                             "description)")
+
+
+def _add_servername(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--servername", metavar="NAME",
+                        help="the site's name: sent as SNI when connecting, and the name the "
+                             "certificate must cover (default: HOST unless an IP address)")
+
+
+def _add_expiring(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--expiring", default="30d", metavar="DURATION",
+                        help="certificates that end within DURATION are expiring "
+                             "(default 30d)")
+
+
+def _add_profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=("modern", "legacy", "pbmac1"),
+                        help="PKCS#12 protection: modern (default), legacy (Windows Server "
+                             "2016 and older, Java before 8u301) or pbmac1")
+
+
+def _add_out_dir(parser: argparse.ArgumentParser, *, required: bool = False,
+                 old: str | None = None) -> None:
+    parser.add_argument("--out-dir", metavar="DIR", required=required,
+                        help="write the output files into folder DIR")
+    if old is not None:  # the spelling before one grammar, kept working but not shown
+        parser.add_argument(old, dest="out_dir", help=argparse.SUPPRESS)
+
+
+def _trust(values: Sequence[str] | None, *, required: bool = False) -> Any:
+    """What ``--trust`` values mean: the system store by default, ``none`` for no store."""
+    if not values:
+        return "system"
+    if any(value.lower() == "none" for value in values):
+        if len(values) > 1 or required:
+            raise UsageError("--trust none judges by the given files alone; it cannot be "
+                             "combined with other stores" if len(values) > 1 else
+                             "this command needs trusted roots; --trust none is not possible")
+        return None
+    if len(values) == 1:
+        return values[0]
+    from certkit._ops.chains import CertificatePool, trust_pool  # noqa: PLC0415
+
+    pool = CertificatePool()
+    for value in values:
+        resolved = trust_pool(value)
+        if resolved is not None:
+            for cert in resolved:
+                pool.add(cert, origin=resolved.origin(cert))
+    return pool
+
+
+def _one_password(args: argparse.Namespace, prefix: str = "",
+                  what: str = "password") -> str | None:
+    """The one password of a command that opens one protected file."""
+    found = _passwords(args, prefix, what)
+    if found is None or isinstance(found, str):
+        return found
+    values = [*found.candidates, *found.pinned.values()]
+    if len(values) != 1:
+        raise UsageError(f"this command opens one protected file: it takes one {what}, "
+                         f"not {len(values)}")
+    return str(values[0])
+
+
+def _with_prompt(action: Callable[[Any], T], password: str | Passwords | None, label: str) -> T:
     """Run ``action``; if it needs a password and a terminal is attached, ask and retry once."""
     try:
         return action(password)
@@ -130,14 +286,25 @@ def _with_prompt(action: Callable[[str | None], T], password: str | None, label:
         return action(_prompt(f"Password for {label}: "))
 
 
-def _add_password_options(
-    parser: argparse.ArgumentParser, prefix: str = "", what: str = ""
-) -> None:
+#: What each password option reads (the same in every command that has it).
+_PASSWORD_HELP = {
+    "": ("the password of the files the command reads", "[TARGET=]"),
+    "new-": ("the password to write with (the new file's, or the keystore's new one)", ""),
+    "new-key-": ("the new key password of the --alias entry", ""),
+}
+
+
+def _add_password_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """``--{prefix}password-file`` and ``-env``; plain ones repeat (docs/cli.md, passwords)."""
+    what, target = _PASSWORD_HELP[prefix]
     name = f"{prefix}password"
-    parser.add_argument(f"--{name}-file", metavar="FILE",
-                        help=f"read the {what}password from FILE (first line)")
-    parser.add_argument(f"--{name}-env", metavar="VAR",
-                        help=f"read the {what}password from environment variable VAR")
+    repeat = ("; repeatable: candidates tried in turn, TARGET= pins one to a file (path or "
+              "name) or an entry (alias)") if not prefix else ""
+    parser.add_argument(f"--{name}-file", action="append", metavar=f"{target}FILE",
+                        help=f"{what}, from FILE (first line){repeat}")
+    parser.add_argument(f"--{name}-env", action="append", metavar=f"{target}VAR",
+                        help=f"{what}, from environment variable VAR"
+                             f"{'; repeatable like --password-file' if repeat else ''}")
     if not prefix:  # every command that reads files takes their password this way
         parser.add_argument("--max-work", type=_positive_int, metavar="UNITS",
                             help="allow a file this much password-based key derivation "
@@ -158,8 +325,79 @@ def _positive_int(text: str) -> int:
 def _print_json(data: object, out: TextIO) -> None:
     import json  # noqa: PLC0415 - only --json needs it
 
-    json.dump(data, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    # One write, so the output filter (:class:`_CallerWords`) sees whole phrases.
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# -- errors in the caller's language ---------------------------------------------------------
+
+_SWITCHES = {"overwrite": "--force", "allow_incomplete": "--allow-incomplete",
+             "allow_loss": "--allow-loss", "allow_unpaired": "--allow-unpaired",
+             "bag_attributes": "--bag-attributes", "build_chain": "`certkit chain --complete`",
+             "alias": "--alias ALIAS", "sans": "--san NAME",
+             "source_passwords": "--source-password-file FILE"}
+
+
+def option_for(hint: Hint) -> str:
+    """The command-line option that applies ``hint`` (the library words it as Python)."""
+    if hint.parameter == "password":
+        new = "new-" if hint.output else ""
+        return f"--{new}password-file FILE or --{new}password-env VAR"
+    if hint.parameter == "key_passwords":
+        import shlex  # noqa: PLC0415 - only for an error message
+
+        alias = "ALIAS" if hint.alias is None else shlex.quote(hint.alias)
+        return f"--key-password-file {alias}=FILE"
+    if hint.parameter == "max_work":
+        return f"--max-work {hint.value}"
+    if hint.parameter == "no_password":
+        return "no --password-file or --password-env"
+    return _SWITCHES.get(hint.parameter, f"--{hint.parameter.replace('_', '-')}")
+
+
+def caller_words(text: str, hints: Sequence[Hint] = ()) -> str:
+    """``text`` with every fix the library spells as Python spelled as its option.
+
+    ``hints`` (an error's own, which know more: an output password, a file) go first;
+    then any phrase :attr:`Hint.api` writes, found again in text that a report has
+    already flattened (a scan's unreadable files, a batch's failures).
+    """
+    for hint in hints:
+        text = text.replace(hint.api, option_for(hint))
+    found = hints_in(text)
+    for (start, end), hint in reversed(found):
+        text = text[:start] + option_for(hint) + text[end:]
+    return text
+
+
+def error_message(err: CertkitError) -> str:
+    """The one line ``certkit: error: …`` says about ``err``, in the command line's words."""
+    return caller_words(str(err), err.hints())
+
+
+def error_json(err: CertkitError) -> dict[str, Any]:
+    """``err`` as the ``error`` object ``--json`` prints (docs/cli.md has its fields)."""
+    path = next((value for name in ("path", "source", "url")
+                 if isinstance(value := getattr(err, name, None), str)), None)
+    hint = err.hint or next(iter(err.hints()), None)
+    return {"type": type(err).__name__, "message": error_message(err), "path": path,
+            "alias": getattr(err, "alias", None),
+            "hint": None if hint is None else {**hint.as_dict(), "option": option_for(hint)}}
+
+
+class _CallerWords:
+    """Standard output, with the library's Python phrases in every line spelled as options."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        self._out.write(caller_words(text) if "=" in text or "build_chain" in text
+                        or "source_passwords" in text else text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)
 
 
 def _write_link(links: list[dict[str, Any]], index: int, out: TextIO,
@@ -250,15 +488,15 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
     from certkit._ops.inspect import describe  # noqa: PLC0415
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     key_passwords = _key_passwords(args.key_password_file, args.key_password_env)
     results = []
     for path in args.files:
-        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+        def load(pw: str | Passwords | None, p: str = path) -> certkit.KeyStore:
             return certkit.load(p, password=pw, key_passwords=key_passwords)
 
         store = _with_prompt(load, password, path)
-        info = describe(store, trust=args.trust or "system")
+        info = describe(store, trust=_trust(args.trust))
         results.append({"path": path, **info})
         if not args.json:
             _human_inspect(path, info, out)
@@ -285,8 +523,8 @@ def _human_report(report: ConversionReport, out: TextIO) -> None:
         out.write(f"  left out: {item}\n")
 
 
-def _convert_many(args: argparse.Namespace, password: str | None,
-                  convert: Callable[[Sequence[str], str | None], BatchConversionReport],
+def _convert_many(args: argparse.Namespace, password: str | Passwords | None,
+                  convert: Callable[[Sequence[str], Any], BatchConversionReport],
                   out: TextIO) -> int:
     """``convert IN… --out-dir DIR``: one batch; a missing password is asked for once."""
     from certkit._ops.api import BatchConversionReport, ConversionReport  # noqa: PLC0415
@@ -304,14 +542,15 @@ def _convert_many(args: argparse.Namespace, password: str | None,
         [*batch.converted, *batch.failed], key=lambda r: order.get(r.source, len(order)))
     if args.json:
         _print_json([{"ok": True, **_report_json(r)} if isinstance(r, ConversionReport)
-                     else {"ok": False, "source": r.source, "error": str(r.error)}
+                     else {"ok": False, "source": r.source, "error": error_message(r.error),
+                           "error_object": error_json(r.error)}
                      for r in results], out)
     else:
         for result in results:
             if isinstance(result, ConversionReport):
                 _human_report(result, out)
             else:
-                sys.stderr.write(f"error: {result.source}: {result.error}\n")
+                sys.stderr.write(f"error: {result.source}: {error_message(result.error)}\n")
     return EXIT_OK if not batch.failed else EXIT_ERROR
 
 
@@ -347,7 +586,7 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("give IN and OUT, or several IN with --out-dir DIR --to FORMAT")
     if args.out_dir is not None and args.to is None:
         raise UsageError("--out-dir needs --to FORMAT (pem, der, pkcs7, pkcs12, jks, jceks)")
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     new_password = _read_password(args.new_password_file, args.new_password_env, "new password")
     key_passwords = _key_passwords(args.key_password_file, args.key_password_env)
     options: dict[str, Any] = {}
@@ -384,7 +623,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
     from certkit.cli.demo import run_demo  # noqa: PLC0415
 
-    result = run_demo(io.StringIO() if args.json else out, directory=args.out)
+    result = run_demo(io.StringIO() if args.json else out, directory=args.out_dir)
     if args.json:
         _print_json({
             "ok": result.ok,
@@ -420,6 +659,17 @@ class _Commands:
         return self._sub.add_parser(name, **kwargs)
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors become a JSON error object under ``--json``."""
+
+    json_errors = False  # set by :func:`main` for the run
+
+    def error(self, message: str) -> NoReturn:
+        if _ArgumentParser.json_errors:
+            raise UsageError(f"{self.prog}: {message}")
+        super().error(message)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: for every command, or only for ``command`` when it exists."""
     parser, found = _build_parser(command)
@@ -427,7 +677,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="certkit",
         description="Inspect and convert certificates, keys and keystores "
                     "(PEM, DER, PKCS#7, PKCS#12/PFX, JKS, JCEKS).",
@@ -440,7 +690,34 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     parser.add_argument("--version", action="version", version=f"certkit {__version__}")
     sub = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True),
                     command)
+    # Only the module of the command being run is imported; --help imports them all.
+    wanted = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module in wanted:
+        if module == __name__:
+            _register_core(sub)
+        else:
+            import importlib  # noqa: PLC0415 - loaded by the interpreter already
 
+            importlib.import_module(module).register(sub)
+    return parser, sub.found
+
+
+#: The command table: every command and the module whose ``register`` adds its parser,
+#: in the order ``certkit --help`` lists them.
+COMMANDS: dict[str, str] = {
+    "inspect": __name__, "convert": __name__, "demo": __name__,
+    **dict.fromkeys(("match", "modulus", "find-key", "chain", "verify", "request"),
+                    "certkit.cli.toolkit"),
+    **dict.fromkeys(("export", "check-host", "backup", "verify-backup", "restore"),
+                    "certkit.cli.ops"),
+    "keystore": "certkit.cli.keystore",
+    "doctor": "certkit.cli.diagnose", "scan": "certkit.cli.diagnose",
+    "check-page": "certkit.cli.page",
+}
+
+
+def _register_core(sub: Any) -> None:
+    """Add ``inspect``, ``convert`` and ``demo``, the commands this module runs itself."""
     inspect = sub.add_parser(
         "inspect", help="show what files hold (format, entries, chains, dates, fingerprints)",
         description="Show what each file holds; the format is detected from the content.",
@@ -448,10 +725,8 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                "  certkit inspect keystore.jks --password-env STOREPASS --json",
         formatter_class=HelpFormatter)
     inspect.add_argument("files", nargs="+", metavar="FILE")
-    inspect.add_argument("--trust", metavar="FILE",
-                         help="PEM bundle of trusted roots the chains are judged against "
-                              "(default: the system trust store); for a private CA")
-    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_trust(inspect)
+    _add_json(inspect)
     _add_password_options(inspect)
     _add_key_password_options(inspect)
     inspect.set_defaults(func=cmd_inspect)
@@ -479,17 +754,14 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
     convert.add_argument("paths", nargs="+", metavar="IN",
                          help="the input file(s); without --out-dir, IN then OUT")
     convert.add_argument("--out-dir", metavar="DIR",
-                         help="write one file per IN into DIR (which must exist); needs --to")
+                         help="write the output files into folder DIR")
     convert.add_argument("--to", metavar="FORMAT",
                          help="output format: pem, der, pkcs7, pkcs12, jks, jceks")
-    convert.add_argument("--force", action="store_true",
-                         help="replace OUT (or the files in DIR) if it exists")
+    _add_force(convert)
     convert.add_argument("--allow-loss", action="store_true",
                          help="write even if the output format cannot hold everything "
                               "(what was dropped is listed)")
-    convert.add_argument("--profile", choices=("modern", "legacy", "pbmac1"),
-                         help="PKCS#12 encryption profile (default modern; legacy for "
-                              "Windows Server 2016 and older, Java 8 before 8u301)")
+    _add_profile(convert)
     convert.add_argument("--only", choices=("key", "leaf", "chain", "ca", "all"),
                          help="what to write: the key, the leaf certificate, every certificate "
                               "(chain), the CA certificates, or all (default: by OUT's name — "
@@ -502,35 +774,25 @@ def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, bool]:
                               "named after its subject (never overwrites)")
     convert.add_argument("--bag-attributes", action="store_true",
                          help="PEM output: keep aliases and attributes as 'Bag Attributes'")
-    convert.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(convert, what="input ")
+    _add_json(convert)
+    _add_password_options(convert)
     _add_key_password_options(convert)
-    _add_password_options(convert, "new-", "output ")
+    _add_password_options(convert, "new-")
     convert.set_defaults(func=cmd_convert)
 
     demo = sub.add_parser(
         "demo", help="walk through certkit on a throw-away CA, intermediate and server certificate",
         description="Create a throw-away CA, intermediate and server certificate in a temporary "
                     "folder and show, with the real files, what certkit does. Nothing is "
-                    "written elsewhere unless --out is given; no network is used.",
-        epilog="examples:\n  certkit demo\n  certkit demo --out demo   # keep the files\n"
+                    "written elsewhere unless --out-dir is given (a new or empty folder, "
+                    "kept); no network is used. With --json, only the checks and their "
+                    "outcome are printed.",
+        epilog="examples:\n  certkit demo\n  certkit demo --out-dir demo   # keep the files\n"
                "  certkit demo --json      # the checks, for a smoke test",
         formatter_class=HelpFormatter)
-    demo.add_argument("--out", metavar="DIR", help="keep the files in DIR (must be empty or new)")
-    demo.add_argument("--json", action="store_true",
-                      help="print only the checks and their outcome, as JSON")
+    _add_out_dir(demo, old="--out")
+    _add_json(demo)
     demo.set_defaults(func=cmd_demo)
-    from certkit.cli.toolkit import register as _register_toolkit  # noqa: PLC0415
-    _register_toolkit(sub)
-    from certkit.cli.ops import register as _register_ops  # noqa: PLC0415
-    _register_ops(sub)
-    from certkit.cli.keystore import register as _register_keystore  # noqa: PLC0415
-    _register_keystore(sub)
-    from certkit.cli.diagnose import register as _register_diagnose  # noqa: PLC0415
-    _register_diagnose(sub)
-    from certkit.cli.page import register as _register_page  # noqa: PLC0415
-    _register_page(sub)
-    return parser, sub.found
 
 
 def run() -> int:
@@ -562,21 +824,33 @@ def _run_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    This is the one place a :class:`~certkit.errors.CertkitError` becomes an exit code
+    (2) and ``certkit: error: …`` on stderr, its fix spelled as an option; under
+    ``--json`` standard output then holds only ``{"ok": false, "error": {…}}``.
+    """
     out = out or sys.stdout
     words = list(sys.argv[1:] if argv is None else argv)
-    # The first word names the command (the top level has only --help and --version);
-    # an option there, an unknown command or none at all gets the full parser.
-    parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
-    args = parser.parse_args(words)
+    json_mode = "--json" in words[:words.index("--")] if "--" in words else "--json" in words
+    # Under --json a command's output is held back until it succeeds, so an error leaves
+    # nothing on stdout but the error object.
+    held = io.StringIO() if json_mode else None
     try:
-        code: int = _run_command(args, out)
-    except WorkLimitError as err:  # the fix is named as the command line spells it
-        where = f"{err.source}: " if err.source else ""
-        sys.stderr.write(f"certkit: error: {where}{err.explain('--max-work ')}\n")
-        return EXIT_ERROR
+        # The first word names the command (the top level has only --help and --version);
+        # an option there, an unknown command or none at all gets the full parser.
+        parser = build_parser(words[0] if words and not words[0].startswith("-") else None)
+        _ArgumentParser.json_errors = json_mode
+        try:
+            args = parser.parse_args(words)
+        finally:
+            _ArgumentParser.json_errors = False
+        writer = cast(TextIO, _CallerWords(held if held is not None else out))
+        code: int = _run_command(args, writer)
     except CertkitError as err:
-        sys.stderr.write(f"certkit: error: {err}\n")
+        sys.stderr.write(f"certkit: error: {error_message(err)}\n")
+        if json_mode:
+            _print_json({"ok": False, "error": error_json(err)}, out)
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("certkit: interrupted\n")
@@ -587,6 +861,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    if held is not None:
+        out.write(held.getvalue())
     return code
 
 

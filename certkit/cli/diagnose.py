@@ -18,9 +18,16 @@ from certkit.cli import (
     EXIT_PROBLEM,
     HelpFormatter,
     UsageError,
+    _add_alias,
+    _add_expiring,
+    _add_json,
     _add_password_options,
+    _add_servername,
+    _add_timeout,
+    _add_trust,
+    _passwords,
     _print_json,
-    _read_password,
+    _trust,
 )
 
 if TYPE_CHECKING:
@@ -106,13 +113,13 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit doctor FILE…``: what is wrong with these files (and the host), and the fix."""
     from certkit._ops.doctor import diagnose  # noqa: PLC0415 - keep `certkit --help` fast
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     host, port = _host_port(args.host) if args.host else (None, 443)
     lang = args.lang or default_language()
     findings = diagnose(*args.files, host=host, port=port, servername=args.servername,
                         passwords=password, expiring=parse_duration(args.expiring),
                         alias=args.alias, timeout=args.timeout,
-                        trust=args.trust or "system")
+                        trust=_trust(args.trust))
     problem = any(f.severity in ("error", "warning") for f in findings)
     if args.json:
         _print_json({"ok": not problem, "lang": lang,
@@ -249,7 +256,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit scan DIR…``: inventory certificates, keys and keystores below folders."""
     from certkit._ops.scan import scan  # noqa: PLC0415 - keep `certkit --help` fast
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = _passwords(args)
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path} does not exist")
@@ -282,20 +289,14 @@ def register(sub: Any) -> None:
     doctor.add_argument("files", nargs="+", metavar="FILE")
     doctor.add_argument("--host", metavar="HOST[:PORT]",
                         help="also fetch the chain this server serves and compare")
-    doctor.add_argument("--servername", metavar="NAME",
-                        help="the site name (SNI, and the name the certificate must cover)")
-    doctor.add_argument("--alias", metavar="ALIAS",
-                        help="the keystore alias a CA reply is meant for")
-    doctor.add_argument("--expiring", default="30d", metavar="DURATION",
-                        help="warn about certificates ending within this (default 30d)")
-    doctor.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="for --host (default 10)")
-    doctor.add_argument("--trust", metavar="FILE",
-                        help="PEM bundle of trusted roots the chains are judged against "
-                             "(default: the system trust store); for a private CA")
+    _add_servername(doctor)
+    _add_alias(doctor)
+    _add_expiring(doctor)
+    _add_timeout(doctor)
+    _add_trust(doctor)
     doctor.add_argument("--lang", choices=("en", "zh-TW"),
                         help="language of the messages (default from the locale)")
-    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_json(doctor)
     _add_password_options(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
@@ -311,14 +312,12 @@ def register(sub: Any) -> None:
                "  certkit scan /etc/ssl/private /etc/nginx --list",
         formatter_class=_FORMATTER)
     scan.add_argument("paths", nargs="+", metavar="DIR")
-    scan.add_argument("--expiring", default="30d", metavar="DURATION",
-                      help="list certificates ending within this (default 30d)")
+    _add_expiring(scan)
     scan.add_argument("--follow-symlinks", action="store_true",
                       help="enter symbolic links to folders (loops are detected)")
     scan.add_argument("--list", action="store_true",
                       help="list the inventory first: each distinct certificate once, with "
                            "its role, expiry, days left, every place found and its key")
-    scan.add_argument("--json", action="store_true",
-                      help="machine-readable output (always with the inventory)")
+    _add_json(scan)
     _add_password_options(scan)
     scan.set_defaults(func=cmd_scan)

@@ -19,11 +19,21 @@ from certkit.cli import (
     EXIT_PROBLEM,
     HelpFormatter,
     UsageError,
+    _add_alias,
+    _add_force,
+    _add_json,
+    _add_key_password_options,
     _add_password_options,
+    _add_trust,
+    _key_passwords,
+    _one_password,
     _print_json,
     _prompt,
     _read_password,
+    _trust,
     _with_prompt,
+    error_json,
+    error_message,
 )
 from certkit.errors import KeyMismatchError
 
@@ -47,7 +57,7 @@ _STATUS_TEXT = {
 
 
 def _store_password(args: argparse.Namespace) -> str | None:
-    return _read_password(args.password_file, args.password_env, "keystore password")
+    return _one_password(args, what="keystore password")
 
 
 def _description(store: KeyStore) -> str:
@@ -150,7 +160,6 @@ def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
         reply_certificates,
         reply_target,
     )
-    from certkit.cli.toolkit import _trust  # noqa: PLC0415
 
     certs = reply_certificates(args.reply)
     trust = _trust(args.trust)
@@ -165,9 +174,10 @@ def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
     except KeyMismatchError as err:
         if not args.json:
             raise
-        _print_json({"keystore": args.keystore, "installed": False, "error": str(err),
-                     "alias": err.alias, "matching_alias": err.matching_alias}, out)
-        sys.stderr.write(f"certkit: error: {err}\n")
+        sys.stderr.write(f"certkit: error: {error_message(err)}\n")
+        _print_json({"ok": False, "error": error_json(err), "keystore": args.keystore,
+                     "installed": False, "alias": err.alias,
+                     "matching_alias": err.matching_alias}, out)
         return EXIT_ERROR
     entry = next(e for e in store.key_entries if e.alias == received[-1])
     status = chain_status(entry.chain)
@@ -283,9 +293,10 @@ def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
     new_key: str | None = None
     key_passwords: dict[str, Password] = {}
     if args.alias is not None:
-        current = _read_password(args.key_password_file, args.key_password_env, "key password")
-        if current is not None:
-            key_passwords[args.alias] = current
+        # ALIAS=FILE as everywhere; a bare FILE is the --alias entry's (the older form)
+        key_passwords.update(_key_passwords(
+            [v if "=" in v else f"{args.alias}={v}" for v in args.key_password_file or ()],
+            [v if "=" in v else f"{args.alias}={v}" for v in args.key_password_env or ()]))
         new_key = _new_password(args.new_key_password_file, args.new_key_password_env,
                                 "new key password")
         if new_key is None:
@@ -320,7 +331,6 @@ def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add ``certkit keystore`` and its sub-commands to the ``certkit`` sub-command parser."""
-    from certkit.cli.toolkit import _add_trust  # noqa: PLC0415
 
     keystore = sub.add_parser(
         "keystore", help="keytool's jobs: list chains, import a CA reply, add, rename, remove, "
@@ -358,7 +368,7 @@ def register(sub: Any) -> None:
         "certificates and --trust. Exit 1 if the chain stays the certificate alone.",
         "certkit keystore import-reply tomcat.jks reply.p7b --password-env STOREPASS")
     reply.add_argument("reply", metavar="REPLY")
-    reply.add_argument("--alias", help="the entry the reply is meant for (checked, not trusted)")
+    _add_alias(reply)
     _add_trust(reply)
     reply.set_defaults(func=cmd_import_reply)
 
@@ -368,7 +378,7 @@ def register(sub: Any) -> None:
         "common name, lower-case with hyphens. A certificate already present is refused.",
         "certkit keystore add-trusted tomcat.jks issuing-ca.crt --password-env STOREPASS")
     trusted.add_argument("cert", metavar="CERT")
-    trusted.add_argument("--alias", help="alias for the new entry")
+    _add_alias(trusted)
     trusted.set_defaults(func=cmd_add_trusted)
 
     ren = command("rename", "change an entry's alias (keytool -changealias)",
@@ -384,7 +394,7 @@ def register(sub: Any) -> None:
                   "certificate is useless without its key.",
                   "certkit keystore remove tomcat.jks old-root --password-env STOREPASS")
     rem.add_argument("alias", metavar="ALIAS")
-    rem.add_argument("--force", action="store_true", help="also delete a private key entry")
+    _add_force(rem, "also delete a private key entry")
     rem.set_defaults(func=cmd_remove)
 
     pw = command(
@@ -393,12 +403,12 @@ def register(sub: Any) -> None:
         "own password (--alias with --new-key-password-…). Keys that were under the store "
         "password follow it, as Tomcat expects; a PKCS#12 has only the store password.",
         "certkit keystore passwd tomcat.jks --password-env OLD --new-password-env NEW")
-    pw.add_argument("--alias", help="the entry whose key password changes")
-    _add_password_options(pw, "new-", "new keystore ")
-    _add_password_options(pw, "key-", "current key (if not the store's) ")
-    _add_password_options(pw, "new-key-", "new key ")
+    _add_alias(pw)
+    _add_password_options(pw, "new-")
+    _add_key_password_options(pw)
+    _add_password_options(pw, "new-key-")
     pw.set_defaults(func=cmd_passwd)
 
     for parser in (listing, reply, trusted, ren, rem, pw):
-        parser.add_argument("--json", action="store_true", help="machine-readable output")
-        _add_password_options(parser, what="keystore ")
+        _add_json(parser)
+        _add_password_options(parser)

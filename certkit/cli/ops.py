@@ -9,19 +9,33 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit.cli import (
     EXIT_OK,
     EXIT_PROBLEM,
     HelpFormatter,
     UsageError,
+    _add_alias,
+    _add_force,
+    _add_json,
+    _add_out_dir,
     _add_password_options,
+    _add_profile,
+    _add_servername,
+    _add_timeout,
+    _add_trust,
+    _one_password,
+    _passwords,
     _print_json,
     _prompt,
     _read_password,
+    _trust,
     _with_prompt,
 )
+
+if TYPE_CHECKING:
+    from certkit._ops.api import Passwords
 
 __all__ = ["register"]
 
@@ -52,28 +66,40 @@ def _output_password(args: argparse.Namespace, fallback: str | None) -> str | No
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    """``certkit export --for TARGET IN… DIR``: files and config lines for a server."""
+    """``certkit export --for TARGET IN… --out-dir DIR``: files and config lines for a server."""
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
     from certkit._ops.export import combine, export  # noqa: PLC0415
 
-    password = _read_password(args.password_file, args.password_env, "password")
+    inputs, directory = _inputs_and_folder(args.inputs, args.out_dir)
+    password = _passwords(args)
     stores = []
-    for path in args.inputs:
-        def load(pw: str | None, p: str = path) -> certkit.KeyStore:
+    for path in inputs:
+        def load(pw: str | Passwords | None, p: str = path) -> certkit.KeyStore:
             return certkit.load(p, password=pw)
 
         stores.append(_with_prompt(load, password, path))
     store = stores[0] if len(stores) == 1 else combine(stores)
-    result = export(store, args.target, args.directory,
-                    password=_output_password(args, password), alias=args.alias,
+    result = export(store, args.target, directory,
+                    password=_output_password(args, password if isinstance(password, str)
+                                              else None), alias=args.alias,
                     allow_incomplete=args.allow_incomplete, overwrite=args.force,
-                    profile=args.profile, keystore_type=args.keystore_type, name=args.name,
-                    trust=args.trust or "system", fetch=args.fetch, timeout=args.timeout)
+                    profile=args.profile or "modern", keystore_type=args.keystore_type,
+                    name=args.name, trust=_trust(args.trust), fetch=args.fetch,
+                    timeout=args.timeout)
     if args.json:
         _print_json(_export_json(result), out)
     else:
         _write_export(result, out)
     return EXIT_OK
+
+
+def _inputs_and_folder(paths: list[str], out_dir: str | None) -> tuple[list[str], str]:
+    """``IN… --out-dir DIR``, or the older ``IN… DIR`` (the last word is the folder)."""
+    if out_dir is not None:
+        return paths, out_dir
+    if len(paths) < 2:
+        raise UsageError("give the output folder with --out-dir DIR")
+    return paths[:-1], paths[-1]
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -159,11 +185,11 @@ def cmd_check_host(args: argparse.Namespace, out: TextIO) -> int:
     host, port = _host_port(args.host)
     expect: certkit.KeyStore | None = None
     if args.expect:
-        password = _read_password(args.password_file, args.password_env, "password")
+        password = _one_password(args)
         expect = _with_prompt(lambda pw: certkit.load(args.expect, password=pw), password,
                               args.expect)
     report = check_host(host, port, servername=args.servername, expect=expect,
-                        timeout=args.timeout, trust=args.trust or "system",
+                        timeout=args.timeout, trust=_trust(args.trust),
                         starttls=args.starttls)
     if args.json:
         _print_json(_report_json(report), out)
@@ -172,12 +198,15 @@ def cmd_check_host(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 
-def _backup_password(args: argparse.Namespace, *, confirm: bool) -> str:
-    password = _read_password(args.password_file, args.password_env, "backup password")
+def _backup_password(args: argparse.Namespace, *, confirm: bool,
+                     given: str | None = None) -> str:
+    password = given if confirm else _one_password(args, what="backup password")
     if password is not None:
         return password
     if not sys.stdin.isatty():
-        raise UsageError("give the backup password with --password-file or --password-env")
+        option = "--new-password-file" if confirm else "--password-file"
+        raise UsageError(f"give the backup password with {option} FILE or "
+                         f"{option.replace('file', 'env')} VAR")
     password = _prompt("Backup password: ")
     if confirm and _prompt("Again: ") != password:
         raise UsageError("the two passwords differ")
@@ -188,11 +217,21 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit backup SRC… --out DIR``: one encrypted PKCS#12, the PEM and a manifest."""
     from certkit._ops.backup import backup  # noqa: PLC0415
 
-    password = _backup_password(args, confirm=True)
-    source_password = _read_password(args.source_password_file, args.source_password_env,
-                                     "source password")
-    passwords = dict.fromkeys(args.sources, source_password) if source_password else None
-    manifest = backup(args.sources, args.out, password=password, source_passwords=passwords,
+    if args.out_dir is None:
+        raise UsageError("give the backup folder with --out-dir DIR")
+    new = _read_password(args.new_password_file, args.new_password_env, "backup password")
+    if args.source_password_file or args.source_password_env:  # the older spelling
+        given = new if new is not None else _one_password(args, what="backup password")
+        sources = _passwords(args, "source_", "source password")
+    else:  # --password-file opens the sources, and is the backup's unless --new-password-…
+        sources = _passwords(args)
+        given = new if new is not None else sources if isinstance(sources, str) else None
+        if given is None and sources is not None:
+            raise UsageError("with several --password-file/--password-env, give the backup's "
+                             "own password with --new-password-file or --new-password-env")
+    password = _backup_password(args, confirm=True, given=given)
+    passwords = (dict.fromkeys(args.sources, sources) if isinstance(sources, str) else sources)
+    manifest = backup(args.sources, args.out_dir, password=password, source_passwords=passwords,
                       allow_unpaired=args.allow_unpaired)
     if args.json:
         _print_json({"directory": str(manifest.directory),
@@ -243,7 +282,7 @@ def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
     result = restore(args.directory, args.target, args.out, password=password,
                      new_password=_output_password(args, None), alias=args.alias,
                      allow_incomplete=args.allow_incomplete, overwrite=args.force,
-                     profile=args.profile, keystore_type=args.keystore_type)
+                     profile=args.profile or "modern", keystore_type=args.keystore_type)
     if args.json:
         _print_json(_export_json(result), out)
     else:
@@ -254,17 +293,15 @@ def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
 def _export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--for", dest="target", required=True, choices=_TARGETS,
                         help="the server: apache, nginx, haproxy, tomcat or iis")
-    parser.add_argument("--alias", help="the key entry to export when there are several")
+    _add_alias(parser)
     parser.add_argument("--allow-incomplete", action="store_true",
                         help="export even if the chain misses an intermediate")
-    parser.add_argument("--force", action="store_true", help="replace files that exist")
-    parser.add_argument("--profile", default="modern", choices=("modern", "legacy", "pbmac1"),
-                        help="PKCS#12 profile for tomcat/iis (legacy: Windows Server 2016 and "
-                             "older, Java before 8u301)")
+    _add_force(parser)
+    _add_profile(parser)
     parser.add_argument("--keystore-type", default="pkcs12", choices=("pkcs12", "jks"),
                         help="Tomcat keystore type (default pkcs12)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(parser, "new-", "output (keystore/.pfx) ")
+    _add_json(parser)
+    _add_password_options(parser, "new-")
 
 
 def register(sub: Any) -> None:
@@ -281,19 +318,17 @@ def register(sub: Any) -> None:
                "  certkit export --for nginx www.key www.crt out/ --fetch\n"
                "  certkit export --for tomcat site.pem out/ --new-password-file pass.txt",
         formatter_class=_FORMATTER)
-    export.add_argument("inputs", nargs="+", metavar="IN")
-    export.add_argument("directory", metavar="DIR")
+    export.add_argument("inputs", nargs="+", metavar="IN",
+                        help="the input files (the last one is the folder without --out-dir)")
     export.add_argument("--name", help="file name stem (default: the certificate's common name)")
-    export.add_argument("--trust", metavar="FILE",
-                        help="PEM bundle of roots that complete the chain (default: the system "
-                             "trust store); for a private CA")
+    _add_trust(export)
+    _add_out_dir(export)
     export.add_argument("--fetch", action="store_true",
                         help="download missing intermediates from the certificates' caIssuers "
                              "(AIA) URLs, as chain --complete --fetch does")
-    export.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                        help="seconds per download with --fetch (default 10)")
+    _add_timeout(export)
     _export_options(export)
-    _add_password_options(export, what="input ")
+    _add_password_options(export)
     export.set_defaults(func=cmd_export)
 
     check = sub.add_parser(
@@ -306,19 +341,15 @@ def register(sub: Any) -> None:
                "--expect new.crt\n  certkit check-host mail.example.com:25 --starttls smtp",
         formatter_class=_FORMATTER)
     check.add_argument("host", metavar="HOST[:PORT]")
-    check.add_argument("--servername", metavar="NAME",
-                       help="SNI name to send (default HOST unless it is an IP address)")
+    _add_servername(check)
     check.add_argument("--expect", metavar="FILE",
                        help="the certificate (or .pfx, keystore, PEM) the server should serve")
-    check.add_argument("--trust", metavar="FILE",
-                       help="PEM bundle of trusted roots (default: the system trust store)")
-    check.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                       help="seconds for the whole exchange: connecting, STARTTLS, handshake "
-                            "(default 10)")
+    _add_trust(check)
+    _add_timeout(check)
     check.add_argument("--starttls", choices=("smtp", "imap", "pop3"),
                        help="upgrade a plain-text mail connection first")
-    check.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(check, what="--expect file's ")
+    _add_json(check)
+    _add_password_options(check)
     check.set_defaults(func=cmd_check_host)
 
     back = sub.add_parser(
@@ -333,13 +364,16 @@ def register(sub: Any) -> None:
                "--password-file pass.txt",
         formatter_class=_FORMATTER)
     back.add_argument("sources", nargs="+", metavar="SRC")
-    back.add_argument("--out", required=True, metavar="DIR")
-    back.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_out_dir(back, old="--out")
+    _add_json(back)
     back.add_argument("--allow-unpaired", action="store_true",
                       help="back up a key that no source certificate matches (with a warning) "
                            "instead of refusing")
-    _add_password_options(back, what="backup ")
-    _add_password_options(back, "source-", "sources' ")
+    _add_password_options(back)
+    _add_password_options(back, "new-")
+    for old in ("file", "env"):  # the sources' password before one grammar: still works
+        back.add_argument(f"--source-password-{old}", action="append",
+                          help=argparse.SUPPRESS)
     back.set_defaults(func=cmd_backup)
 
     verify = sub.add_parser(
@@ -351,8 +385,8 @@ def register(sub: Any) -> None:
         epilog="example:\n  certkit verify-backup backup-2026 --password-file pass.txt",
         formatter_class=_FORMATTER)
     verify.add_argument("directory", metavar="DIR")
-    verify.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(verify, what="backup ")
+    _add_json(verify)
+    _add_password_options(verify)
     verify.set_defaults(func=cmd_verify_backup)
 
     restore = sub.add_parser(
@@ -365,5 +399,5 @@ def register(sub: Any) -> None:
     restore.add_argument("directory", metavar="DIR")
     restore.add_argument("out", metavar="OUT")
     _export_options(restore)
-    _add_password_options(restore, what="backup ")
+    _add_password_options(restore)
     restore.set_defaults(func=cmd_restore)

@@ -10,7 +10,16 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from certkit.cli import EXIT_OK, EXIT_PROBLEM, HelpFormatter, _print_json
+from certkit.cli import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    HelpFormatter,
+    _add_json,
+    _add_timeout,
+    _add_trust,
+    _print_json,
+    _trust,
+)
 
 __all__ = ["register"]
 
@@ -51,7 +60,7 @@ def cmd_check_page(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit check-page URL``: list the http:// resources an https page loads."""
     from certkit._ops.page import check_page  # noqa: PLC0415 - keep `certkit --help` fast
 
-    report = check_page(args.url, timeout=args.timeout, trust=args.trust)
+    report = check_page(args.url, timeout=args.timeout, trust=_trust(args.trust, required=True))
     if args.json:
         _print_json(_report_json(report), out)
     else:
@@ -72,10 +81,7 @@ def register(sub: Any) -> None:
                "  certkit check-page https://intranet.example.test/ --trust corp-root.pem --json",
         formatter_class=HelpFormatter)
     page.add_argument("url", metavar="URL")
-    page.add_argument("--trust", metavar="FILE",
-                      help="PEM bundle of trusted roots, for a private CA (default: the system "
-                           "trust store)")
-    page.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                      help="seconds for the whole fetch, redirects included (default 10)")
-    page.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_trust(page)
+    _add_timeout(page)
+    _add_json(page)
     page.set_defaults(func=cmd_check_page)

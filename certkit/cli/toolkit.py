@@ -10,8 +10,7 @@ import argparse
 import datetime as dt
 import os
 import pathlib
-from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit._model import (
     Certificate,
@@ -26,41 +25,36 @@ from certkit.cli import (
     EXIT_PROBLEM,
     HelpFormatter,
     UsageError,
+    _add_force,
+    _add_json,
     _add_password_options,
+    _add_servername,
+    _add_timeout,
+    _add_trust,
+    _passwords,
     _print_json,
     _read_password,
+    _trust,
     _with_prompt,
 )
 from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
+
+if TYPE_CHECKING:
+    from certkit._ops.api import Passwords
 
 __all__ = ["register"]
 
 _FORMATTER = HelpFormatter
 
 
-def _load(path: str, password: str | None) -> KeyStore:
+def _load(path: str, password: str | Passwords | None) -> KeyStore:
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
 
     return _with_prompt(lambda pw: certkit.load(path, password=pw), password, path)
 
 
-def _password(args: argparse.Namespace) -> str | None:
-    return _read_password(args.password_file, args.password_env, "password")
-
-
-def _leaf_of(store: KeyStore) -> Certificate | None:
-    """The certificate a file is "about": a key entry's leaf, else the first non-CA one."""
-    for entry in store.key_entries:
-        if entry.certificate is not None:
-            return entry.certificate
-    return _first_leaf(store.certificates) if store.certificates else None
-
-
-def _first_leaf(certificates: Sequence[Certificate]) -> Certificate:
-    """The first certificate that issued none of the others (the first one, if all did)."""
-    issuers = {c.der for c in certificates for other in certificates
-               if other.der != c.der and other.is_issued_by(c)}
-    return next((c for c in certificates if c.der not in issuers), certificates[0])
+def _password(args: argparse.Namespace) -> str | Passwords | None:
+    return _passwords(args)
 
 
 def _one_key(store: KeyStore, path: str) -> PrivateKey:
@@ -106,11 +100,10 @@ def _algorithm(obj: PrivateKey | Certificate | CertificateRequest) -> str:
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit match KEY CERT``: does the private key belong to the certificate (or CSR)?"""
     password = _password(args)
+    from certkit._ops.match import subject_of  # noqa: PLC0415
+
     key = _one_key(_load(args.key, password), args.key)
-    store = _load(args.cert, password)
-    target: Certificate | CertificateRequest | None = _leaf_of(store)
-    if target is None and store.requests:
-        target = store.requests[0]
+    target = subject_of(_load(args.cert, password))
     if target is None:
         raise UsageError(f"{args.cert} holds no certificate or certificate request")
     matched = key.matches(target)
@@ -180,13 +173,10 @@ def cmd_modulus(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit find-key CERT PLACE…``: which key file (or keystore entry) belongs to CERT."""
-    from certkit._ops.match import KeyIndex  # noqa: PLC0415
+    from certkit._ops.match import KeyIndex, subject_of  # noqa: PLC0415
 
     password = _password(args)
-    store = _load(args.cert, password)
-    target: Certificate | CertificateRequest | None = _leaf_of(store)
-    if target is None and store.requests:
-        target = store.requests[0]
+    target = subject_of(_load(args.cert, password))
     if target is None:
         raise UsageError(f"{args.cert} holds no certificate or certificate request")
     for place in args.places:
@@ -228,22 +218,6 @@ def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
 # -- chain -------------------------------------------------------------------------------
 
 
-def _trust(values: list[str] | None) -> Any:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    from certkit._ops.chains import CertificatePool, trust_pool  # noqa: PLC0415
-
-    pool = CertificatePool()
-    for value in values:
-        resolved = trust_pool(value)
-        if resolved is not None:
-            for cert in resolved:
-                pool.add(cert, origin=resolved.origin(cert))
-    return pool
-
-
 def _describe_chain(certs: list[Certificate], origins: list[str] | None, out: TextIO) -> None:
     for index, cert in enumerate(certs):
         origin = f"  [{origins[index]}]" if origins else ""
@@ -279,6 +253,7 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
         order_chain,
     )
     from certkit._ops.inspect import describe_verdict  # noqa: PLC0415
+    from certkit._ops.match import first_leaf  # noqa: PLC0415
 
     password = _password(args)
     bag: list[Certificate] = []
@@ -295,7 +270,7 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
     missing: str | None = None
     notes: tuple[str, ...] = ()
     if args.complete or args.trust or args.fetch:
-        leaf = _first_leaf(bag)
+        leaf = first_leaf(bag)
         built_trust = _trust(args.trust)
         built = build(leaf, pool, trust=built_trust, fetch=args.fetch, timeout=args.timeout)
         certs, origins, notes = list(built.chain), list(built.origins), built.notes
@@ -361,27 +336,18 @@ def _parse_time(value: str) -> dt.datetime:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit verify FILE``: is the chain in FILE valid (trusted, in date, for the host)?"""
-    from certkit._ops.chains import order_chain, verify_chain  # noqa: PLC0415
+    from certkit._ops.chains import chain_of, verify_chain  # noqa: PLC0415
     from certkit._ops.inspect import describe_verdict  # noqa: PLC0415
 
-    password = _password(args)
-    store = _load(args.file, password)
-    certs = list(store.certificates)
-    if store.key_entries and store.key_entries[0].chain:
-        certs = list(store.key_entries[0].chain)
-    if not certs:
+    chain = chain_of(_load(args.file, _password(args)))
+    if not chain:
         raise UsageError(f"{args.file} holds no certificate")
-    try:
-        chain = list(order_chain(certs))
-    except ChainError:
-        leaf = _leaf_of(store)
-        chain = [leaf, *(c for c in certs if c != leaf)] if leaf else certs
-    trust = _trust(args.trust) or "system"
+    trust = _trust(args.trust, required=True)
     at = _parse_time(args.at) if args.at else None
-    result = verify_chain(chain, trust=trust, host=args.host, at=at)
+    result = verify_chain(chain, trust=trust, host=args.servername, at=at)
     if args.json:
         _print_json({
-            "ok": result.ok, "host": args.host,
+            "ok": result.ok, "host": args.servername,
             "chain": [_cert_json(c) for c in chain],
             "path": [_cert_json(c) for c in result.path] if result.path else None,
             "reasons": [{"code": r.code, "message": r.message, "subject": r.subject}
@@ -391,7 +357,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK if result.ok else EXIT_PROBLEM
     leaf_subject = chain[0].subject
     if result.ok:
-        host = f" for {args.host}" if args.host else ""
+        host = f" for {args.servername}" if args.servername else ""
         out.write(f"OK: {leaf_subject} is valid{host}; verified path:\n")
         _describe_chain(list(result.path or ()), None, out)
         if result.verdict is not None:
@@ -448,7 +414,7 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
                          "reuse a key")
     if args.out_key is not None and args.key:
         raise UsageError("--out-key writes a new key and --key reuses one: give only one")
-    key_password = _read_password(args.key_password_file, args.key_password_env,
+    key_password = _read_password(args.new_password_file, args.new_password_env,
                                   "key password")
     password = _read_password(args.password_file, args.password_env, "password")
     for path in (args.out_key, args.out_csr):
@@ -514,12 +480,6 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
 # -- registration ------------------------------------------------------------------------
 
 
-def _add_trust(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trust", action="append", metavar="STORE",
-                        help="trusted roots: a PEM bundle or folder, 'system' (the OS store) "
-                             "or 'certifi'; repeatable")
-
-
 def register(sub: Any) -> None:
     """Add the toolkit commands to the ``certkit`` sub-command parser."""
     match = sub.add_parser(
@@ -531,7 +491,7 @@ def register(sub: Any) -> None:
         epilog="example:\n  certkit match server.key server.crt", formatter_class=_FORMATTER)
     match.add_argument("key", metavar="KEY")
     match.add_argument("cert", metavar="CERT")
-    match.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_json(match)
     _add_password_options(match)
     match.set_defaults(func=cmd_match)
 
@@ -545,7 +505,7 @@ def register(sub: Any) -> None:
     mod.add_argument("--digest", default="md5", choices=("md5", "sha1", "sha256"),
                      help="hash of the Modulus= line (default md5, like `openssl md5`)")
     mod.add_argument("--full", action="store_true", help="also print the Modulus= line")
-    mod.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_json(mod)
     _add_password_options(mod)
     mod.set_defaults(func=cmd_modulus)
 
@@ -557,7 +517,7 @@ def register(sub: Any) -> None:
         formatter_class=_FORMATTER)
     find.add_argument("cert", metavar="CERT")
     find.add_argument("places", nargs="+", metavar="PLACE", help="key file, keystore or folder")
-    find.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_json(find)
     _add_password_options(find)
     find.set_defaults(func=cmd_find_key)
 
@@ -576,13 +536,13 @@ def register(sub: Any) -> None:
     _add_trust(chain)
     chain.add_argument("--fetch", action="store_true",
                        help="download missing issuers from the certificates' AIA http URLs")
-    chain.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                       help="seconds for all the downloads together (default 10)")
-    chain.add_argument("--out", metavar="FILE", help="write the chain (format from extension)")
+    _add_timeout(chain)
+    chain.add_argument("--out", metavar="FILE",
+                       help="write the result to FILE (its format from the extension)")
     chain.add_argument("--no-root", action="store_true",
                        help="leave the self-signed root out of --out (servers need not send it)")
-    chain.add_argument("--force", action="store_true", help="replace --out if it exists")
-    chain.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_force(chain)
+    _add_json(chain)
     _add_password_options(chain)
     chain.set_defaults(func=cmd_chain)
 
@@ -594,9 +554,10 @@ def register(sub: Any) -> None:
         formatter_class=_FORMATTER)
     verify.add_argument("file", metavar="FILE")
     _add_trust(verify)
-    verify.add_argument("--host", help="the host name (or IP address) the certificate must cover")
+    _add_servername(verify)
+    verify.add_argument("--host", dest="servername", help=argparse.SUPPRESS)  # the old name
     verify.add_argument("--at", metavar="TIME", help="verify at this ISO date/time (default now)")
-    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_json(verify)
     _add_password_options(verify)
     verify.set_defaults(func=cmd_verify)
 
@@ -625,7 +586,10 @@ def register(sub: Any) -> None:
                          help="RSA-2048 (default), RSA-3072, RSA-4096, EC-P256, EC-P384, Ed25519")
     request.add_argument("--out-key", metavar="FILE", help="where the new key goes (mode 0600)")
     request.add_argument("--out-csr", required=True, metavar="FILE")
-    request.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_password_options(request, "key-", "new key ")
-    _add_password_options(request, what="--from/--key store ")
+    _add_json(request)
+    _add_password_options(request, "new-")
+    for old in ("file", "env"):  # the old names of --new-password-file/-env
+        request.add_argument(f"--key-password-{old}", dest=f"new_password_{old}",
+                             action="append", help=argparse.SUPPRESS)
+    _add_password_options(request)
     request.set_defaults(func=cmd_request)

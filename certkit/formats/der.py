@@ -27,6 +27,7 @@ from certkit._model import (
 )
 from certkit.errors import (
     DecodeError,
+    Hint,
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
@@ -222,8 +223,8 @@ class DERCodec:
             raise UnrepresentableError(
                 f"DER holds exactly one object; writing the {content} would drop: "
                 + "; ".join(dropped)
-                + " (use PEM or PKCS#12 to keep everything, or allow loss explicitly)",
-                format="der", lost=dropped)
+                + " (use PEM or PKCS#12 to keep everything, or pass allow_loss=True to "
+                "leave it out)", format="der", lost=dropped).with_hint(Hint("allow_loss"))
         return Dumped(data, tuple(dropped))
 
 

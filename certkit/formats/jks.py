@@ -64,6 +64,7 @@ from certkit.errors import (
     AliasError,
     CertkitError,
     DecodeError,
+    Hint,
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
@@ -660,13 +661,13 @@ def _not_kept(entry: Entry, fmt: str) -> list[str]:
 def _dump_key(entry: KeyEntry, fmt: str, key_password: Password, iterations: int) -> bytes:
     if isinstance(entry.key, LockedKey):
         if entry.key.format != fmt:
+            hint = Hint("key_passwords", alias=entry.alias)
             raise PasswordError(
                 f"the key of entry {entry.alias!r} is still locked under its own password (read "
                 f"from {entry.key.format.upper()}); it can be written back only to "
-                f"{entry.key.format.upper()}. Pass key_passwords={{{entry.alias!r}: …}} when "
-                "loading to convert it",
+                f"{entry.key.format.upper()}. Pass {hint.api} when loading to convert it",
                 alias=entry.alias, missing=True,
-            )
+            ).with_hint(hint)
         return entry.key.data
     return _protect(entry.key.encoded, entry.alias, fmt, key_password, iterations)
 
@@ -691,11 +692,12 @@ def _dump_secret(entry: SecretKeyEntry, fmt: str, key_password: Password,
         return entry.key.data  # still sealed under its own password, byte for byte as read
     if isinstance(entry.key, LockedSecret) or entry.algorithm is None:
         origin = entry.key.format if isinstance(entry.key, LockedSecret) else "another format"
+        hint = Hint("key_passwords", alias=entry.alias)
         raise PasswordError(
             f"the secret key {entry.alias!r} is still locked under its own password (read from "
             f"{_NAMES.get(origin, origin)}); it can be written back only to that format. Pass "
-            f"key_passwords={{{entry.alias!r}: …}} when loading to convert it",
-            alias=entry.alias, missing=True)
+            f"{hint.api} when loading to convert it",
+            alias=entry.alias, missing=True).with_hint(hint)
     if key_password is None:
         raise PasswordError(f"no key password for secret key {entry.alias!r}",
                             alias=entry.alias, missing=True)
@@ -717,8 +719,9 @@ def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
             f"iterations={iterations} is outside 1…{_javakeys.MAX_JCEKS_ITERATIONS}, "
             "the range Java accepts for JCEKS keys", format=fmt)
     if options.password is None:
-        raise PasswordError(f"a {_NAMES[fmt]} keystore needs a store password (pass password=…)",
-                            missing=True)
+        hint = Hint("password", output=True)
+        raise PasswordError(f"a {_NAMES[fmt]} keystore needs a store password (pass {hint.api})",
+                            missing=True).with_hint(hint)
     store_password = _javakeys.java_password(options.password, what="store password")
     default_key_password: Password = extra["key_password"]
     if default_key_password is None:
@@ -781,7 +784,7 @@ def _dump_java(store: KeyStore, options: DumpOptions, fmt: str) -> Dumped:
             f"{_NAMES[fmt]} cannot hold: {'; '.join(lost)}. Choose another format or pass "
             "allow_loss=True to leave these out",
             format=fmt, lost=lost,
-        )
+        ).with_hint(Hint("allow_loss"))
     data = (_MAGIC[fmt] + (2).to_bytes(4, "big") + len(body).to_bytes(4, "big") + b"".join(body))
     return Dumped(data + _javakeys.store_digest(store_password, data), tuple(lost), tuple(not_kept))
 
@@ -993,10 +996,11 @@ def _bks_locked_unlocker(entry: Any, alias: str, source: str | None, budget: Wor
             raise PasswordError(f"wrong key password for entry {alias!r}", alias=alias)
         if entry.type != _pyjks().bks.KEY_TYPE_PRIVATE:
             kind = "secret" if entry.type == _pyjks().bks.KEY_TYPE_SECRET else "public"
+            hint = Hint("key_passwords", alias=alias, path=source)
             raise UnsupportedFormatError(
                 f"entry {alias!r} holds a {entry.algorithm} {kind} key stored with a certificate "
-                f"chain, not a private key; load the store with key_passwords={{{alias!r}: …}} "
-                f"to read it as a {kind} key", source=source, format="bks")
+                f"chain, not a private key; load the store with {hint.api} "
+                f"to read it as a {kind} key", source=source, format="bks").with_hint(hint)
         return _private_key(bytes(entry.pkey_pkcs8), alias, source)
 
     return unlock
@@ -1013,10 +1017,11 @@ def _bks_secret_unlocker(entry: Any, alias: str, source: str | None, budget: Wor
         nested = entry._nested
         if nested.type != _pyjks().bks.KEY_TYPE_SECRET:
             kind = "private" if nested.type == _pyjks().bks.KEY_TYPE_PRIVATE else "public"
+            hint = Hint("key_passwords", alias=alias, path=source)
             raise UnsupportedFormatError(
                 f"entry {alias!r} holds a {nested.algorithm} {kind} key, not a secret "
-                f"key; load the store with key_passwords={{{alias!r}: …}} to read it as such",
-                source=source, format="bks")
+                f"key; load the store with {hint.api} to read it as such",
+                source=source, format="bks").with_hint(hint)
         return str(nested.algorithm), bytes(nested.key)
 
     return unlock

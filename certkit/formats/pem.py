@@ -34,6 +34,7 @@ from certkit._model import (
 from certkit.errors import (
     CertkitError,
     DecodeError,
+    Hint,
     PasswordError,
     UnrepresentableError,
     WorkLimitError,
@@ -220,10 +221,11 @@ class PEMCodec:
                 continue
             if isinstance(entry, KeyEntry):
                 if isinstance(entry.key, LockedKey):
+                    hint = Hint("key_passwords", alias=entry.alias)
                     raise PasswordError(
                         f"the key of entry {entry.alias!r} is still locked; load the store "
-                        "with key_passwords={alias: password} to write it as PEM",
-                        alias=entry.alias, missing=True)
+                        f"with {hint.api} to write it as PEM",
+                        alias=entry.alias, missing=True).with_hint(hint)
                 pem = (entry.key.to_pem(options.password) if opts["key_format"] == "pkcs8"
                        else dump_private_key(entry.key.key, "pem", options.password,
                                              opts["key_format"])).decode("ascii")
@@ -251,8 +253,8 @@ class PEMCodec:
         if dropped and not options.allow_loss:
             raise UnrepresentableError(
                 "PEM cannot hold: " + "; ".join(dropped)
-                + " (use PKCS#12 or JCEKS, or allow loss explicitly)",
-                format="pem", lost=dropped)
+                + " (use PKCS#12 or JCEKS, or pass allow_loss=True to leave it out)",
+                format="pem", lost=dropped).with_hint(Hint("allow_loss"))
         return Dumped("".join(parts).encode("utf-8"), tuple(dropped), tuple(sorted(not_kept)))
 
     @staticmethod

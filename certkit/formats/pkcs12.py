@@ -79,6 +79,7 @@ from certkit._model import (
 from certkit.errors import (
     CertkitError,
     DecodeError,
+    Hint,
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
@@ -271,13 +272,16 @@ class _Reader:
 
     def _mac_failed(self, compute: Any, expected: bytes, auth_bytes: bytes) -> None:
         if self.password is None:
+            hint = Hint("password", path=self.source)
             raise PasswordError("this PKCS#12 file is protected by a password and none was given; "
-                                "pass password=… (--password-file or --password-env)",
-                                source=self.source, missing=True)
+                                f"pass {hint.api}",
+                                source=self.source, missing=True).with_hint(hint)
         for form in _pbe.password_forms(None):
             if hmac.compare_digest(compute(form), expected):
+                hint = Hint("no_password", path=self.source)
                 raise PasswordError("this PKCS#12 file has no password (its MAC verifies without "
-                                    "one); open it with password=None", source=self.source)
+                                    f"one); open it with {hint.api}",
+                                    source=self.source).with_hint(hint)
         if self._password_decrypts(auth_bytes):
             raise DecodeError("the PKCS#12 integrity check (MAC) does not match although the "
                               "password decrypts the contents: the file was modified or damaged "
@@ -934,12 +938,14 @@ class _Writer:
                 isinstance(e, (KeyEntry, SecretKeyEntry))
                 or (isinstance(e, OpaqueEntry) and e.kind != "certificate")
                 for e in self.store.entries):
-            needs.append("private or secret keys (or pass encrypt_keys=False)")
+            needs.append("private or secret keys")
         if self.settings.encrypt_certificates and self.store.certificates:
-            needs.append("certificates (or pass encrypt_certificates=False)")
+            needs.append("certificates")
         if self.password is None and needs:
+            hint = Hint("password", output=True)
             raise PasswordError("writing a PKCS#12 file needs a password to encrypt its "
-                                + " and ".join(needs), missing=True)
+                                + " and ".join(needs) + f": pass {hint.api}",
+                                missing=True).with_hint(hint)
 
     def _key_id(self, entry: KeyEntry | SecretKeyEntry | OpaqueEntry, used: set[bytes]) -> bytes:
         key_id = entry.attributes.local_key_id
@@ -958,9 +964,10 @@ class _Writer:
 
     def _key_entry(self, entry: KeyEntry, used: set[bytes]) -> None:
         if isinstance(entry.key, LockedKey):
+            hint = Hint("key_passwords", alias=entry.alias)
             raise PasswordError(f"the key of entry {entry.alias!r} is still locked under its own "
-                                "password; unlock it (key_passwords={alias: password}) before "
-                                "writing PKCS#12", alias=entry.alias, missing=True)
+                                f"password; unlock it ({hint.api}) before "
+                                "writing PKCS#12", alias=entry.alias, missing=True).with_hint(hint)
         key_id = self._key_id(entry, used)
         attributes = entry.attributes.evolve(friendly_name=entry.alias, local_key_id=key_id)
         pkcs8 = entry.key.pkcs8
@@ -977,9 +984,10 @@ class _Writer:
 
     def _secret_entry(self, entry: SecretKeyEntry, used: set[bytes]) -> None:
         if isinstance(entry.key, LockedSecret) or entry.algorithm is None:
+            hint = Hint("key_passwords", alias=entry.alias)
             raise PasswordError(f"the secret key {entry.alias!r} is still locked under its own "
-                                "password; unlock it (key_passwords={alias: password}) before "
-                                "writing PKCS#12", alias=entry.alias, missing=True)
+                                f"password; unlock it ({hint.api}) before "
+                                "writing PKCS#12", alias=entry.alias, missing=True).with_hint(hint)
         oid = SECRET_KEY_OIDS.get(entry.algorithm)
         if oid is None:
             if not re.fullmatch(r"[0-2](\.\d+)+", entry.algorithm):
@@ -1069,7 +1077,8 @@ class PKCS12Codec:
         if writer.lost and not options.allow_loss:
             raise UnrepresentableError(
                 f"PKCS#12 cannot hold: {'; '.join(writer.lost)}. Choose another format or pass "
-                "allow_loss=True to leave these out", format=FORMAT, lost=writer.lost)
+                "allow_loss=True to leave these out", format=FORMAT,
+                lost=writer.lost).with_hint(Hint("allow_loss"))
         return Dumped(data, tuple(writer.lost))
 
 

@@ -20,7 +20,7 @@ from certkit._model import (
     TrustedCertEntry,
     opaque_label,
 )
-from certkit.errors import CertkitError, DecodeError, UnrepresentableError
+from certkit.errors import CertkitError, DecodeError, Hint, UnrepresentableError
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 
 __all__ = ["PKCS7", "certificates_from_pkcs7"]
@@ -117,8 +117,8 @@ class PKCS7Codec:
         if dropped and not options.allow_loss:
             raise UnrepresentableError(
                 "PKCS#7 holds certificates only and cannot hold: " + "; ".join(dropped)
-                + " (use PKCS#12 to keep keys, or allow loss explicitly)",
-                format="pkcs7", lost=dropped)
+                + " (use PKCS#12 to keep keys, or pass allow_loss=True to leave them out)",
+                format="pkcs7", lost=dropped).with_hint(Hint("allow_loss"))
         der = _signed_data(store.certificates)
         not_kept = tuple(sorted({"aliases and attributes"} if any(
             isinstance(e, TrustedCertEntry) and not e.attributes.is_empty

@@ -1,0 +1,111 @@
+"""One grammar: an option means one thing in every command; every command has a run example."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import re
+from collections import defaultdict
+
+from conftest import ROOT
+
+from certkit.cli import build_parser
+
+#: Options whose meaning in one command is a documented refinement of the shared one
+#: (docs/cli.md, "One grammar"), with the reason. Anything else that differs fails.
+ALLOWED = {
+    ("--force", "keystore remove"): "the same 'do it although something is destroyed', "
+                                    "for a key entry rather than a file",
+}
+
+
+def _command_parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command and sub-command parser, by its name as typed (``keystore list``)."""
+    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, parser in subparsers(build_parser()).items():
+        nested = subparsers(parser)
+        found.update({f"{name} {sub}": p for sub, p in nested.items()} if nested
+                     else {name: parser})
+    return found
+
+
+def _signature(action: argparse.Action) -> tuple[object, ...]:
+    """What an option means to a user and a script: destination, kind, type, value, help."""
+    kind = type(action).__name__
+    type_name = getattr(action.type, "__name__", action.type)
+    return (action.dest, kind, type_name, action.metavar, action.default,
+            tuple(action.choices or ()), action.help)
+
+
+def test_every_option_means_one_thing() -> None:
+    """The same option string has the same destination, type, default and help everywhere."""
+    meanings: dict[str, dict[tuple[object, ...], list[str]]] = defaultdict(
+        lambda: defaultdict(list))
+    for command, parser in _command_parsers().items():
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS:  # an old spelling kept working, not grammar
+                continue
+            for option in action.option_strings:
+                if option in ("-h", "--help") or (option, command) in ALLOWED:
+                    continue
+                meanings[option][_signature(action)].append(command)
+    clashes = {option: {str(sig): commands for sig, commands in found.items()}
+               for option, found in meanings.items() if len(found) > 1}
+    assert not clashes, clashes
+    assert len(meanings) > 20  # the test looked at the real parsers
+
+
+def test_every_command_answers_in_json() -> None:
+    """Every command takes --json."""
+    missing = [name for name, parser in _command_parsers().items()
+               if not any("--json" in a.option_strings for a in parser._actions)]
+    assert not missing
+
+
+def test_trust_defaults_to_the_system_store_everywhere() -> None:
+    """--trust is one repeatable STORE option whose absence means the system store."""
+    users = {name: a for name, p in _command_parsers().items() for a in p._actions
+             if "--trust" in a.option_strings}
+    assert len(users) >= 6
+    for name, action in users.items():
+        assert isinstance(action, argparse._AppendAction), name
+        assert action.help is not None
+        assert "default: the system trust store" in action.help, name
+        assert "none" in action.help, name
+
+
+def test_every_command_has_a_run_example() -> None:
+    """docs/cli.md shows every command in a console block that the doc tests run."""
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    run = " ".join(line for block in re.findall(r"```console\n(.*?)```", text, re.DOTALL)
+                   for line in block.splitlines() if line.startswith("$ certkit "))
+    missing = [name for name in _command_parsers() if f"$ certkit {name} " not in run + " "]
+    assert not missing, f"docs/cli.md runs no example of: {missing}"
+
+
+def test_the_command_table_lists_every_command() -> None:
+    """COMMANDS names exactly the top-level commands the full parser has, in help order."""
+    from certkit.cli import COMMANDS
+
+    top = [name.split(" ")[0] for name in _command_parsers()]
+    assert list(COMMANDS) == list(dict.fromkeys(top))
+
+
+def test_a_run_imports_only_its_command_module(tmp_path: pathlib.Path) -> None:
+    """`certkit inspect` imports none of the other commands' CLI modules."""
+    import subprocess
+    import sys
+
+    (tmp_path / "empty.pem").write_text("")
+    code = ("import io, sys\nfrom certkit.cli import main\n"
+            f"main(['inspect', {str(tmp_path / 'empty.pem')!r}], out=io.StringIO())\n"
+            "print(sorted(m for m in sys.modules if m.startswith('certkit.cli.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stdout
