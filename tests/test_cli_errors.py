@@ -84,10 +84,12 @@ class TestJSONErrors:
 
     def test_existing_output(self, files: pathlib.Path) -> None:
         """An output that exists is a FileExistsCertkitError object whose fix is --force."""
-        error = _error_object(*run_cli("convert", "--json", files / "leaf.crt",
-                                       files / "server.key"))
+        existing = files / "existing.pem"
+        existing.write_bytes(b"already here\n")
+        error = _error_object(*run_cli("convert", "--json", files / "leaf.crt", existing))
         assert error["type"] == "FileExistsCertkitError"
-        assert error["path"] == str(files / "server.key")
+        assert error["path"] == str(existing)
+        assert existing.read_bytes() == b"already here\n"
         assert isinstance(error["hint"], dict)
         assert error["hint"]["option"] == "--force"
 

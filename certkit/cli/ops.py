@@ -324,8 +324,7 @@ def register(sub: Any) -> None:
     _add_trust(export)
     _add_out_dir(export)
     export.add_argument("--fetch", action="store_true",
-                        help="download missing intermediates from the certificates' caIssuers "
-                             "(AIA) URLs, as chain --complete --fetch does")
+                        help="download missing issuers from the certificates' AIA http URLs")
     _add_timeout(export)
     _export_options(export)
     _add_password_options(export)
