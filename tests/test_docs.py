@@ -8,10 +8,9 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, certkit_cli
 
 DOCS = ROOT / "docs"
 BLOCK = re.compile(r"```console\n(.*?)```", re.DOTALL)
@@ -34,13 +33,10 @@ def _commands(page: pathlib.Path) -> list[tuple[str, list[str]]]:
 PAGES = sorted(p for p in DOCS.glob("*.md") if _commands(p))
 
 
-def _certkit() -> list[str]:
-    found = shutil.which("certkit")
-    return [found] if found else [sys.executable, "-m", "certkit"]
-
-
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path) -> None:
+def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path,
+                            demo_run: tuple[pathlib.Path, subprocess.CompletedProcess[str]],
+                            ) -> None:
     """Each documented command exits as the page says (0, or 2 where it shows an error)."""
     env = {**os.environ, "STOREPASS": "changeit", "PFX_PASS": "changeit"}
     (tmp_path / "pass.txt").write_text("changeit\n")
@@ -48,10 +44,15 @@ def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path) -> None:
         if command.startswith(SKIP):
             continue
         argv = shlex.split(command, comments=True)
-        if argv[0] == "certkit":
-            argv = _certkit() + argv[1:]
-        result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=120, check=False)
+        if argv[:3] == ["certkit", "demo", "--out"] and len(argv) == 4:
+            # The same command ran once for the session; its folder is copied here.
+            shutil.copytree(demo_run[0], tmp_path / argv[3])
+            result = demo_run[1]
+        elif argv[0] == "certkit":  # in process: the console script has its own tests
+            result = certkit_cli(argv[1:], cwd=tmp_path, env=env)
+        else:
+            result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                    timeout=120, check=False)
         shown_error = [line for line in expected if line.startswith("certkit: error:")]
         if shown_error:
             assert result.returncode == 2, f"{command!r} should fail as {page.name} shows"
