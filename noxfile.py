@@ -76,7 +76,10 @@ def tests(session: nox.Session) -> None:
         "coverage", "run", "-m", "pytest", "-n", "auto", "--dist", "loadfile",
         *session.posargs,
         env={"CERTKIT_TEST_INSTALLED": "1",
-             "COVERAGE_FILE": str(ROOT / f".coverage.{session.python}")},
+             "COVERAGE_FILE": str(ROOT / f".coverage.{session.python}"),
+             # pytest keeps its assertion-rewritten test modules in tests/__pycache__ only
+             # where bytecode may be written; each worker would rewrite all of them again.
+             "PYTHONDONTWRITEBYTECODE": ""},
     )
 
 
