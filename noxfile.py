@@ -72,8 +72,11 @@ def tests(session: nox.Session) -> None:
     session.install(".[cli]", *TEST_DEPS)
     for stale in ROOT.glob(f".coverage.{session.python}*"):
         stale.unlink()
+    # The pytest script, not `-m pytest`: -m would put the checkout first on sys.path and
+    # the tests would import certkit from there instead of the installed package.
+    pytest = str(pathlib.Path(session.bin) / "pytest")
     session.run(
-        "coverage", "run", "-m", "pytest", "-n", "auto", "--dist", "loadfile",
+        "coverage", "run", pytest, "-n", "auto", "--dist", "loadfile",
         *session.posargs,
         env={"CERTKIT_TEST_INSTALLED": "1",
              "COVERAGE_FILE": str(ROOT / f".coverage.{session.python}"),

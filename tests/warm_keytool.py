@@ -128,8 +128,8 @@ class _UnavailableError(Exception):
 
 
 def _compiled(javac: str) -> pathlib.Path:
-    """Compile the server once per machine and source version (shared by xdist workers)."""
-    digest = hashlib.sha256(SOURCE.encode()).hexdigest()[:16]
+    """Compile the server once per machine, JDK and source (shared by xdist workers)."""
+    digest = hashlib.sha256(f"{javac}\n{SOURCE}".encode()).hexdigest()[:16]
     folder = pathlib.Path(tempfile.gettempdir()) / f"certkit-tests-warm-keytool-{digest}"
     if (folder / "WarmKeytool.class").exists():
         return folder
