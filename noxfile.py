@@ -1,20 +1,33 @@
-"""The project's toolbox: ``nox -s tests lint typecheck docs bench build``."""
+"""The project's toolbox: ``nox -s tests coverage lint typecheck docs bench build``."""
 
 from __future__ import annotations
 
 import glob
 import os
 import pathlib
+import re
 import shutil
 import zipfile
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "coverage"]
 nox.options.reuse_existing_virtualenvs = True
 
 ROOT = pathlib.Path(__file__).parent
-VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+
+
+def _classifier_versions() -> tuple[str, ...]:
+    """The ``Programming Language :: Python :: 3.N`` classifiers of pyproject.toml, in order.
+
+    The classifiers are what the package promises on PyPI; the tests run on exactly those.
+    """
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    found = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', text)
+    return tuple(sorted(set(found), key=lambda v: int(v.split(".")[1])))
+
+
+VERSIONS = _classifier_versions()
 
 
 def _find_pythons() -> list[str]:
@@ -38,28 +51,62 @@ def _find_pythons() -> list[str]:
             found.append(version)
     if extra_dirs:
         os.environ["PATH"] = os.pathsep.join([*extra_dirs, os.environ.get("PATH", "")])
+    if os.environ.get("CI") == "true":
+        return list(VERSIONS)  # CI tests every promised version; a missing one is an error
     return found or ["3"]
 
 
 PYTHONS = _find_pythons()
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "cryptography-vectors", "pyjks", "certifi"]
+TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "coverage[toml]>=7.10", "hypothesis>=6.100",
+             "cryptography-vectors", "pyjks", "certifi"]
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite against the *installed* package (not the checkout)."""
+    """Run the test suite against the *installed* package (not the checkout).
+
+    On every CPU (pytest-xdist, a test file per worker so that module fixtures are built
+    once), under coverage: each Python writes ``.coverage.<version>`` and the ``coverage``
+    session combines them. ``nox -s tests -- -n0 -x tests/test_pem.py`` for one file.
+    """
     session.install(".[cli]", *TEST_DEPS)
+    for stale in ROOT.glob(f".coverage.{session.python}*"):
+        stale.unlink()
+    # The pytest script, not `-m pytest`: -m would put the checkout first on sys.path and
+    # the tests would import certkit from there instead of the installed package.
+    pytest = str(pathlib.Path(session.bin) / "pytest")
     session.run(
-        "pytest", *session.posargs,
-        env={"CERTKIT_TEST_INSTALLED": "1"},
+        "coverage", "run", pytest, "-n", "auto", "--dist", "loadfile",
+        *session.posargs,
+        env={"CERTKIT_TEST_INSTALLED": "1",
+             "COVERAGE_FILE": str(ROOT / f".coverage.{session.python}"),
+             # pytest keeps its assertion-rewritten test modules in tests/__pycache__ only
+             # where bytecode may be written; each worker would rewrite all of them again.
+             "PYTHONDONTWRITEBYTECODE": ""},
     )
+
+
+@nox.session(python="3.11" if "3.11" in PYTHONS else PYTHONS[-1])
+def coverage(session: nox.Session) -> None:
+    """Branch coverage of certkit combined over every Python's ``tests`` run; prints the total."""
+    session.install("coverage[toml]>=7.10")
+    env = {"COVERAGE_FILE": str(ROOT / ".coverage")}
+    if not list(ROOT.glob(".coverage.*")):
+        session.error("no .coverage.<version> files: run `nox -s tests` first")
+    session.run("coverage", "combine", "--keep", *sorted(map(str, ROOT.glob(".coverage.*"))),
+                env=env)
+    session.run("coverage", "report", "--skip-covered", env=env)
+    total = session.run("coverage", "report", "--format=total", env=env, silent=True)
+    session.log(f"certkit branch coverage over {', '.join(PYTHONS)}: {str(total).strip()} %")
 
 
 @nox.session(python=PYTHONS[-1] if "3.11" not in PYTHONS else "3.11")
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, benchmarks and this file."""
-    session.install("ruff>=0.6")
+    """ruff over the package, tests, benchmarks and this file; the one-way import contract."""
+    session.install("ruff>=0.6", "import-linter>=2", ".")
     session.run("ruff", "check", "certkit", "tests", "benchmarks", "noxfile.py")
+    # Imports point down the layers (pyproject.toml [tool.importlinter], docs/architecture.md).
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHONS[0])
@@ -93,13 +140,19 @@ def build(session: nox.Session) -> None:
     wheels = list((ROOT / "dist").glob("*.whl"))
     if len(wheels) != 1:
         session.error(f"expected one wheel, found {wheels}")
+    # One pure wheel for every platform: no compiled or C file may slip in.
+    if not wheels[0].name.endswith("-py3-none-any.whl"):
+        session.error(f"{wheels[0].name} is not a pure py3-none-any wheel")
     names = zipfile.ZipFile(wheels[0]).namelist()
+    compiled = [n for n in names if n.endswith((".so", ".pyd", ".dll", ".dylib", ".c", ".pyx"))]
+    if compiled:
+        session.error(f"the wheel ships compiled or C files: {compiled}")
     if "certkit/py.typed" not in names:
         session.error("the wheel does not ship certkit/py.typed")
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     if top != {"certkit"}:
         session.error(f"the wheel ships unexpected top-level entries: {sorted(top)}")
-    session.log(f"{wheels[0].name}: {len(names)} files, py.typed present, only certkit/")
+    session.log(f"{wheels[0].name}: {len(names)} files, pure, py.typed present, only certkit/")
 
 
 FUZZ_TARGETS = ("pem", "der", "pkcs7", "pkcs12", "jks", "jceks", "bks", "any")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import os
 import pathlib
 import shutil
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 
 import attrs
 import pytest
+import warm_keytool
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -70,8 +74,15 @@ def openssl(*args: str | os.PathLike[str], input: bytes | None = None,  # noqa: 
 def keytool(
     *args: str | os.PathLike[str], check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run the real Java ``keytool`` binary (English output)."""
-    return run([require_tool("keytool"), "-J-Duser.language=en", *args], check=check)
+    """Run the real Java ``keytool`` (English output), in one warm JVM (see warm_keytool)."""
+    argv = [require_tool("keytool"), "-J-Duser.language=en", *args]
+    result = warm_keytool.run(argv[0], argv[1:])
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, argv))} exited {result.returncode}:\n"
+            f"{result.stderr.decode(errors='replace')}\n{result.stdout.decode(errors='replace')}"
+        )
+    return result
 
 
 @attrs.frozen
@@ -177,3 +188,44 @@ def other_pki() -> PKI:
     intermediate = issue("Other Intermediate CA", issuer=root, ca=True)
     leaf = issue("other.example.test", issuer=intermediate, sans=("other.example.test",))
     return PKI(root, intermediate, leaf)
+
+
+def certkit_cli(argv: Sequence[str], *, cwd: pathlib.Path,
+                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``certkit *argv`` in this process (``certkit.cli.main``) as a process would see it.
+
+    In ``cwd``, with ``env`` added to the environment and no terminal on stdin; stdout,
+    stderr and the exit code (argparse's ``SystemExit`` included) come back like
+    ``subprocess.run`` returns them. A fresh interpreter per command costs a second of
+    imports; the tests that need the console script itself start one (tests/test_cli.py).
+    """
+    from certkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    os.environ.update(env or {})
+    os.chdir(cwd)
+    sys.stdin = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(argv), out=out)
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["certkit", *argv], code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory,
+             ) -> tuple[pathlib.Path, subprocess.CompletedProcess[str]]:
+    """``certkit demo --out-dir demo`` run once (keys, openssl, keytool): its folder and result.
+
+    Most doc pages and the transcripts start with that command; they copy the folder.
+    """
+    folder = tmp_path_factory.mktemp("demo-run")
+    return folder / "demo", certkit_cli(["demo", "--out-dir", "demo"], cwd=folder)

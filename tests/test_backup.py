@@ -153,7 +153,10 @@ class TestVerifyBackup:
         """One byte changed in any file: not ok, and the problem names that file."""
         path = copy / name
         data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0x01
+        # In the manifest a digit of its date: the middle byte moves with the temporary
+        # paths' length (xdist's are longer) and could land in a fingerprint it lists.
+        at = data.find(b'"created": "') + 13 if name == MANIFEST else len(data) // 2
+        data[at] ^= 0x01
         path.write_bytes(bytes(data))
         report = verify_backup(copy, password=PASSWORD)
         assert not report.ok

@@ -211,6 +211,7 @@ class TestPasswords:
         assert "CERTKIT_NO_SUCH_VAR" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 class TestDemo:
     """``certkit demo``."""
 
@@ -343,6 +344,7 @@ class TestKeyPasswords:
         assert "ALIAS=ENV" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_broken_pipe_is_not_an_error(tmp_path: pathlib.Path) -> None:
     """``certkit inspect … | head -1`` exits quietly, without a traceback."""
     certkit_cmd = [sys.executable, "-m", "certkit"]
@@ -405,6 +407,7 @@ def test_help_wraps_as_argparse_would(columns: str, monkeypatch: pytest.MonkeyPa
         assert ours == parser.format_help()
 
 
+@pytest.mark.slow
 def test_console_entry_runs_without_shutil(tmp_path: pathlib.Path) -> None:
     """The installed ``certkit`` script's entry runs a conversion without importing shutil
     (argparse's formatters would, for the terminal width) and tunes the collector for a

@@ -15,10 +15,9 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, certkit_cli
 
 PAGE = ROOT / "docs" / "cli-transcripts.md"
 
@@ -67,28 +66,29 @@ def _mask(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
-def _run_all(folder: pathlib.Path) -> str:
-    certkit = shutil.which("certkit")
-    base = [certkit] if certkit else [sys.executable, "-m", "certkit"]
-    env = {**os.environ, "PFX_PASS": "changeit", "STOREPASS": "changeit", "LANG": "C.UTF-8",
+def _run_all(folder: pathlib.Path, demo: pathlib.Path) -> str:
+    # In process (certkit.cli.main): what is printed is the same; tests/test_cli.py starts
+    # the console script itself. `certkit demo --out demo` ran once for the session.
+    env = {"PFX_PASS": "changeit", "STOREPASS": "changeit", "LANG": "C.UTF-8",
            "COLUMNS": "100"}
-    subprocess.run([*base, "demo", "--out-dir", "demo"], cwd=folder, env=env, check=True,
-                   capture_output=True, timeout=300)
+    shutil.copytree(demo, folder / "demo")
     (folder / "pass.txt").write_text("changeit\n")
     parts = [HEADER]
     for command in COMMANDS:
         argv = shlex.split(command)
-        result = subprocess.run([*base, *argv[1:]], cwd=folder, env=env, capture_output=True,
-                                text=True, timeout=120, check=False)
+        result = certkit_cli(argv[1:], cwd=folder, env=env)
         body = (result.stdout + result.stderr).rstrip()
         trailer = f"\n[exit {result.returncode}]" if result.returncode else ""
         parts.append(f"```text\n$ {command}\n{body}{trailer}\n```\n")
     return "\n".join(parts)
 
 
-def test_transcripts_are_current(tmp_path: pathlib.Path) -> None:
+def test_transcripts_are_current(
+    tmp_path: pathlib.Path, demo_run: tuple[pathlib.Path, subprocess.CompletedProcess[str]],
+) -> None:
     """Every transcript in docs/cli-transcripts.md matches a fresh run (volatile values masked)."""
-    fresh = _run_all(tmp_path)
+    assert demo_run[1].returncode == 0, demo_run[1].stderr
+    fresh = _run_all(tmp_path, demo_run[0])
     if os.environ.get("CERTKIT_REGEN_DOCS") == "1":
         PAGE.write_text(fresh, encoding="utf-8")
     if not PAGE.exists():

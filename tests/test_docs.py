@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import servers
-from conftest import PKI, ROOT, issue
+from conftest import PKI, ROOT, certkit_cli, issue
 
 import certkit
 from certkit import KeyEntry, KeyStore, SecretKeyEntry, TrustedCertEntry
@@ -42,11 +42,6 @@ def _commands(page: pathlib.Path) -> list[tuple[str, list[str]]]:
 
 
 PAGES = sorted(p for p in DOCS.glob("*.md") if _commands(p))
-
-
-def _certkit() -> list[str]:
-    found = shutil.which("certkit")
-    return [found] if found else [sys.executable, "-m", "certkit"]
 
 
 #: Live servers a page's console blocks check with ``check-host 127.0.0.1:PORT``: for each
@@ -76,7 +71,9 @@ def _served(folder: pathlib.Path, files: tuple[str, ...]) -> tuple[list[certkit.
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path) -> None:
+def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path,
+                            demo_run: tuple[pathlib.Path, subprocess.CompletedProcess[str]],
+                            ) -> None:
     """Each documented command exits as the page says (0, or 2 where it shows an error);
     a ``check-host`` of a live page asks a local TLS server started with the page's files."""
     env = {**os.environ, "STOREPASS": "changeit", "PFX_PASS": "changeit"}
@@ -87,8 +84,6 @@ def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path) -> None:
             if command.startswith(SKIP):
                 continue
             argv = shlex.split(command, comments=True)
-            if argv[0] == "certkit":
-                argv = _certkit() + argv[1:]
             for index, arg in enumerate(argv):
                 found = _LIVE_HOST.match(arg)
                 if found and found.group(1) in live:
@@ -96,8 +91,16 @@ def test_console_blocks_run(page: pathlib.Path, tmp_path: pathlib.Path) -> None:
                     server = stack.enter_context(servers.python_tls(
                         tmp_path / f"server-{found.group(1)}", chain, key_pem))
                     argv[index] = f"{servers.HOST}:{server.port}"
-            result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                    timeout=120, check=False)
+            if argv[:2] == ["certkit", "demo"] and len(argv) == 4 \
+                    and argv[2] in ("--out", "--out-dir"):
+                # The same command ran once for the session; its folder is copied here.
+                shutil.copytree(demo_run[0], tmp_path / argv[3])
+                result = demo_run[1]
+            elif argv[0] == "certkit":  # in process: the console script has its own tests
+                result = certkit_cli(argv[1:], cwd=tmp_path, env=env)
+            else:
+                result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True,
+                                        text=True, timeout=120, check=False)
             shown_error = [line for line in expected if line.startswith("certkit: error:")]
             if shown_error:
                 assert result.returncode == 2, f"{command!r} should fail as {page.name} shows"

@@ -63,6 +63,7 @@ def attempt(codec: JavaKeyStoreCodec | object, data: bytes, password: str | None
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_corpus_damage(path: pathlib.Path) -> None:
     """Damaged copies of each corpus keystore fail, if at all, with a CertkitError."""
@@ -106,6 +107,7 @@ def test_written_damage(written: dict[str, bytes], name: str) -> None:
         attempt(codec, sample, None)
 
 
+@pytest.mark.slow
 def test_every_flip_of_a_small_store(written: dict[str, bytes]) -> None:
     """Exhaustively: every single-byte flip of the byte of a JCEKS, no integrity check."""
     data = written["jceks"]

@@ -374,6 +374,7 @@ class TestKeytoolReadsCertkit:
         for entry in source.key_entries:
             assert PrivateKey.load(java[entry.alias].encoded) == entry.private_key
 
+    @pytest.mark.slow
     @pytest.mark.parametrize("fmt", ["jks", "jceks", "pkcs12"])
     def test_keytool_importkeystore_round_trip(self, certkit_written: dict[str, pathlib.Path],
                                                fmt: str) -> None:

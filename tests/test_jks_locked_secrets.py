@@ -411,6 +411,7 @@ def keytool_entries(path: pathlib.Path, storetype: str) -> dict[str, str]:
 
 
 @pytest.mark.interop
+@pytest.mark.slow
 class TestKeytool:
     """A JCEKS from this machine's keytool, compared with what keytool and the JDK see."""
 

@@ -38,3 +38,20 @@ def test_console_script_is_installed() -> None:
     if os.environ.get("CERTKIT_TEST_INSTALLED") != "1":
         pytest.skip("not running under `nox -s tests`")
     assert shutil.which("certkit") is not None
+
+
+def test_no_ctypes_and_no_c_accelerator() -> None:
+    """The installed package never reaches into a C library itself (``grep -r ctypes certkit``).
+
+    Primitives come from hashlib, cryptography and pycryptodomex; no ``ctypes`` call into
+    whatever libcrypto is loaded, no ``_speedups`` extension, no compiled file at all.
+    """
+    package = pathlib.Path(certkit.__file__).parent
+    sources = sorted(package.rglob("*.py"))
+    assert sources, package
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for word in ("ctypes", "_speedups"):
+            assert word not in text, f"{path.relative_to(package)} mentions {word}"
+    compiled = [p.name for p in package.rglob("*") if p.suffix in {".so", ".pyd", ".c", ".dll"}]
+    assert compiled == []

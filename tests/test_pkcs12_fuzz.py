@@ -32,6 +32,7 @@ def test_every_prefix(parts: tuple[str, ...], password: str) -> None:
         _try(data[:end], password)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("parts", "password"), _CASES, ids=[c[0][-1] for c in _CASES])
 def test_sampled_byte_flips(parts: tuple[str, ...], password: str) -> None:
     """A fixed sample of single-byte corruptions raises nothing but CertkitError."""
