@@ -58,7 +58,7 @@ def _find_pythons() -> list[str]:
 
 PYTHONS = _find_pythons()
 TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "coverage[toml]>=7.10", "hypothesis>=6.100",
-             "cryptography-vectors", "pyjks", "certifi"]
+             "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10"]  # mypy: the doc blocks' check
 
 
 @nox.session(python=PYTHONS)
