@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import PKI, keytool, openssl, require_tool
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 import certkit
 from certkit import KeyEntry, LockedKey, PrivateKey
@@ -165,3 +166,18 @@ class TestJceksListing:
         normal = key_entry(certkit.load(jceks, password=PASSWORD))
         assert spy.calls["jce"] == 1
         assert pkcs8(entry.unlock(PASSWORD).private_key) == pkcs8(normal.private_key)
+
+
+class TestUnpairedKey:
+    """A key bag that names no certificate is decrypted at load even when listing."""
+
+    def test_a_lone_key_is_decrypted(self, pki: PKI, spy: Spy) -> None:
+        """A PFX holding only a key (cryptography's writer) loads it decrypted (MAC + key)."""
+        data = pkcs12.serialize_key_and_certificates(
+            b"lone", pki.leaf.key.key, None, None,  # type: ignore[arg-type]
+            BestAvailableEncryption(PASSWORD.encode()))
+        store = certkit.load(data, password=PASSWORD, decrypt_keys=False)
+        entry = key_entry(store)
+        assert isinstance(entry.key, PrivateKey)
+        assert pkcs8(entry.key) == pkcs8(pki.leaf.key)
+        assert spy.calls == {"pkcs12_kdf": 1, "pbkdf2": 1, "jce": 0}  # MAC, then the key bag
