@@ -826,6 +826,10 @@ class LockedKey:
     the password; only what needs the secret itself (:attr:`key`, :attr:`pkcs8`,
     :meth:`to_pem`) raises :class:`PasswordError` naming the alias. :meth:`unlock` decrypts.
     A :class:`KeyEntry` gives its locked key its ``alias`` and leaf ``certificate``.
+
+    A key is also left encrypted when the store was loaded only to be listed
+    (``load(..., decrypt_keys=False)``): then :attr:`deferred` is true, the key is expected
+    to open with the password given at load, and no key derivation was spent on it.
     """
 
     format: str
@@ -834,6 +838,7 @@ class LockedKey:
     _fingerprint: str | None = attrs.field(default=None, eq=False, alias="public_key_fingerprint")
     certificate: Certificate | None = attrs.field(default=None, eq=False, kw_only=True)
     alias: str | None = attrs.field(default=None, eq=False, kw_only=True)
+    deferred: bool = attrs.field(default=False, eq=False, kw_only=True)
 
     def __repr__(self) -> str:
         return (f"LockedKey(format={self.format!r}, alias={self.alias!r}, "
@@ -841,6 +846,12 @@ class LockedKey:
 
     def _locked(self, what: str) -> PasswordError:
         alias = self.alias if self.alias is not None else "…"
+        if self.deferred:
+            return PasswordError(
+                f"the key of entry {alias!r} was not decrypted (the store was loaded with "
+                f"decrypt_keys=False, for listing), and {what} needs the key itself: load "
+                "again without decrypt_keys=False, or unlock the entry with the store's "
+                "password", alias=self.alias, missing=True)
         hint = Hint("key_passwords", alias=self.alias)
         return PasswordError(
             f"the key of entry {alias!r} is locked under its own password, and {what} needs "
@@ -1353,6 +1364,8 @@ class KeyEntry:
         (:class:`~certkit.errors.KeyMismatchError` if the key is not the leaf's).
         """
         if isinstance(self.key, LockedKey):
+            if self.key.deferred:
+                raise self.key._locked("the private key")
             hint = Hint("key_passwords", alias=self.alias)
             raise PasswordError(
                 f"the key of entry {self.alias!r} has its own password; "

@@ -204,18 +204,21 @@ def _load_trying(
     data: bytes, path: str | None, password: Password | Passwords, *,
     format: str | None = None,  # noqa: A002
     key_passwords: Mapping[str, Password] | None = None, max_work: int | None = None,
+    decrypt_keys: bool = True,
 ) -> tuple[KeyStore, Password]:
     """Load with the first password that opens the data; return the store and that password."""
     if not isinstance(password, Passwords):
         return _load_data(data, path, password=password, format=format,
-                          key_passwords=key_passwords, max_work=max_work), password
+                          key_passwords=key_passwords, max_work=max_work,
+                          decrypt_keys=decrypt_keys), password
     keys = password.key_passwords(key_passwords)
     tried = password.for_file(path)
     wrong: PasswordError | None = None
     for candidate in tried:
         try:
             return _load_data(data, path, password=candidate, format=format,
-                              key_passwords=keys, max_work=max_work), candidate
+                              key_passwords=keys, max_work=max_work,
+                              decrypt_keys=decrypt_keys), candidate
         except PasswordError as err:  # noqa: PERF203 - each try is a whole load
             if err.alias is not None or (err.missing and candidate is not None):
                 raise  # a key password, or a file that wants more than this: not ours to retry
@@ -236,6 +239,7 @@ def load(
     format: str | None = None,  # noqa: A002 - the public keyword is "format"
     key_passwords: Mapping[str, Password] | None = None,
     max_work: int | None = None,
+    decrypt_keys: bool = True,
 ) -> KeyStore:
     """Read certificates, keys and keystores from a path or bytes into a :class:`KeyStore`.
 
@@ -251,13 +255,19 @@ def load(
     unlocking of its locked keys), in hash-compression units; by default 3,000,000 (or
     what :func:`work_limit` set), about a second at most. A file asking for more raises
     :class:`~certkit.errors.WorkLimitError`; see docs/untrusted-input.md.
+
+    ``decrypt_keys=False`` loads for listing: a PKCS#12, JKS or JCEKS private key whose
+    certificate is known without decrypting it stays encrypted (a :class:`LockedKey` with
+    ``deferred=True``; its fingerprint and algorithm come from the certificate), so no key
+    derivation is spent on it; ``entry.unlock(password)`` with the load password opens it.
+    The PKCS#12 MAC and encrypted certificate safes are still checked and decrypted.
     """
     if max_work is not None and (not isinstance(max_work, int) or isinstance(max_work, bool)
                                  or max_work < 1):
         raise TypeError(f"max_work must be a positive integer, not {max_work!r}")
     data, path = _read(source)
     return _load_trying(data, path, password, format=format, key_passwords=key_passwords,
-                        max_work=max_work)[0]
+                        max_work=max_work, decrypt_keys=decrypt_keys)[0]
 
 
 def load_file(path: str, *, limit: int, password: Password | Passwords = None) -> KeyStore:
@@ -270,6 +280,7 @@ def load_file(path: str, *, limit: int, password: Password | Passwords = None) -
 def _load_data(
     data: bytes, path: str | None, *, password: Password = None, format: str | None = None,  # noqa: A002
     key_passwords: Mapping[str, Password] | None = None, max_work: int | None = None,
+    decrypt_keys: bool = True,
 ) -> KeyStore:
     notes: tuple[str, ...] = ()
     if format is not None:
@@ -287,7 +298,7 @@ def _load_data(
     codec = formats.codec_for(spec)
     options = formats.LoadOptions(
         password=password, key_passwords=dict(key_passwords or {}), source=path,
-        max_work=max_work,
+        max_work=max_work, decrypt_keys=decrypt_keys,
     )
     try:
         store = codec.load(data, options)

@@ -180,7 +180,9 @@ def describe(store: KeyStore, *, now: _dt.datetime | None = None,
             if isinstance(entry.key, LockedKey):
                 leaf = entry.chain.leaf
                 row["key_algorithm"] = leaf.key_algorithm if leaf is not None else None
-                row["locked"] = True
+                # A key left encrypted only because the store was loaded for listing
+                # (decrypt_keys=False) opens with the store's password: not locked.
+                row["locked"] = not entry.key.deferred
             else:
                 row["key_algorithm"] = entry.key.algorithm
                 row["locked"] = False

@@ -464,7 +464,9 @@ class _Scanner:
         if sniffed.data is None:
             return False
         try:
-            store = load(sniffed.data, password=password_for(path, self.passwords))
+            # Keys are matched by the public key their certificate states: none is decrypted.
+            store = load(sniffed.data, password=password_for(path, self.passwords),
+                         decrypt_keys=False)
         except PasswordError as err:
             reason = "password-needed" if err.missing else "wrong-password"
             issues.append(ScanIssue(path, reason, str(err)))

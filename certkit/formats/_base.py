@@ -27,12 +27,17 @@ class LoadOptions:
     hash-compression units (``None``: the default, or what :func:`certkit.work_limit`
     set); each codec draws every derivation of one load, and of its entries' later
     unlocking, from one :class:`certkit._crypto.budget.WorkBudget`.
+
+    ``decrypt_keys=False`` is for listing: a codec then leaves a private key encrypted, as a
+    :class:`certkit.LockedKey` with ``deferred=True`` that opens with the load password, when
+    its certificate can be found without decrypting it (it spends no derivation on it).
     """
 
     password: Password = attrs.field(default=None, repr=False)
     key_passwords: Mapping[str, Password] = attrs.field(factory=dict, repr=False)
     source: str | None = None
     max_work: int | None = None
+    decrypt_keys: bool = True
 
 
 @attrs.frozen

@@ -427,6 +427,12 @@ def _load_key_entry(raw: _RawEntry, fmt: str, options: LoadOptions,
                     notes: list[str], budget: WorkBudget) -> KeyEntry | OpaqueEntry:
     chain = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
     password, explicit = _key_password(raw.alias, options)
+    if chain and not explicit and password is not None and not options.decrypt_keys:
+        # Listing: the key stays encrypted until it is used; its certificate answers for it.
+        unlock = _jks_unlocker(raw.blob, raw.alias, options.source, budget)
+        key = LockedKey(fmt, raw.blob, unlock, _leaf_fingerprint(chain), deferred=True)
+        return KeyEntry.unchecked(raw.alias, key, Chain(chain),
+                                  created=_ms_to_datetime(raw.timestamp))
     try:
         plain = _jks_recover(raw.blob, password, raw.alias, options.source, budget)
     except PasswordError:
@@ -594,7 +600,8 @@ def _load_java(data: bytes, fmt: str, options: LoadOptions) -> KeyStore:
         notes.append(f"{_NAMES[fmt]} integrity not verified: no store password was given "
                      "(as keytool -list without a password)")
     locked = [e.alias for e in entries
-              if isinstance(e, (KeyEntry, SecretKeyEntry)) and e.is_locked]
+              if isinstance(e, (KeyEntry, SecretKeyEntry)) and e.is_locked
+              and not (isinstance(e.key, LockedKey) and e.key.deferred)]
     if locked:
         notes.append("locked (key password differs from the store password): "
                      + ", ".join(map(_label, locked)))

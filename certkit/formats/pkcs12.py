@@ -43,7 +43,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -156,10 +156,23 @@ class _CertItem:
 
 @attrs.frozen
 class _KeyItem:
-    key: PrivateKey
+    key: PrivateKey | LockedKey
     attributes: Attributes
     position: int
     protection: _pbe.Scheme | None
+    leaf: _CertItem | None = None  # the certificate a still-encrypted key was paired with
+
+
+@attrs.frozen
+class _ShroudedKey:
+    """A shrouded key bag left encrypted while listing (``decrypt_keys=False``)."""
+
+    alg: _der.Node
+    body: bytes = attrs.field(repr=False)
+    data: bytes = attrs.field(repr=False)
+    attributes: Attributes
+    position: int
+    scheme: _pbe.Scheme
 
 
 @attrs.frozen
@@ -186,10 +199,13 @@ class _SecretItem:
 class _Reader:
     """One load: the password form in use, and everything found so far."""
 
-    def __init__(self, password: Any, source: str | None, budget: WorkBudget) -> None:
+    def __init__(self, password: Any, source: str | None, budget: WorkBudget,
+                 decrypt_keys: bool = True) -> None:
         self.password = password
         self.source = source
         self.budget = budget
+        self.decrypt_keys = decrypt_keys
+        self.shrouded: list[_ShroudedKey] = []
         self.forms = _pbe.password_forms(password)
         self.form = self.forms[0]
         self.mac_verified = False
@@ -227,6 +243,7 @@ class _Reader:
         safes = _der.Node.parse(auth_bytes, what="the authenticated safe")
         for index, safe in enumerate(safes.seq("AuthenticatedSafe"), start=1):
             self._read_safe(safe, index)
+        self._pair_shrouded()
         return self._assemble()
 
     def _verify_mac(self, mac_data: _der.Node, auth_bytes: bytes) -> None:
@@ -383,8 +400,13 @@ class _Reader:
             elif bag_id == SHROUDED_KEY_BAG:
                 alg, body = value.seq("EncryptedPrivateKeyInfo", 2, 2)
                 key_scheme = _pbe.describe(alg)
-                plain = self._decrypt(alg, body.expect(0x04, "encrypted key").octets(),
-                                      "a shrouded private key")
+                ciphertext = body.expect(0x04, "encrypted key").octets()
+                if not self.decrypt_keys and self.mac_verified:
+                    # Listing: the MAC proved the password; the key waits until it is used.
+                    self.shrouded.append(_ShroudedKey(alg, ciphertext, _der.der(value),
+                                                      attributes, self.position, key_scheme))
+                    continue
+                plain = self._decrypt(alg, ciphertext, "a shrouded private key")
                 self._add_key(plain, attributes, key_scheme)
             elif bag_id == SECRET_BAG:
                 self._read_secret_bag(value, attributes)
@@ -393,6 +415,58 @@ class _Reader:
             else:
                 name = _BAG_NAMES.get(bag_id, bag_id)
                 self.notes.append(f"a {name} was skipped: certkit's model has no place for it")
+
+    def _pair_shrouded(self) -> None:
+        """Give each key left encrypted its certificate, by localKeyID, else friendlyName.
+
+        A key no certificate names is decrypted after all (its public key is the only way
+        to find its certificate).
+        """
+        loose = [item for item in self.certs if not item.java_trusted]
+        by_key_id: dict[bytes, _CertItem] = {}
+        by_name: dict[str, list[_CertItem]] = {}
+        for item in loose:
+            if item.attributes.local_key_id is not None:
+                by_key_id.setdefault(item.attributes.local_key_id, item)
+            if item.attributes.friendly_name is not None:
+                by_name.setdefault(item.attributes.friendly_name, []).append(item)
+        for bag in self.shrouded:
+            key_id, name = bag.attributes.local_key_id, bag.attributes.friendly_name
+            leaf = by_key_id.get(key_id) if key_id is not None else None
+            if leaf is None and name is not None and len(by_name.get(name, [])) == 1:
+                leaf = by_name[name][0]
+            if leaf is not None:
+                key = LockedKey(FORMAT, bag.data, self._unlocker(bag), deferred=True)
+                self.keys.append(_KeyItem(key, bag.attributes, bag.position, bag.scheme, leaf))
+                continue
+            saved, self.position = self.position, bag.position
+            try:
+                plain = self._decrypt(bag.alg, bag.body, "a shrouded private key")
+                self._add_key(plain, bag.attributes, bag.scheme)
+            finally:
+                self.position = saved
+        self.keys.sort(key=lambda item: item.position)
+
+    def _unlocker(self, bag: _ShroudedKey) -> Callable[[Any], PrivateKey]:
+        """Decrypt ``bag`` later, drawing on this load's work budget."""
+        budget, source, verified = self.budget, self.source, (self.password, self.form)
+
+        def unlock(password: Any) -> PrivateKey:
+            # The form the MAC verified, for the load password; each form for another.
+            forms = ([verified[1]] if password == verified[0]
+                     else _pbe.password_forms(password))
+            for form in forms:
+                try:
+                    plain = _pbe.decrypt(bag.alg, bag.body, form, what="a shrouded private key",
+                                         budget=budget)
+                except PasswordError:
+                    continue
+                if _pbe.looks_like_private_key_info(plain):
+                    return _parse_key(plain, source)
+            raise PasswordError("wrong password: the shrouded private key does not decrypt",
+                                source=source)
+
+        return unlock
 
     def _read_cert_bag(self, value: _der.Node, attributes: Attributes, java_trusted: bool) -> None:
         cert_id_node, cert_value = value.seq("CertBag", 2, 2)
@@ -497,7 +571,9 @@ class _Reader:
         staged: list[tuple[int, str, Entry, _pbe.Scheme | None, str]] = []
         for key in self.keys:
             leaf: _CertItem | None = None
-            if key.attributes.local_key_id is not None:
+            if key.leaf is not None:
+                leaf = key.leaf
+            elif key.attributes.local_key_id is not None:
                 leaf = by_key_id.get(key.attributes.local_key_id)
             if leaf is None:
                 candidates = by_spki.get(key.key.public_key_fingerprint, [])
@@ -611,6 +687,21 @@ class _Reader:
         kind = "key" if item.kind == "private key" else item.kind
         return (item.position, wanted or item.kind.replace(" ", "-"), entry, item.protection,
                 kind)
+
+
+def _parse_key(pkcs8: bytes, source: str | None) -> PrivateKey:
+    """A decrypted PKCS#8 key (past an encoding quirk); :class:`DecodeError` if unreadable."""
+    try:
+        return PrivateKey(serialization.load_der_private_key(
+            pkcs8, None, unsafe_skip_rsa_key_validation=True))
+    except (UnsupportedAlgorithm, ValueError, TypeError):
+        pass
+    try:
+        key_obj, _ = read_pkcs8(pkcs8)
+    except CertkitError as err:
+        raise DecodeError(f"the private key does not parse: {err}", source=source,
+                          format=FORMAT) from err
+    return PrivateKey(key_obj)
 
 
 def _keytool_chain_name(item: _CertItem) -> bool:
@@ -1053,7 +1144,8 @@ class PKCS12Codec:
 
     def load(self, data: bytes, options: LoadOptions) -> KeyStore:
         """Decode a PKCS#12 file into a store; raise only :class:`~certkit.errors.CertkitError`."""
-        reader = _Reader(options.password, options.source, WorkBudget(options.max_work))
+        reader = _Reader(options.password, options.source, WorkBudget(options.max_work),
+                         options.decrypt_keys)
         try:
             return reader.read(data)
         except CertkitError as err:
