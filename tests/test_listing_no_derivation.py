@@ -168,6 +168,26 @@ class TestJceksListing:
         assert pkcs8(entry.unlock(PASSWORD).private_key) == pkcs8(normal.private_key)
 
 
+    def test_keystore_list_derives_no_jce_key(self, jceks: pathlib.Path, spy: Spy) -> None:
+        """``certkit keystore list`` of the keytool JCEKS runs no JCE PBE, and calls the key
+        (whose password is the store's) not locked."""
+        import io
+        import json
+
+        from certkit.cli import main
+
+        out = io.StringIO()
+        pw = jceks.parent / "pw.txt"
+        pw.write_text(PASSWORD + "\n")
+        code = main(["keystore", "list", str(jceks), "--password-file", str(pw), "--json"],
+                    out=out)
+        assert code == 0
+        assert spy.calls["jce"] == 0
+        (row,) = json.loads(out.getvalue())["entries"]
+        assert row["alias"] == "web"
+        assert row["locked"] is False
+
+
 class TestUnpairedKey:
     """A key bag that names no certificate is decrypted at load even when listing."""
 

@@ -87,7 +87,8 @@ def _entry_row(entry: Entry, now: dt.datetime) -> dict[str, Any]:
     if isinstance(entry, KeyEntry):
         status = chain_status(entry.chain)
         row.update(chain_length=len(entry.chain), status=status,
-                   complete=entry.chain.is_complete, locked=entry.is_locked,
+                   complete=entry.chain.is_complete,
+                   locked=entry.is_locked and not getattr(entry.key, "deferred", False),
                    missing_issuer=entry.chain.missing_issuer if status != "broken" else None,
                    chain=[c.subject for c in entry.chain])
         cert = entry.certificate
@@ -135,7 +136,9 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit keystore list FILE``: each entry's type, chain length and completeness."""
     import certkit  # noqa: PLC0415
 
-    store = _with_prompt(lambda pw: certkit.load(args.file, password=pw),
+    # Listing needs no key: keys whose password is the store's stay encrypted (no
+    # derivation), and only a key with a password of its own is shown as locked.
+    store = _with_prompt(lambda pw: certkit.load(args.file, password=pw, decrypt_keys=False),
                          _store_password(args), args.file)
     now = dt.datetime.now(dt.timezone.utc)
     rows = [_entry_row(entry, now) for entry in store.entries]
