@@ -17,17 +17,15 @@ import base64
 import contextlib
 import datetime as _dt
 import functools
-import http.client
 import ipaddress
 import os
 import re
-import socket
 import ssl
 import stat
 import urllib.parse
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 from cryptography import x509
@@ -35,8 +33,12 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from certkit._model import Certificate, Chain, KeyStore, Password
-from certkit._ops import _net
 from certkit.errors import CertkitError, ChainError, DecodeError, Hint, ReadError
+
+if TYPE_CHECKING:  # the network code loads only when a chain is fetched (start-up time)
+    import http.client
+
+    from certkit._ops import _net
 
 __all__ = [
     "MAX_FETCH_BYTES",
@@ -497,6 +499,10 @@ def _read_capped(url: str, response: http.client.HTTPResponse, deadline: _net.De
 def _fetch_once(url: str, addresses: list[_net.Address], deadline: _net.Deadline,
                 limit: int) -> tuple[int, str | None, bytes]:
     """GET ``url`` from exactly ``addresses``: (status, Location, body of a 200)."""
+    import ssl  # noqa: PLC0415
+
+    from certkit._ops import _net  # noqa: PLC0415
+
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     connection: http.client.HTTPConnection
@@ -526,6 +532,9 @@ def _download(url: str, deadline: _net.Deadline, limit: int) -> bytes:
     name an internal server; a public server may not send certkit to one). Each hop
     connects to exactly the addresses that were checked.
     """
+    import http.client  # noqa: PLC0415 - see the imports
+    import socket  # noqa: PLC0415
+
     if urllib.parse.urlsplit(url).scheme.lower() != "http":
         raise _FetchError(f"{url}: only http issuer URLs are followed")
     hops = [url]
@@ -545,6 +554,8 @@ def _download(url: str, deadline: _net.Deadline, limit: int) -> bytes:
 
 def _follow(hops: list[str], deadline: _net.Deadline, limit: int) -> bytes:
     """Fetch ``hops[0]``, appending each redirect's target to ``hops`` as it is followed."""
+    from certkit._ops import _net  # noqa: PLC0415 - see the imports
+
     came_from_public = False
     while True:
         current = hops[-1]
@@ -607,6 +618,8 @@ def build(
         if found:
             return path, found
         return _search(leaf, pools, lambda c: c in anchors and c.der != leaf.der, at)
+
+    from certkit._ops import _net  # noqa: PLC0415 - see the imports
 
     notes: list[str] = []
     visited: set[str] = set()
