@@ -170,7 +170,7 @@ def run_demo(out: TextIO, *, directory: str | None = None) -> DemoResult:
     with _workdir(directory) as folder:
         demo = _Demo(out, folder)
         _walk(demo)
-        where = folder if directory else "a temporary folder (removed now; --out DIR keeps it)"
+        where = folder if directory else "a temporary folder (removed now; --out-dir DIR keeps it)"
         out.write(f"\nFiles were written to {where}.\n")
         if demo.failures:
             out.write(f"{demo.failures} check(s) FAILED.\n")

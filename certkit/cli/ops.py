@@ -214,7 +214,7 @@ def _backup_password(args: argparse.Namespace, *, confirm: bool,
 
 
 def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
-    """``certkit backup SRC… --out DIR``: one encrypted PKCS#12, the PEM and a manifest."""
+    """``certkit backup SRC… --out-dir DIR``: one encrypted PKCS#12, the PEM and a manifest."""
     from certkit._ops.backup import backup  # noqa: PLC0415
 
     if args.out_dir is None:
@@ -359,7 +359,7 @@ def register(sub: Any) -> None:
                     "certificates of the other sources, as in one PEM file; a key without "
                     "its certificate is refused. Protected sources open with the backup "
                     "password unless --source-password-… is given.",
-        epilog="example:\n  certkit backup site.pfx tomcat.jks --out backup-2026 "
+        epilog="example:\n  certkit backup site.pfx tomcat.jks --out-dir backup-2026 "
                "--password-file pass.txt",
         formatter_class=_FORMATTER)
     back.add_argument("sources", nargs="+", metavar="SRC")
