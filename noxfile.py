@@ -57,8 +57,9 @@ def _find_pythons() -> list[str]:
 
 
 PYTHONS = _find_pythons()
+# mypy: the doc tests check every page's Python blocks with it.
 TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "coverage[toml]>=7.10", "hypothesis>=6.100",
-             "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10"]  # mypy: the doc blocks' check
+             "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10"]
 
 
 @nox.session(python=PYTHONS)
