@@ -168,6 +168,13 @@ class TestCheckHost:
         """HOST, HOST:PORT and [IPv6]:PORT are understood."""
         assert _host_port(text) == expected
 
+    def test_text_after_an_ipv6_address_is_refused(self) -> None:
+        """Text after ``]`` that is no port is a usage error, as it was for doctor --host."""
+        from certkit.cli import UsageError
+
+        with pytest.raises(UsageError, match="bad port"):
+            _host_port("[::1]junk")
+
     def test_bad_port(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A port out of range is a usage error."""
         code, _, err = _run(["check-host", "example.test:70000"], capsys)

@@ -240,6 +240,28 @@ def _add_out_dir(parser: argparse.ArgumentParser, *, required: bool = False,
         parser.add_argument(old, dest="out_dir", help=argparse.SUPPRESS)
 
 
+def _host_port(text: str) -> tuple[str, int]:
+    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT`` as given to check-host and doctor --host
+    (port 443 when none is given); text after ``]`` is read as the port."""
+    host, port = text, 443
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            port = _port(rest.removeprefix(":"), text)
+    elif text.count(":") == 1:
+        host, _, number = text.partition(":")
+        port = _port(number, text)
+    if not host:
+        raise UsageError(f"no host name in {text!r}; write HOST or HOST:PORT")
+    return host, port
+
+
+def _port(number: str, text: str) -> int:
+    if not number.isdigit() or not 0 < int(number) < 65536:
+        raise UsageError(f"bad port in {text!r}; write HOST:PORT with PORT 1-65535")
+    return int(number)
+
+
 def _trust(values: Sequence[str] | None, *, required: bool = False) -> Any:
     """What ``--trust`` values mean: the system store by default, ``none`` for no store."""
     if not values:

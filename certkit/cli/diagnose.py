@@ -25,6 +25,7 @@ from certkit.cli import (
     _add_servername,
     _add_timeout,
     _add_trust,
+    _host_port,
     _passwords,
     _print_json,
     _trust,
@@ -60,26 +61,6 @@ def parse_duration(text: str) -> dt.timedelta:
     if match is None:
         raise UsageError(f"bad duration {text!r}; write e.g. 30d, 12h, 2w or 3m")
     return dt.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, port = text, 443
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest:
-            port = _port(rest.removeprefix(":"), text)
-    elif text.count(":") == 1:
-        host, _, number = text.partition(":")
-        port = _port(number, text)
-    if not host:
-        raise UsageError(f"no host name in {text!r}; write HOST or HOST:PORT")
-    return host, port
-
-
-def _port(number: str, text: str) -> int:
-    if not number.isdigit() or not 0 < int(number) < 65536:
-        raise UsageError(f"bad port in {text!r}; write HOST:PORT with PORT 1-65535")
-    return int(number)
 
 
 # -- doctor --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from certkit.cli import (
     _add_servername,
     _add_timeout,
     _add_trust,
+    _host_port,
     _one_password,
     _passwords,
     _print_json,
@@ -100,26 +101,6 @@ def _inputs_and_folder(paths: list[str], out_dir: str | None) -> tuple[list[str]
     if len(paths) < 2:
         raise UsageError("give the output folder with --out-dir DIR")
     return paths[:-1], paths[-1]
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, port = text, 443
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest.startswith(":"):
-            port = _port(rest[1:], text)
-    elif text.count(":") == 1:
-        host, _, number = text.partition(":")
-        port = _port(number, text)
-    if not host:
-        raise UsageError(f"no host name in {text!r}; write HOST or HOST:PORT")
-    return host, port
-
-
-def _port(number: str, text: str) -> int:
-    if not number.isdigit() or not 0 < int(number) < 65536:
-        raise UsageError(f"bad port in {text!r}; write HOST:PORT with PORT 1-65535")
-    return int(number)
 
 
 def _report_json(report: Any) -> dict[str, Any]:
