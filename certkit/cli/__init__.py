@@ -208,6 +208,12 @@ def _add_timeout(parser: argparse.ArgumentParser) -> None:
                              "handshakes, downloads, redirects (default 10)")
 
 
+def _add_fetch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fetch", action="store_true",
+                        help="download missing issuers from the certificates' AIA http URLs")
+    _add_timeout(parser)
+
+
 def _add_alias(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alias", metavar="ALIAS",
                         help="the keystore entry the command is about (see the command's "

@@ -17,6 +17,7 @@ from certkit.cli import (
     HelpFormatter,
     UsageError,
     _add_alias,
+    _add_fetch,
     _add_force,
     _add_json,
     _add_out_dir,
@@ -304,9 +305,7 @@ def register(sub: Any) -> None:
     export.add_argument("--name", help="file name stem (default: the certificate's common name)")
     _add_trust(export)
     _add_out_dir(export)
-    export.add_argument("--fetch", action="store_true",
-                        help="download missing issuers from the certificates' AIA http URLs")
-    _add_timeout(export)
+    _add_fetch(export)
     _export_options(export)
     _add_password_options(export)
     export.set_defaults(func=cmd_export)

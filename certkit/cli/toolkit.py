@@ -25,11 +25,11 @@ from certkit.cli import (
     EXIT_PROBLEM,
     HelpFormatter,
     UsageError,
+    _add_fetch,
     _add_force,
     _add_json,
     _add_password_options,
     _add_servername,
-    _add_timeout,
     _add_trust,
     _passwords,
     _print_json,
@@ -534,9 +534,7 @@ def register(sub: Any) -> None:
     chain.add_argument("files", nargs="+", metavar="FILE")
     chain.add_argument("--complete", action="store_true", help="complete the leaf's chain")
     _add_trust(chain)
-    chain.add_argument("--fetch", action="store_true",
-                       help="download missing issuers from the certificates' AIA http URLs")
-    _add_timeout(chain)
+    _add_fetch(chain)
     chain.add_argument("--out", metavar="FILE",
                        help="write the result to FILE (its format from the extension)")
     chain.add_argument("--no-root", action="store_true",
