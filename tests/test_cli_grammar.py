@@ -90,15 +90,37 @@ def test_every_command_has_a_run_example() -> None:
 
 
 def test_the_command_table_lists_every_command() -> None:
-    """COMMANDS names exactly the top-level commands the full parser has, in help order."""
+    """COMMANDS names exactly the commands and sub-commands the full parser has, in help
+    order (a command with sub-commands is listed before them)."""
     from certkit.cli import COMMANDS
 
-    top = [name.split(" ")[0] for name in _command_parsers()]
-    assert list(COMMANDS) == list(dict.fromkeys(top))
+    parsers = list(_command_parsers())
+    listed = [name for name in COMMANDS if name in parsers]
+    groups = [name for name in COMMANDS if name not in parsers]
+    assert listed == parsers
+    assert all(any(p.startswith(f"{g} ") for p in parsers) for g in groups), groups
+
+
+def test_shared_options_are_defined_once() -> None:
+    """Every option the command table gives a command is the very action object of its
+    group's parent parser, and no command defines a group's option a second time."""
+    from certkit.cli import COMMANDS
+    from certkit.cli._options import GROUPS, parents
+
+    group_options = {name: {o for a in parents((name,))[0]._actions for o in a.option_strings}
+                     for name in GROUPS}
+    for command, parser in _command_parsers().items():
+        groups = COMMANDS[command][1]
+        shared = {id(a) for parent in parents(groups) for a in parent._actions}
+        for action in parser._actions:
+            owned = {g for g, opts in group_options.items() if set(action.option_strings) & opts}
+            if owned and action.help != argparse.SUPPRESS and (
+                    action.option_strings, command) != (["--force"], "keystore remove"):
+                assert id(action) in shared, (command, action.option_strings, owned)
 
 
 def test_a_run_imports_only_its_command_module(tmp_path: pathlib.Path) -> None:
-    """`certkit inspect` imports none of the other commands' CLI modules."""
+    """`certkit inspect` imports its own command module and the shared ones, no other."""
     import subprocess
     import sys
 
@@ -108,4 +130,22 @@ def test_a_run_imports_only_its_command_module(tmp_path: pathlib.Path) -> None:
             "print(sorted(m for m in sys.modules if m.startswith('certkit.cli.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
-    assert result.stdout.strip() == "[]", result.stdout
+    assert result.stdout.strip() == "['certkit.cli._options', 'certkit.cli._shell', " \
+        "'certkit.cli.core']", result.stdout
+
+
+def test_no_cli_module_imports_the_command_table() -> None:
+    """Command modules and the shared ones import ``certkit.cli._shell``/``_options``, never
+    the package itself, which imports them: the CLI's imports form no circle."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "certkit" / "cli").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "certkit.cli" or (
+                    isinstance(node, ast.Import)
+                    and any(alias.name == "certkit.cli" for alias in node.names)):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders

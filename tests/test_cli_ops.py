@@ -14,7 +14,7 @@ from conftest import PKI
 import certkit
 from certkit import KeyEntry, KeyStore
 from certkit.cli import main
-from certkit.cli.ops import _host_port
+from certkit.cli._shell import host_port as _host_port
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -170,7 +170,7 @@ class TestCheckHost:
 
     def test_text_after_an_ipv6_address_is_refused(self) -> None:
         """Text after ``]`` that is no port is a usage error, as it was for doctor --host."""
-        from certkit.cli import UsageError
+        from certkit.cli._shell import UsageError
 
         with pytest.raises(UsageError, match="bad port"):
             _host_port("[::1]junk")

@@ -13,22 +13,14 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from certkit.cli import (
+from certkit.cli._shell import (
     EXIT_OK,
     EXIT_PROBLEM,
-    HelpFormatter,
     UsageError,
-    _add_alias,
-    _add_expiring,
-    _add_json,
-    _add_password_options,
-    _add_servername,
-    _add_timeout,
-    _add_trust,
-    _host_port,
-    _passwords,
-    _print_json,
-    _trust,
+    host_port,
+    passwords_from,
+    print_json,
+    trust_from,
 )
 
 if TYPE_CHECKING:
@@ -37,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["default_language", "parse_duration", "register"]
 
-_FORMATTER = HelpFormatter
 _DURATION = r"\s*(\d+)\s*([dhwm]?)\s*"  # compiled (and cached by re) on first use
 _UNITS = {"": 86400, "d": 86400, "h": 3600, "w": 7 * 86400, "m": 30 * 86400}
 
@@ -94,16 +85,16 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit doctor FILE…``: what is wrong with these files (and the host), and the fix."""
     from certkit._ops.doctor import diagnose  # noqa: PLC0415 - keep `certkit --help` fast
 
-    password = _passwords(args)
-    host, port = _host_port(args.host) if args.host else (None, 443)
+    password = passwords_from(args)
+    host, port = host_port(args.host) if args.host else (None, 443)
     lang = args.lang or default_language()
     findings = diagnose(*args.files, host=host, port=port, servername=args.servername,
                         passwords=password, expiring=parse_duration(args.expiring),
                         alias=args.alias, timeout=args.timeout,
-                        trust=_trust(args.trust))
+                        trust=trust_from(args.trust))
     problem = any(f.severity in ("error", "warning") for f in findings)
     if args.json:
-        _print_json({"ok": not problem, "lang": lang,
+        print_json({"ok": not problem, "lang": lang,
                      "findings": [_finding_json(f, lang) for f in findings]}, out)
         return EXIT_PROBLEM if problem else EXIT_OK
     labels = _LABELS[lang]
@@ -237,7 +228,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit scan DIR…``: inventory certificates, keys and keystores below folders."""
     from certkit._ops.scan import scan  # noqa: PLC0415 - keep `certkit --help` fast
 
-    password = _passwords(args)
+    password = passwords_from(args)
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path} does not exist")
@@ -248,7 +239,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         progress.close()
     if args.json:
-        _print_json(_scan_json(report), out)
+        print_json(_scan_json(report), out)
     else:
         _write_scan(report, out, inventory=args.list)
     return EXIT_PROBLEM if report.has_problems else EXIT_OK
@@ -265,20 +256,12 @@ def register(sub: Any) -> None:
                     "whether the server serves these files. Exit 1 on any error or warning.",
         epilog="examples:\n  certkit doctor server.crt server.key chain.pem\n"
                "  certkit doctor keystore.jks reply.p7b --password-env STOREPASS\n"
-               "  certkit doctor fullchain.pem --host www.example.com --lang zh-TW",
-        formatter_class=_FORMATTER)
+               "  certkit doctor fullchain.pem --host www.example.com --lang zh-TW")
     doctor.add_argument("files", nargs="+", metavar="FILE")
     doctor.add_argument("--host", metavar="HOST[:PORT]",
                         help="also fetch the chain this server serves and compare")
-    _add_servername(doctor)
-    _add_alias(doctor)
-    _add_expiring(doctor)
-    _add_timeout(doctor)
-    _add_trust(doctor)
     doctor.add_argument("--lang", choices=("en", "zh-TW"),
                         help="language of the messages (default from the locale)")
-    _add_json(doctor)
-    _add_password_options(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
     scan = sub.add_parser(
@@ -290,15 +273,11 @@ def register(sub: Any) -> None:
                     "Exit 1 when anything is listed.",
         epilog="examples:\n  certkit scan /etc/ssl /etc/nginx --expiring 60d\n"
                "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json\n"
-               "  certkit scan /etc/ssl/private /etc/nginx --list",
-        formatter_class=_FORMATTER)
+               "  certkit scan /etc/ssl/private /etc/nginx --list")
     scan.add_argument("paths", nargs="+", metavar="DIR")
-    _add_expiring(scan)
     scan.add_argument("--follow-symlinks", action="store_true",
                       help="enter symbolic links to folders (loops are detected)")
     scan.add_argument("--list", action="store_true",
                       help="list the inventory first: each distinct certificate once, with "
                            "its role, expiry, days left, every place found and its key")
-    _add_json(scan)
-    _add_password_options(scan)
     scan.set_defaults(func=cmd_scan)

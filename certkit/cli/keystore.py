@@ -13,27 +13,20 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from certkit.cli import (
+from certkit.cli._shell import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PROBLEM,
-    HelpFormatter,
     UsageError,
-    _add_alias,
-    _add_force,
-    _add_json,
-    _add_key_password_options,
-    _add_password_options,
-    _add_trust,
-    _key_passwords,
-    _one_password,
-    _print_json,
-    _prompt,
-    _read_password,
-    _trust,
-    _with_prompt,
+    ask_password,
     error_json,
     error_message,
+    key_passwords_from,
+    one_password,
+    print_json,
+    read_password,
+    trust_from,
+    with_prompt,
 )
 from certkit.errors import KeyMismatchError
 
@@ -42,7 +35,6 @@ if TYPE_CHECKING:  # the model is imported by the commands that run, not by `cer
 
 __all__ = ["register"]
 
-_FORMATTER = HelpFormatter
 _TYPES = {"KeyEntry": "PrivateKeyEntry", "TrustedCertEntry": "trustedCertEntry",
           "SecretKeyEntry": "SecretKeyEntry", "OpaqueEntry": "OpaqueEntry"}
 _STATUS_TEXT = {
@@ -57,7 +49,7 @@ _STATUS_TEXT = {
 
 
 def _store_password(args: argparse.Namespace) -> str | None:
-    return _one_password(args, what="keystore password")
+    return one_password(args, what="keystore password")
 
 
 def _description(store: KeyStore) -> str:
@@ -70,7 +62,7 @@ def _edit(args: argparse.Namespace, edit: Any) -> KeyStore:
     """Load ``args.keystore``, apply ``edit`` and write it back (asking for a password on a tty)."""
     from certkit._ops.keystore import edit_keystore  # noqa: PLC0415 - keep --help fast
 
-    return _with_prompt(lambda pw: edit_keystore(args.keystore, edit, password=pw),
+    return with_prompt(lambda pw: edit_keystore(args.keystore, edit, password=pw),
                         _store_password(args), args.keystore)
 
 
@@ -138,12 +130,12 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
     # Listing needs no key: keys whose password is the store's stay encrypted (no
     # derivation), and only a key with a password of its own is shown as locked.
-    store = _with_prompt(lambda pw: certkit.load(args.file, password=pw, decrypt_keys=False),
+    store = with_prompt(lambda pw: certkit.load(args.file, password=pw, decrypt_keys=False),
                          _store_password(args), args.file)
     now = dt.datetime.now(dt.timezone.utc)
     rows = [_entry_row(entry, now) for entry in store.entries]
     if args.json:
-        _print_json({"path": args.file, "format": store.format, "entries": rows,
+        print_json({"path": args.file, "format": store.format, "entries": rows,
                      "notes": list(store.notes)}, out)
         return EXIT_OK
     count = len(rows)
@@ -165,7 +157,7 @@ def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
     )
 
     certs = reply_certificates(args.reply)
-    trust = _trust(args.trust)
+    trust = trust_from(args.trust)
     received: list[str] = []
 
     def edit(store: KeyStore) -> KeyStore:
@@ -178,7 +170,7 @@ def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
         if not args.json:
             raise
         sys.stderr.write(f"certkit: error: {error_message(err)}\n")
-        _print_json({"ok": False, "error": error_json(err), "keystore": args.keystore,
+        print_json({"ok": False, "error": error_json(err), "keystore": args.keystore,
                      "installed": False, "alias": err.alias,
                      "matching_alias": err.matching_alias}, out)
         return EXIT_ERROR
@@ -186,7 +178,7 @@ def cmd_import_reply(args: argparse.Namespace, out: TextIO) -> int:
     status = chain_status(entry.chain)
     problem = status in ("leaf-only", "broken")
     if args.json:
-        _print_json({"keystore": args.keystore, "installed": True, "alias": entry.alias,
+        print_json({"keystore": args.keystore, "installed": True, "alias": entry.alias,
                      "format": store.format, "chain_length": len(entry.chain),
                      "status": status, "complete": entry.chain.is_complete,
                      "missing_issuer": entry.chain.missing_issuer,
@@ -226,7 +218,7 @@ def cmd_add_trusted(args: argparse.Namespace, out: TextIO) -> int:
     store = _edit(args, edit)
     alias = next(a for a in store.aliases if a not in before)
     if args.json:
-        _print_json({"keystore": args.keystore, "alias": alias, "subject": certs[0].subject,
+        print_json({"keystore": args.keystore, "alias": alias, "subject": certs[0].subject,
                      "sha256": certs[0].fingerprint(), "entries": len(store)}, out)
         return EXIT_OK
     out.write(f"added {certs[0].subject} to {args.keystore} as trusted certificate {alias!r} "
@@ -240,7 +232,7 @@ def cmd_rename(args: argparse.Namespace, out: TextIO) -> int:
 
     _edit(args, lambda store: rename(store, args.old, args.new))
     if args.json:
-        _print_json({"keystore": args.keystore, "old": args.old, "new": args.new}, out)
+        print_json({"keystore": args.keystore, "old": args.old, "new": args.new}, out)
         return EXIT_OK
     out.write(f"renamed entry {args.old!r} to {args.new!r} in {args.keystore}\n")
     return EXIT_OK
@@ -266,7 +258,7 @@ def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     store = _edit(args, edit)
     kind = _TYPES[type(removed[0]).__name__]
     if args.json:
-        _print_json({"keystore": args.keystore, "removed": args.alias, "type": kind,
+        print_json({"keystore": args.keystore, "removed": args.alias, "type": kind,
                      "entries": len(store)}, out)
         return EXIT_OK
     out.write(f"removed {kind} {args.alias!r} from {args.keystore} ({len(store)} "
@@ -276,11 +268,11 @@ def cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
 
 def _new_password(file: str | None, env: str | None, what: str) -> str | None:
     """A new password from a file or variable, or asked twice on a terminal."""
-    given = _read_password(file, env, what)
+    given = read_password(file, env, what)
     if given is not None or file or env or not sys.stdin.isatty():
         return given
-    first = _prompt(f"{what.capitalize()}: ")
-    if first != _prompt(f"{what.capitalize()} again: "):
+    first = ask_password(f"{what.capitalize()}: ")
+    if first != ask_password(f"{what.capitalize()} again: "):
         raise UsageError(f"the two {what}s differ; nothing was changed")
     return first
 
@@ -297,7 +289,7 @@ def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
     key_passwords: dict[str, Password] = {}
     if args.alias is not None:
         # ALIAS=FILE as everywhere; a bare FILE is the --alias entry's (the older form)
-        key_passwords.update(_key_passwords(
+        key_passwords.update(key_passwords_from(
             [v if "=" in v else f"{args.alias}={v}" for v in args.key_password_file or ()],
             [v if "=" in v else f"{args.alias}={v}" for v in args.key_password_env or ()]))
         new_key = _new_password(args.new_key_password_file, args.new_key_password_env,
@@ -311,7 +303,7 @@ def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("nothing to change: give --new-password-file or --new-password-env "
                          "(and/or --alias with --new-key-password-…)")
     changes = {args.alias: new_key} if args.alias is not None and new_key is not None else {}
-    store = _with_prompt(
+    store = with_prompt(
         lambda pw: change_password(args.keystore, old=pw, new=new, key_passwords=key_passwords,
                                    new_key_passwords=changes),
         old, args.keystore)
@@ -319,7 +311,7 @@ def cmd_passwd(args: argparse.Namespace, out: TextIO) -> int:
         f"key password of {alias!r}" for alias in changes]
     kept = [e.alias for e in store.key_entries if e.is_locked and e.alias not in changes]
     if args.json:
-        _print_json({"keystore": args.keystore, "format": store.format,
+        print_json({"keystore": args.keystore, "format": store.format,
                      "store_password_changed": new is not None,
                      "key_passwords_changed": list(changes),
                      "own_key_passwords_kept": kept}, out)
@@ -343,13 +335,12 @@ def register(sub: Any) -> None:
                     "how long and complete each entry's chain is. Changes are written back "
                     "atomically in the keystore's own format.",
         epilog="examples:\n  certkit keystore list tomcat.jks --password-env STOREPASS\n"
-               "  certkit keystore import-reply tomcat.jks reply.p7b --password-env STOREPASS",
-        formatter_class=_FORMATTER)
-    commands = keystore.add_subparsers(dest="keystore_command", metavar="COMMAND", required=True)
+               "  certkit keystore import-reply tomcat.jks reply.p7b --password-env STOREPASS")
+    commands = sub.nested(keystore, "keystore", "keystore_command")
 
     def command(name: str, help_text: str, description: str, example: str) -> Any:
         parser = commands.add_parser(name, help=help_text, description=description,
-                                     epilog=f"example:\n  {example}", formatter_class=_FORMATTER)
+                                     epilog=f"example:\n  {example}")
         if name != "list":
             parser.add_argument("keystore", metavar="KEYSTORE")
         return parser
@@ -371,8 +362,6 @@ def register(sub: Any) -> None:
         "certificates and --trust. Exit 1 if the chain stays the certificate alone.",
         "certkit keystore import-reply tomcat.jks reply.p7b --password-env STOREPASS")
     reply.add_argument("reply", metavar="REPLY")
-    _add_alias(reply)
-    _add_trust(reply)
     reply.set_defaults(func=cmd_import_reply)
 
     trusted = command(
@@ -381,7 +370,6 @@ def register(sub: Any) -> None:
         "common name, lower-case with hyphens. A certificate already present is refused.",
         "certkit keystore add-trusted tomcat.jks issuing-ca.crt --password-env STOREPASS")
     trusted.add_argument("cert", metavar="CERT")
-    _add_alias(trusted)
     trusted.set_defaults(func=cmd_add_trusted)
 
     ren = command("rename", "change an entry's alias (keytool -changealias)",
@@ -397,7 +385,8 @@ def register(sub: Any) -> None:
                   "certificate is useless without its key.",
                   "certkit keystore remove tomcat.jks old-root --password-env STOREPASS")
     rem.add_argument("alias", metavar="ALIAS")
-    _add_force(rem, "also delete a private key entry")
+    rem.add_argument("--force", action="store_true",
+                     help="also delete a private key entry")
     rem.set_defaults(func=cmd_remove)
 
     pw = command(
@@ -406,12 +395,5 @@ def register(sub: Any) -> None:
         "own password (--alias with --new-key-password-…). Keys that were under the store "
         "password follow it, as Tomcat expects; a PKCS#12 has only the store password.",
         "certkit keystore passwd tomcat.jks --password-env OLD --new-password-env NEW")
-    _add_alias(pw)
-    _add_password_options(pw, "new-")
-    _add_key_password_options(pw)
-    _add_password_options(pw, "new-key-")
     pw.set_defaults(func=cmd_passwd)
 
-    for parser in (listing, reply, trusted, ren, rem, pw):
-        _add_json(parser)
-        _add_password_options(parser)

@@ -11,29 +11,18 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from certkit.cli import (
+from certkit.cli._shell import (
     EXIT_OK,
     EXIT_PROBLEM,
-    HelpFormatter,
     UsageError,
-    _add_alias,
-    _add_fetch,
-    _add_force,
-    _add_json,
-    _add_out_dir,
-    _add_password_options,
-    _add_profile,
-    _add_servername,
-    _add_timeout,
-    _add_trust,
-    _host_port,
-    _one_password,
-    _passwords,
-    _print_json,
-    _prompt,
-    _read_password,
-    _trust,
-    _with_prompt,
+    ask_password,
+    host_port,
+    one_password,
+    passwords_from,
+    print_json,
+    read_password,
+    trust_from,
+    with_prompt,
 )
 
 if TYPE_CHECKING:
@@ -42,8 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 _TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
-_FORMATTER = HelpFormatter
-
 
 def _export_json(result: Any) -> dict[str, Any]:
     return {"target": result.target, "files": [str(p) for p in result],
@@ -63,7 +50,7 @@ def _write_export(result: Any, out: TextIO) -> None:
 
 
 def _output_password(args: argparse.Namespace, fallback: str | None) -> str | None:
-    new = _read_password(args.new_password_file, args.new_password_env, "output password")
+    new = read_password(args.new_password_file, args.new_password_env, "output password")
     return new if new is not None else fallback
 
 
@@ -73,23 +60,23 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from certkit._ops.export import combine, export  # noqa: PLC0415
 
     inputs, directory = _inputs_and_folder(args.inputs, args.out_dir)
-    password = _passwords(args)
+    password = passwords_from(args)
     stores = []
     for path in inputs:
         def load(pw: str | Passwords | None, p: str = path) -> certkit.KeyStore:
             return certkit.load(p, password=pw)
 
-        stores.append(_with_prompt(load, password, path))
+        stores.append(with_prompt(load, password, path))
     store = stores[0] if len(stores) == 1 else combine(stores)
     result = export(store, args.target, directory,
                     password=_output_password(args, password if isinstance(password, str)
                                               else None), alias=args.alias,
                     allow_incomplete=args.allow_incomplete, overwrite=args.force,
                     profile=args.profile or "modern", keystore_type=args.keystore_type,
-                    name=args.name, trust=_trust(args.trust), fetch=args.fetch,
+                    name=args.name, trust=trust_from(args.trust), fetch=args.fetch,
                     timeout=args.timeout)
     if args.json:
-        _print_json(_export_json(result), out)
+        print_json(_export_json(result), out)
     else:
         _write_export(result, out)
     return EXIT_OK
@@ -164,17 +151,17 @@ def cmd_check_host(args: argparse.Namespace, out: TextIO) -> int:
     import certkit  # noqa: PLC0415
     from certkit._ops.remote import check_host  # noqa: PLC0415
 
-    host, port = _host_port(args.host)
+    host, port = host_port(args.host)
     expect: certkit.KeyStore | None = None
     if args.expect:
-        password = _one_password(args)
-        expect = _with_prompt(lambda pw: certkit.load(args.expect, password=pw), password,
+        password = one_password(args)
+        expect = with_prompt(lambda pw: certkit.load(args.expect, password=pw), password,
                               args.expect)
     report = check_host(host, port, servername=args.servername, expect=expect,
-                        timeout=args.timeout, trust=_trust(args.trust),
+                        timeout=args.timeout, trust=trust_from(args.trust),
                         starttls=args.starttls)
     if args.json:
-        _print_json(_report_json(report), out)
+        print_json(_report_json(report), out)
     else:
         _write_report(report, out)
     return EXIT_OK if report.ok else EXIT_PROBLEM
@@ -182,15 +169,15 @@ def cmd_check_host(args: argparse.Namespace, out: TextIO) -> int:
 
 def _backup_password(args: argparse.Namespace, *, confirm: bool,
                      given: str | None = None) -> str:
-    password = given if confirm else _one_password(args, what="backup password")
+    password = given if confirm else one_password(args, what="backup password")
     if password is not None:
         return password
     if not sys.stdin.isatty():
         option = "--new-password-file" if confirm else "--password-file"
         raise UsageError(f"give the backup password with {option} FILE or "
                          f"{option.replace('file', 'env')} VAR")
-    password = _prompt("Backup password: ")
-    if confirm and _prompt("Again: ") != password:
+    password = ask_password("Backup password: ")
+    if confirm and ask_password("Again: ") != password:
         raise UsageError("the two passwords differ")
     return password
 
@@ -201,12 +188,12 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.out_dir is None:
         raise UsageError("give the backup folder with --out-dir DIR")
-    new = _read_password(args.new_password_file, args.new_password_env, "backup password")
+    new = read_password(args.new_password_file, args.new_password_env, "backup password")
     if args.source_password_file or args.source_password_env:  # the older spelling
-        given = new if new is not None else _one_password(args, what="backup password")
-        sources = _passwords(args, "source_", "source password")
+        given = new if new is not None else one_password(args, what="backup password")
+        sources = passwords_from(args, "source_", "source password")
     else:  # --password-file opens the sources, and is the backup's unless --new-password-…
-        sources = _passwords(args)
+        sources = passwords_from(args)
         given = new if new is not None else sources if isinstance(sources, str) else None
         if given is None and sources is not None:
             raise UsageError("with several --password-file/--password-env, give the backup's "
@@ -216,7 +203,7 @@ def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
     manifest = backup(args.sources, args.out_dir, password=password, source_passwords=passwords,
                       allow_unpaired=args.allow_unpaired)
     if args.json:
-        _print_json({"directory": str(manifest.directory),
+        print_json({"directory": str(manifest.directory),
                      "files": [str(p) for p in manifest.paths],
                      "entries": list(manifest.entries),
                      "certificates": len(manifest.certificates),
@@ -238,7 +225,7 @@ def cmd_verify_backup(args: argparse.Namespace, out: TextIO) -> int:
 
     report = verify_backup(args.directory, password=_backup_password(args, confirm=False))
     if args.json:
-        _print_json({"directory": str(report.directory), "ok": report.ok,
+        print_json({"directory": str(report.directory), "ok": report.ok,
                      "wrong_password": report.wrong_password,
                      "problems": [{"file": p.file, "message": p.message, "alias": p.alias}
                                   for p in report.problems],
@@ -266,7 +253,7 @@ def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
                      allow_incomplete=args.allow_incomplete, overwrite=args.force,
                      profile=args.profile or "modern", keystore_type=args.keystore_type)
     if args.json:
-        _print_json(_export_json(result), out)
+        print_json(_export_json(result), out)
     else:
         _write_export(result, out)
     return EXIT_OK
@@ -275,15 +262,10 @@ def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
 def _export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--for", dest="target", required=True, choices=_TARGETS,
                         help="the server: apache, nginx, haproxy, tomcat or iis")
-    _add_alias(parser)
     parser.add_argument("--allow-incomplete", action="store_true",
                         help="export even if the chain misses an intermediate")
-    _add_force(parser)
-    _add_profile(parser)
     parser.add_argument("--keystore-type", default="pkcs12", choices=("pkcs12", "jks"),
                         help="Tomcat keystore type (default pkcs12)")
-    _add_json(parser)
-    _add_password_options(parser, "new-")
 
 
 def register(sub: Any) -> None:
@@ -298,16 +280,11 @@ def register(sub: Any) -> None:
                "--password-env PFX_PASS\n"
                "  certkit export --for apache server.key server.crt chain.crt out/\n"
                "  certkit export --for nginx www.key www.crt out/ --fetch\n"
-               "  certkit export --for tomcat site.pem out/ --new-password-file pass.txt",
-        formatter_class=_FORMATTER)
+               "  certkit export --for tomcat site.pem out/ --new-password-file pass.txt")
     export.add_argument("inputs", nargs="+", metavar="IN",
                         help="the input files (the last one is the folder without --out-dir)")
     export.add_argument("--name", help="file name stem (default: the certificate's common name)")
-    _add_trust(export)
-    _add_out_dir(export)
-    _add_fetch(export)
     _export_options(export)
-    _add_password_options(export)
     export.set_defaults(func=cmd_export)
 
     check = sub.add_parser(
@@ -317,18 +294,12 @@ def register(sub: Any) -> None:
                     "whether it serves the certificate in FILE. Exit 1 when a problem is found.",
         epilog="examples:\n  certkit check-host www.example.com\n"
                "  certkit check-host 192.0.2.10:8443 --servername www.example.com "
-               "--expect new.crt\n  certkit check-host mail.example.com:25 --starttls smtp",
-        formatter_class=_FORMATTER)
+               "--expect new.crt\n  certkit check-host mail.example.com:25 --starttls smtp")
     check.add_argument("host", metavar="HOST[:PORT]")
-    _add_servername(check)
     check.add_argument("--expect", metavar="FILE",
                        help="the certificate (or .pfx, keystore, PEM) the server should serve")
-    _add_trust(check)
-    _add_timeout(check)
     check.add_argument("--starttls", choices=("smtp", "imap", "pop3"),
                        help="upgrade a plain-text mail connection first")
-    _add_json(check)
-    _add_password_options(check)
     check.set_defaults(func=cmd_check_host)
 
     back = sub.add_parser(
@@ -340,16 +311,13 @@ def register(sub: Any) -> None:
                     "its certificate is refused. Protected sources open with the backup "
                     "password unless --source-password-… is given.",
         epilog="example:\n  certkit backup site.pfx tomcat.jks --out-dir backup-2026 "
-               "--password-file pass.txt",
-        formatter_class=_FORMATTER)
+               "--password-file pass.txt")
     back.add_argument("sources", nargs="+", metavar="SRC")
-    _add_out_dir(back, old="--out")
-    _add_json(back)
+    # the spelling before one grammar, kept working but not shown
+    back.add_argument("--out", dest="out_dir", help=argparse.SUPPRESS)
     back.add_argument("--allow-unpaired", action="store_true",
                       help="back up a key that no source certificate matches (with a warning) "
                            "instead of refusing")
-    _add_password_options(back)
-    _add_password_options(back, "new-")
     for old in ("file", "env"):  # the sources' password before one grammar: still works
         back.add_argument(f"--source-password-{old}", action="append",
                           help=argparse.SUPPRESS)
@@ -361,11 +329,8 @@ def register(sub: Any) -> None:
                     "added, the PKCS#12 opens with the password, and a trial restore of every "
                     "key entry (key, matching certificate, linked chain) succeeds. Exit 1 "
                     "when anything is wrong.",
-        epilog="example:\n  certkit verify-backup backup-2026 --password-file pass.txt",
-        formatter_class=_FORMATTER)
+        epilog="example:\n  certkit verify-backup backup-2026 --password-file pass.txt")
     verify.add_argument("directory", metavar="DIR")
-    _add_json(verify)
-    _add_password_options(verify)
     verify.set_defaults(func=cmd_verify_backup)
 
     restore = sub.add_parser(
@@ -373,10 +338,8 @@ def register(sub: Any) -> None:
         description="Verify the backup in DIR, then write one key entry in TARGET's layout "
                     "into OUT, as `certkit export` does.",
         epilog="example:\n  certkit restore backup-2026 --for nginx /etc/nginx/tls "
-               "--password-file pass.txt",
-        formatter_class=_FORMATTER)
+               "--password-file pass.txt")
     restore.add_argument("directory", metavar="DIR")
     restore.add_argument("out", metavar="OUT")
     _export_options(restore)
-    _add_password_options(restore)
     restore.set_defaults(func=cmd_restore)

@@ -10,15 +10,11 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from certkit.cli import (
+from certkit.cli._shell import (
     EXIT_OK,
     EXIT_PROBLEM,
-    HelpFormatter,
-    _add_json,
-    _add_timeout,
-    _add_trust,
-    _print_json,
-    _trust,
+    print_json,
+    trust_from,
 )
 
 __all__ = ["register"]
@@ -60,9 +56,9 @@ def cmd_check_page(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit check-page URL``: list the http:// resources an https page loads."""
     from certkit._ops.page import check_page  # noqa: PLC0415 - keep `certkit --help` fast
 
-    report = check_page(args.url, timeout=args.timeout, trust=_trust(args.trust, required=True))
+    report = check_page(args.url, timeout=args.timeout, trust=trust_from(args.trust, required=True))
     if args.json:
-        _print_json(_report_json(report), out)
+        print_json(_report_json(report), out)
     else:
         _write_report(report, out)
     return EXIT_OK if report.ok else EXIT_PROBLEM
@@ -78,10 +74,6 @@ def register(sub: Any) -> None:
                     "browsers block it. Links (<a href>) are not mixed content and are not "
                     "listed. Exit 1 when any is found or the page redirects to http.",
         epilog="examples:\n  certkit check-page https://www.example.com/\n"
-               "  certkit check-page https://intranet.example.test/ --trust corp-root.pem --json",
-        formatter_class=HelpFormatter)
+               "  certkit check-page https://intranet.example.test/ --trust corp-root.pem --json")
     page.add_argument("url", metavar="URL")
-    _add_trust(page)
-    _add_timeout(page)
-    _add_json(page)
     page.set_defaults(func=cmd_check_page)

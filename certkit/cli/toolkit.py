@@ -20,22 +20,15 @@ from certkit._model import (
     PrivateKey,
     TrustedCertEntry,
 )
-from certkit.cli import (
+from certkit.cli._shell import (
     EXIT_OK,
     EXIT_PROBLEM,
-    HelpFormatter,
     UsageError,
-    _add_fetch,
-    _add_force,
-    _add_json,
-    _add_password_options,
-    _add_servername,
-    _add_trust,
-    _passwords,
-    _print_json,
-    _read_password,
-    _trust,
-    _with_prompt,
+    passwords_from,
+    print_json,
+    read_password,
+    trust_from,
+    with_prompt,
 )
 from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
 
@@ -44,17 +37,15 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_FORMATTER = HelpFormatter
-
 
 def _load(path: str, password: str | Passwords | None) -> KeyStore:
     import certkit  # noqa: PLC0415 - keep `certkit --help` fast
 
-    return _with_prompt(lambda pw: certkit.load(path, password=pw), password, path)
+    return with_prompt(lambda pw: certkit.load(path, password=pw), password, path)
 
 
 def _password(args: argparse.Namespace) -> str | Passwords | None:
-    return _passwords(args)
+    return passwords_from(args)
 
 
 def _one_key(store: KeyStore, path: str) -> PrivateKey:
@@ -111,7 +102,7 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     cert_info = {"path": args.cert, "subject": target.subject, "algorithm": _algorithm(target),
                  **_fingerprints(target)}
     if args.json:
-        _print_json({"match": matched, "key": key_info, "certificate": cert_info}, out)
+        print_json({"match": matched, "key": key_info, "certificate": cert_info}, out)
         return EXIT_OK if matched else EXIT_PROBLEM
     what = "certificate" if isinstance(target, Certificate) else "request"
     width = max(len(args.key), len(args.cert))
@@ -155,7 +146,7 @@ def cmd_modulus(args: argparse.Namespace, out: TextIO) -> int:
             rows.append({"path": path, "type": kind, "subject": name,
                          "algorithm": _algorithm(obj), **_fingerprints(obj, args.digest)})
     if args.json:
-        _print_json({"objects": rows}, out)
+        print_json({"objects": rows}, out)
         return EXIT_OK
     key = f"modulus_{args.digest}"
     for row in rows:
@@ -194,7 +185,7 @@ def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
                            "algorithm": found.key.algorithm}
         result["also"] = [{"path": f.source, "alias": f.alias} for f in every[1:]]
     if args.json:
-        _print_json(result, out)
+        print_json(result, out)
         return EXIT_OK if found else EXIT_PROBLEM
     if found is not None:
         out.write(f"the private key of {target.subject} ({found.key.algorithm}) is in:\n")
@@ -271,7 +262,7 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
     notes: tuple[str, ...] = ()
     if args.complete or args.trust or args.fetch:
         leaf = first_leaf(bag)
-        built_trust = _trust(args.trust)
+        built_trust = trust_from(args.trust)
         built = build(leaf, pool, trust=built_trust, fetch=args.fetch, timeout=args.timeout)
         certs, origins, notes = list(built.chain), list(built.origins), built.notes
         complete = built.chain.is_complete
@@ -286,7 +277,7 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
             text = (f"{err} (or pass --complete to build the chain of the leaf and leave the "
                     "rest out)")
             if args.json:
-                _print_json({"chain": None, "complete": None, "problem": text,
+                print_json({"chain": None, "complete": None, "problem": text,
                              "strays": list(err.strays)}, out)
             else:
                 out.write(f"NOT ONE CHAIN: {text}\n")
@@ -298,7 +289,7 @@ def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
         written = _save_chain(chosen, args.out, force=args.force)
     code = EXIT_PROBLEM if complete is False else EXIT_OK
     if args.json:
-        _print_json({
+        print_json({
             "chain": [_cert_json(c, origins[i] if origins else None)
                       for i, c in enumerate(certs)],
             "complete": complete if complete is not None else None,
@@ -342,11 +333,11 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     chain = chain_of(_load(args.file, _password(args)))
     if not chain:
         raise UsageError(f"{args.file} holds no certificate")
-    trust = _trust(args.trust, required=True)
+    trust = trust_from(args.trust, required=True)
     at = _parse_time(args.at) if args.at else None
     result = verify_chain(chain, trust=trust, host=args.servername, at=at)
     if args.json:
-        _print_json({
+        print_json({
             "ok": result.ok, "host": args.servername,
             "chain": [_cert_json(c) for c in chain],
             "path": [_cert_json(c) for c in result.path] if result.path else None,
@@ -390,11 +381,11 @@ def _renewal_inputs(args: argparse.Namespace, password: str | None
     where = None
     if args.renew_from:
         path, alias = split_store_alias(args.renew_from)
-        found = _with_prompt(lambda pw: renewal_source(path, alias, password=pw), password, path)
+        found = with_prompt(lambda pw: renewal_source(path, alias, password=pw), password, path)
         certificate = found.certificate
     if args.key:
         path, alias = split_store_alias(args.key)
-        key, entry = _with_prompt(lambda pw: renewal_key(path, alias, password=pw), password,
+        key, entry = with_prompt(lambda pw: renewal_key(path, alias, password=pw), password,
                                   path)
         where = f"{path}:{entry}" if alias else path
     return certificate, key, where
@@ -414,9 +405,9 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
                          "reuse a key")
     if args.out_key is not None and args.key:
         raise UsageError("--out-key writes a new key and --key reuses one: give only one")
-    key_password = _read_password(args.new_password_file, args.new_password_env,
+    key_password = read_password(args.new_password_file, args.new_password_env,
                                   "key password")
-    password = _read_password(args.password_file, args.password_env, "password")
+    password = read_password(args.password_file, args.password_env, "password")
     for path in (args.out_key, args.out_csr):
         if path is not None and os.path.exists(path):
             raise UsageError(f"{path} already exists; certkit never overwrites a key or CSR "
@@ -451,7 +442,7 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
                 "subject": csr.subject, "san": list(csr.san), "reused_key": True,
                 **_fingerprints(key)}
         if args.json:
-            _print_json(info, out)
+            print_json(info, out)
             return EXIT_OK
         out.write(f"reused the {key.algorithm} private key of {key_source}\n")
         out.write(f"wrote {csr_path} (request for {csr.subject}"
@@ -461,7 +452,7 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
             "subject": csr.subject, "san": list(csr.san), "encrypted": key_password is not None,
             **_fingerprints(key)}
     if args.json:
-        _print_json(info, out)
+        print_json(info, out)
         return EXIT_OK
     out.write(f"wrote {key_path} ({key.algorithm} private key, mode 0600"
               f"{', encrypted' if key_password is not None else ''}) — keep it, and back it "
@@ -488,11 +479,9 @@ def register(sub: Any) -> None:
                     "hashes, as `openssl x509 -noout -modulus | openssl md5` prints them, for "
                     "RSA, the public key SHA-256 for other keys. Exit 0 on MATCH, 1 on "
                     "MISMATCH.",
-        epilog="example:\n  certkit match server.key server.crt", formatter_class=_FORMATTER)
+        epilog="example:\n  certkit match server.key server.crt")
     match.add_argument("key", metavar="KEY")
     match.add_argument("cert", metavar="CERT")
-    _add_json(match)
-    _add_password_options(match)
     match.set_defaults(func=cmd_match)
 
     mod = sub.add_parser(
@@ -500,25 +489,20 @@ def register(sub: Any) -> None:
         description="Print, for every key, certificate and request in the files, the hash "
                     "`openssl x509|rsa|req -noout -modulus | openssl md5` prints (RSA), or "
                     "the public key SHA-256 (other keys).",
-        epilog="example:\n  certkit modulus server.key server.crt", formatter_class=_FORMATTER)
+        epilog="example:\n  certkit modulus server.key server.crt")
     mod.add_argument("files", nargs="+", metavar="FILE")
     mod.add_argument("--digest", default="md5", choices=("md5", "sha1", "sha256"),
                      help="hash of the Modulus= line (default md5, like `openssl md5`)")
     mod.add_argument("--full", action="store_true", help="also print the Modulus= line")
-    _add_json(mod)
-    _add_password_options(mod)
     mod.set_defaults(func=cmd_modulus)
 
     find = sub.add_parser(
         "find-key", help="find the private key of a certificate among files and folders",
         description="Search key files, keystores and folders (recursively) for the private "
                     "key of CERT. Exit 0 when found, 1 when not.",
-        epilog="example:\n  certkit find-key server.crt /etc/ssl/private ~/old-keys",
-        formatter_class=_FORMATTER)
+        epilog="example:\n  certkit find-key server.crt /etc/ssl/private ~/old-keys")
     find.add_argument("cert", metavar="CERT")
     find.add_argument("places", nargs="+", metavar="PLACE", help="key file, keystore or folder")
-    _add_json(find)
-    _add_password_options(find)
     find.set_defaults(func=cmd_find_key)
 
     chain = sub.add_parser(
@@ -529,34 +513,23 @@ def register(sub: Any) -> None:
                     "build the leaf's chain from the files, the trust store and, with --fetch, "
                     "the issuer URLs in the certificates; exit 1 if it stays incomplete.",
         epilog="examples:\n  certkit chain intermediate.crt server.crt root.crt --out chain.pem\n"
-               "  certkit chain server.crt --complete --trust system --fetch",
-        formatter_class=_FORMATTER)
+               "  certkit chain server.crt --complete --trust system --fetch")
     chain.add_argument("files", nargs="+", metavar="FILE")
     chain.add_argument("--complete", action="store_true", help="complete the leaf's chain")
-    _add_trust(chain)
-    _add_fetch(chain)
     chain.add_argument("--out", metavar="FILE",
                        help="write the result to FILE (its format from the extension)")
     chain.add_argument("--no-root", action="store_true",
                        help="leave the self-signed root out of --out (servers need not send it)")
-    _add_force(chain)
-    _add_json(chain)
-    _add_password_options(chain)
     chain.set_defaults(func=cmd_chain)
 
     verify = sub.add_parser(
         "verify", help="verify a certificate chain (trust, dates, host name)",
         description="Verify the chain in FILE as a TLS client would (web PKI rules). Exit 0 "
                     "when valid, 1 with the reasons when not.",
-        epilog="example:\n  certkit verify fullchain.pem --host www.example.com --trust system",
-        formatter_class=_FORMATTER)
+        epilog="example:\n  certkit verify fullchain.pem --host www.example.com --trust system")
     verify.add_argument("file", metavar="FILE")
-    _add_trust(verify)
-    _add_servername(verify)
     verify.add_argument("--host", dest="servername", help=argparse.SUPPRESS)  # the old name
     verify.add_argument("--at", metavar="TIME", help="verify at this ISO date/time (default now)")
-    _add_json(verify)
-    _add_password_options(verify)
     verify.set_defaults(func=cmd_verify)
 
     request = sub.add_parser(
@@ -567,8 +540,7 @@ def register(sub: Any) -> None:
                "--out-key www.key --out-csr www.csr\n"
                "  certkit request --from www.crt --out-key www-2027.key --out-csr www-2027.csr\n"
                "  certkit request --from tomcat.jks:tomcat --key tomcat.jks:tomcat "
-               "--out-csr tomcat.csr --password-env STOREPASS",
-        formatter_class=_FORMATTER)
+               "--out-csr tomcat.csr --password-env STOREPASS")
     request.add_argument("--cn", metavar="NAME", help="common name (host name)")
     request.add_argument("--from", dest="renew_from", metavar="CERT|STORE[:ALIAS]",
                          help="renew this certificate (or keystore entry): copy its subject "
@@ -584,10 +556,7 @@ def register(sub: Any) -> None:
                          help="RSA-2048 (default), RSA-3072, RSA-4096, EC-P256, EC-P384, Ed25519")
     request.add_argument("--out-key", metavar="FILE", help="where the new key goes (mode 0600)")
     request.add_argument("--out-csr", required=True, metavar="FILE")
-    _add_json(request)
-    _add_password_options(request, "new-")
     for old in ("file", "env"):  # the old names of --new-password-file/-env
         request.add_argument(f"--key-password-{old}", dest=f"new_password_{old}",
                              action="append", help=argparse.SUPPRESS)
-    _add_password_options(request)
     request.set_defaults(func=cmd_request)
