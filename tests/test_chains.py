@@ -629,3 +629,48 @@ class TestChainOf:
                            TrustedCertEntry("other", other_pki.leaf.certificate)])
         assert chain_of(bundle) == [pki.leaf.certificate, other_pki.intermediate.certificate,
                                     other_pki.leaf.certificate]
+
+
+class TestChainReport:
+    """certkit.chain_report and save_chain: the library calls behind `certkit chain`."""
+
+    def test_orders_a_shuffled_bundle_leaf_first(self, pki: PKI) -> None:
+        """Certificates from several stores come back in issuing order, not judged."""
+        stores = {"a.pem": certkit.KeyStore([certkit.TrustedCertEntry("r", pki.root.certificate)]),
+                  "b.pem": certkit.KeyStore([
+                      certkit.TrustedCertEntry("l", pki.leaf.certificate),
+                      certkit.TrustedCertEntry("i", pki.intermediate.certificate)])}
+        report = certkit.chain_report(stores)
+        assert list(report.chain) == list(pki.chain)
+        assert report.complete is None
+        assert report.verdict is None
+
+    def test_completes_from_trust_and_names_origins(self, pki: PKI) -> None:
+        """With complete=True the leaf's chain is built through the pool and the trust
+        store, each certificate with where it came from, and judged."""
+        stores = {"leaf.pem": certkit.KeyStore([
+            certkit.TrustedCertEntry("l", pki.leaf.certificate),
+            certkit.TrustedCertEntry("i", pki.intermediate.certificate)])}
+        report = certkit.chain_report(stores, complete=True, trust=[pki.root.certificate])
+        assert list(report.chain) == list(pki.chain)
+        assert report.complete is True
+        assert report.origins[1] == "leaf.pem"
+        assert report.verdict is not None
+        assert report.verdict.code == "trusted"
+
+    def test_two_chains_are_a_chain_error_with_strays(self, pki: PKI, other_pki: PKI) -> None:
+        """Two unrelated leaves cannot be ordered: ChainError names the stray."""
+        store = certkit.KeyStore([certkit.TrustedCertEntry("a", pki.leaf.certificate),
+                                  certkit.TrustedCertEntry("b", other_pki.leaf.certificate)])
+        with pytest.raises(ChainError) as caught:
+            certkit.chain_report([store])
+        assert caught.value.strays
+
+    def test_save_chain_without_root_is_read_by_openssl(self, pki: PKI,
+                                                        tmp_path: pathlib.Path) -> None:
+        """save_chain(include_root=False) writes leaf and intermediate; openssl reads two."""
+        path = certkit.save_chain(pki.chain, tmp_path / "chain.pem", include_root=False)
+        text = openssl("crl2pkcs7", "-nocrl", "-certfile", path).stdout
+        printed = openssl("pkcs7", "-print_certs", "-noout", input=text).stdout.decode()
+        assert printed.count("subject=") == 2
+        assert "Root" not in printed.split("subject=")[1]

@@ -291,3 +291,57 @@ class TestSubjectOf:
         csr = generate_csr(pki.leaf.key, "localhost")
         assert subject_of(KeyStore(requests=[csr])) == csr
         assert subject_of(KeyStore()) is None
+
+
+class TestMatchKey:
+    """certkit.match_key: the library call behind `certkit match`, on files openssl made."""
+
+    def test_openssl_key_and_certificate_match_with_openssl_fingerprints(
+            self, tmp_path: pathlib.Path) -> None:
+        """A key and the certificate openssl made from it match; the modulus hash and the
+        public key hash are openssl's own."""
+        key = _openssl_key(tmp_path, "RSA", "site")
+        cert = tmp_path / "site.crt"
+        openssl("req", "-new", "-x509", "-key", key, "-subj", "/CN=site.example",
+                "-days", "30", "-out", cert)
+        result = certkit.match_key(key, cert)
+        assert result.matched
+        md5 = openssl("x509", "-noout", "-modulus", "-in", cert).stdout
+        assert result.target_fingerprints.modulus == md5.decode().strip()
+        expected = re.sub(r"\s", "", openssl("md5", input=md5).stdout.decode()).split("=")[-1]
+        assert result.key_fingerprints.modulus_hash == expected
+        spki = openssl("pkey", "-in", key, "-pubout", "-outform", "DER").stdout
+        import hashlib
+        assert result.key_fingerprints.spki_sha256.replace(":", "").lower() == \
+            hashlib.sha256(spki).hexdigest()
+
+    def test_other_key_does_not_match(self, tmp_path: pathlib.Path) -> None:
+        """An unrelated EC key gives matched=False and no modulus (not RSA)."""
+        cert_key = _openssl_key(tmp_path, "RSA", "site")
+        cert = tmp_path / "site.crt"
+        openssl("req", "-new", "-x509", "-key", cert_key, "-subj", "/CN=site.example",
+                "-days", "30", "-out", cert)
+        other = _openssl_key(tmp_path, "EC", "other")
+        result = certkit.match_key(other, cert)
+        assert not result.matched
+        assert result.key_fingerprints.modulus is None
+        assert "modulus_md5" not in result.key_fingerprints.as_dict()
+
+    def test_a_file_without_a_key_is_an_error_naming_it(self, tmp_path: pathlib.Path,
+                                                        pki: PKI) -> None:
+        """Giving a certificate as the key is a KeyMismatchError that names the file."""
+        cert = tmp_path / "leaf.crt"
+        cert.write_bytes(pki.leaf.certificate.to_pem())
+        from certkit.errors import KeyMismatchError
+        with pytest.raises(KeyMismatchError, match=r"leaf\.crt holds no private key"):
+            certkit.match_key(cert, cert)
+
+    def test_identify_lists_every_object_of_a_store(self, pki: PKI) -> None:
+        """identify lists the key, each certificate and the request of a store, in order."""
+        store = KeyStore([certkit.KeyEntry("a", pki.leaf.key, pki.chain)],
+                         requests=[certkit.generate_csr(pki.leaf.key, "localhost")])
+        kinds = [kind for kind, _, _ in certkit.identify(store, "sha256")]
+        assert kinds == ["private key", "certificate", "certificate", "certificate", "request"]
+        first = certkit.identify(store, "sha256")[0][2]
+        assert first.digest == "sha256"
+        assert "modulus_sha256" in first.as_dict()

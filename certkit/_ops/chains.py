@@ -24,7 +24,7 @@ import ssl
 import stat
 import urllib.parse
 import warnings
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
@@ -45,6 +45,7 @@ __all__ = [
     "VERDICTS",
     "CertificatePool",
     "ChainBuild",
+    "ChainReport",
     "ChainVerdict",
     "PoolSource",
     "Reason",
@@ -53,6 +54,7 @@ __all__ = [
     "build",
     "build_chain",
     "chain_of",
+    "chain_report",
     "chain_verdict",
     "order_chain",
     "trust_pool",
@@ -667,6 +669,63 @@ def build(
         trusted=found and anchors is not None,
         notes=tuple(notes),
     )
+
+
+@attrs.frozen
+class ChainReport:
+    """The certificates of some files as one chain, leaf first (what ``certkit chain`` says).
+
+    Ordered only (``completed`` false): the files' own certificates in issuing order, with
+    no judgement of completeness. Completed: built from the leaf through the files, the
+    trust store and, with ``fetch``, AIA downloads; ``origins`` runs parallel to the chain
+    (see :class:`ChainBuild`), ``notes`` says why a download failed, and ``verdict`` is
+    :func:`chain_verdict`'s word on it.
+    """
+
+    chain: Chain
+    completed: bool = False
+    origins: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    verdict: ChainVerdict | None = None
+
+    @property
+    def complete(self) -> bool | None:
+        """Whether the completed chain ends at a self-signed root (``None`` when only ordered)."""
+        return self.chain.is_complete if self.completed else None
+
+
+def chain_report(
+    stores: Mapping[str, KeyStore] | Iterable[KeyStore],
+    *,
+    complete: bool = False,
+    trust: TrustSource | None = "system",
+    fetch: bool = False,
+    timeout: float = 10.0,
+) -> ChainReport:
+    """Order the certificates of ``stores`` (by origin name, or unnamed) leaf first, or with
+    ``complete`` build the chain of their leaf through them, ``trust`` and (``fetch``) AIA.
+
+    Raises :class:`~certkit.errors.ChainError` when the stores hold no certificate, and
+    when ordering finds more than one chain (its ``strays`` name the odd ones out; with
+    ``complete`` the leaf's chain is built and the rest left out instead).
+    """
+    from certkit._ops.match import first_leaf  # noqa: PLC0415 - operations import lazily
+
+    named = (stores.items() if isinstance(stores, Mapping)
+             else ((None, store) for store in stores))
+    bag: list[Certificate] = []
+    pool = CertificatePool()
+    for origin, store in named:
+        bag.extend(store.certificates)
+        pool.add(store, origin=origin)
+    if not bag:
+        raise ChainError("the files hold no certificate")
+    if not complete:
+        return ChainReport(order_chain(bag))
+    built = build(first_leaf(bag), pool, trust=trust, fetch=fetch, timeout=timeout)
+    verdict = chain_verdict(built.chain, trust=trust, pool=pool)
+    return ChainReport(built.chain, completed=True, origins=built.origins, notes=built.notes,
+                       verdict=verdict)
 
 
 def build_chain(

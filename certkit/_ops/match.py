@@ -30,18 +30,29 @@ from certkit._model import (
     TrustedCertEntry,
     key_algorithm_name,
 )
-from certkit.errors import CertkitError, Hint, PasswordError, UnsupportedKeyError
+from certkit.errors import (
+    CertkitError,
+    Hint,
+    KeyMismatchError,
+    PasswordError,
+    UnsupportedKeyError,
+)
 
 if TYPE_CHECKING:
     from certkit._ops.api import Passwords
 
 __all__ = [
+    "Fingerprints",
     "KeyCandidate",
     "KeyIndex",
     "KeyLocation",
+    "KeyMatch",
     "ModulusSource",
     "find_key",
+    "fingerprints",
     "first_leaf",
+    "identify",
+    "match_key",
     "modulus",
     "modulus_hash",
     "pair_keys",
@@ -155,6 +166,119 @@ def modulus_hash(obj: ModulusSource, algorithm: str = "md5") -> str:
     if name not in hashlib.algorithms_available:
         raise ValueError(f"unknown digest algorithm {algorithm!r}; use md5, sha1 or sha256")
     return hashlib.new(name, (modulus(obj) + "\n").encode("ascii")).hexdigest()
+
+
+
+@attrs.frozen
+class Fingerprints:
+    """How a key, certificate or CSR is told apart: its key algorithm, the SHA-256 of its
+    public key (SubjectPublicKeyInfo), and for RSA the :func:`modulus` line and its hash
+    with ``digest`` (what ``openssl … -modulus | openssl md5`` prints; ``None`` otherwise).
+    """
+
+    algorithm: str
+    spki_sha256: str
+    modulus: str | None = None
+    modulus_hash: str | None = None
+    digest: str = "md5"
+
+    def as_dict(self) -> dict[str, str]:
+        """The fingerprints as JSON names them: ``spki_sha256``, ``modulus``, ``modulus_md5``."""
+        found = {"spki_sha256": self.spki_sha256}
+        if self.modulus is not None and self.modulus_hash is not None:
+            found["modulus"] = self.modulus
+            found[f"modulus_{self.digest}"] = self.modulus_hash
+        return found
+
+
+def _algorithm(obj: PrivateKey | Certificate | CertificateRequest) -> str:
+    if isinstance(obj, PrivateKey):
+        return obj.algorithm
+    if isinstance(obj, Certificate):
+        return obj.key_algorithm
+    try:
+        return key_algorithm_name(obj.x509.public_key())
+    except ValueError:
+        return "unknown"
+
+
+def fingerprints(obj: PrivateKey | Certificate | CertificateRequest,
+                 digest: str = "md5") -> Fingerprints:
+    """The :class:`Fingerprints` of a key, certificate or certificate request."""
+    try:
+        line: str | None = modulus(obj)
+        hashed: str | None = modulus_hash(obj, digest)
+    except UnsupportedKeyError:
+        line = hashed = None
+    return Fingerprints(_algorithm(obj), obj.public_key_fingerprint, line, hashed, digest)
+
+
+def identify(store: KeyStore, digest: str = "md5") -> list[tuple[
+        str, PrivateKey | Certificate | CertificateRequest, Fingerprints]]:
+    """Every private key, certificate and request in ``store`` with its :class:`Fingerprints`:
+    ``(kind, object, fingerprints)`` with kind ``private key``, ``certificate`` or
+    ``request``, in the store's order (what ``certkit modulus`` lists)."""
+    found: list[tuple[str, PrivateKey | Certificate | CertificateRequest]] = []
+    for entry in store.entries:
+        if isinstance(entry, KeyEntry):
+            if isinstance(entry.key, PrivateKey):
+                found.append(("private key", entry.key))
+            found.extend(("certificate", cert) for cert in entry.chain)
+        elif isinstance(entry, TrustedCertEntry):
+            found.append(("certificate", entry.certificate))
+    found.extend(("request", request) for request in store.requests)
+    return [(kind, obj, fingerprints(obj, digest)) for kind, obj in found]
+
+
+@attrs.frozen
+class KeyMatch:
+    """Whether a private key belongs to a certificate or CSR, with both sides' fingerprints
+    (what ``certkit match`` shows)."""
+
+    matched: bool
+    key: PrivateKey = attrs.field(repr=False)
+    target: Certificate | CertificateRequest
+    key_fingerprints: Fingerprints
+    target_fingerprints: Fingerprints
+
+
+def match_key(
+    key: KeyStore | str | os.PathLike[str],
+    target: KeyStore | str | os.PathLike[str],
+    *,
+    password: Password | Passwords = None,
+) -> KeyMatch:
+    """Does the one private key in ``key`` belong to what ``target`` is about (its leaf
+    certificate, else its certificate request, see :func:`subject_of`)?
+
+    Files are loaded with ``password`` (one, or :class:`~certkit.Passwords` to try).
+    Raises :class:`~certkit.errors.KeyMismatchError` when ``key`` holds no private key or
+    several (which one would be meant?) and when ``target`` holds no certificate or request:
+    an answer would not be about what the caller meant.
+    """
+    key_store, key_name = _opened(key, password, "the key store")
+    target_store, target_name = _opened(target, password, "the certificate store")
+    keys = list(key_store.key_entries)
+    if len(keys) != 1 or not isinstance(keys[0].key, PrivateKey):
+        what = ("no private key" if not keys else
+                f"{len(keys)} private keys ({', '.join(e.alias for e in keys)}); export the "
+                "one you mean to its own file" if len(keys) > 1 else "a locked private key")
+        raise KeyMismatchError(f"{key_name} holds {what}")
+    private_key = keys[0].key
+    subject = subject_of(target_store)
+    if subject is None:
+        raise KeyMismatchError(f"{target_name} holds no certificate or certificate request")
+    return KeyMatch(private_key.matches(subject), private_key, subject,
+                    fingerprints(private_key), fingerprints(subject))
+
+
+def _opened(source: KeyStore | str | os.PathLike[str], password: Password | Passwords,
+            name: str) -> tuple[KeyStore, str]:
+    if isinstance(source, KeyStore):
+        return source, name
+    from certkit._ops.api import load  # noqa: PLC0415 - operations import one another lazily
+
+    return load(source, password=password), os.fspath(source)
 
 
 @attrs.frozen

@@ -1,14 +1,15 @@
 """Say what to write: pick the key, the leaf, the chain or the CA certificates out of a store,
-and split a bundle into one file per certificate."""
+split a bundle into one file per certificate, and save a chain."""
 
 from __future__ import annotations
 
 import os
 import pathlib
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from certkit._assemble import unique_alias
+from certkit._assemble import Aliases, unique_alias
 from certkit._model import (
     Attributes,
     Certificate,
@@ -21,7 +22,7 @@ from certkit.errors import CertkitError, ReadError, UnrepresentableError
 if TYPE_CHECKING:
     from certkit._model import Password
 
-__all__ = ["ONLY", "only_for_path", "select", "split_certificates"]
+__all__ = ["ONLY", "only_for_path", "save_chain", "select", "split_certificates"]
 
 #: What ``only=`` may ask for: the private key(s), the leaf certificate(s), every
 #: certificate (leaf and chain), the CA certificates only, or everything as read.
@@ -185,3 +186,25 @@ def split_certificates(
                 failure.args = (f"{failure}; written nonetheless: {', '.join(written)}",)
             raise failure
     return [o.path for o in outputs]
+
+
+def save_chain(
+    chain: Iterable[Certificate],
+    path: str | os.PathLike[str],
+    *,
+    include_root: bool = True,
+    overwrite: bool = False,
+) -> pathlib.Path:
+    """Save certificates (a chain, leaf first) to ``path`` in the format its extension names,
+    as trusted-certificate entries named after each common name; ``include_root=False``
+    leaves out a self-signed last certificate (what a server should send). Returns the path.
+    """
+    from certkit._ops.api import save  # noqa: PLC0415
+
+    certs = list(chain)
+    if not include_root and len(certs) > 1 and certs[-1].is_self_signed:
+        certs = certs[:-1]
+    taken = Aliases()
+    entries = [TrustedCertEntry(unique_alias(c.common_name or "certificate", taken), c,
+                                trusted=False) for c in certs]
+    return save(KeyStore(entries), path, overwrite=overwrite)

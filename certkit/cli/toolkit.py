@@ -9,16 +9,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import pathlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit._model import (
     Certificate,
-    CertificateRequest,
     KeyEntry,
     KeyStore,
     PrivateKey,
-    TrustedCertEntry,
 )
 from certkit.cli._shell import (
     EXIT_OK,
@@ -30,7 +28,7 @@ from certkit.cli._shell import (
     trust_from,
     with_prompt,
 )
-from certkit.errors import CertkitError, ChainError, UnsupportedKeyError
+from certkit.errors import CertkitError, ChainError
 
 if TYPE_CHECKING:
     from certkit._ops.api import Passwords
@@ -48,63 +46,24 @@ def _password(args: argparse.Namespace) -> str | Passwords | None:
     return passwords_from(args)
 
 
-def _one_key(store: KeyStore, path: str) -> PrivateKey:
-    keys = list(store.key_entries)
-    if not keys:
-        raise UsageError(f"{path} holds no private key")
-    if len(keys) > 1:
-        aliases = ", ".join(e.alias for e in keys)
-        raise UsageError(f"{path} holds {len(keys)} private keys ({aliases}); "
-                         "export the one you mean to its own file")
-    return keys[0].private_key
-
-
-def _fingerprints(obj: PrivateKey | Certificate | CertificateRequest,
-                  digest: str = "md5") -> dict[str, Any]:
-    from certkit._ops.match import modulus, modulus_hash  # noqa: PLC0415
-
-    info: dict[str, Any] = {"spki_sha256": obj.public_key_fingerprint}
-    try:
-        info["modulus"] = modulus(obj)
-        info[f"modulus_{digest}"] = modulus_hash(obj, digest)
-    except UnsupportedKeyError:
-        pass
-    return info
-
-
-def _algorithm(obj: PrivateKey | Certificate | CertificateRequest) -> str:
-    if isinstance(obj, PrivateKey):
-        return obj.algorithm
-    if isinstance(obj, Certificate):
-        return obj.key_algorithm
-    from certkit._model import key_algorithm_name  # noqa: PLC0415
-
-    try:
-        return key_algorithm_name(obj.x509.public_key())
-    except ValueError:
-        return "unknown"
-
-
 # -- match -------------------------------------------------------------------------------
 
 
 def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit match KEY CERT``: does the private key belong to the certificate (or CSR)?"""
-    password = _password(args)
-    from certkit._ops.match import subject_of  # noqa: PLC0415
+    import certkit  # noqa: PLC0415 - keep `certkit --help` fast
 
-    key = _one_key(_load(args.key, password), args.key)
-    target = subject_of(_load(args.cert, password))
-    if target is None:
-        raise UsageError(f"{args.cert} holds no certificate or certificate request")
-    matched = key.matches(target)
-    key_info = {"path": args.key, "algorithm": key.algorithm, **_fingerprints(key)}
-    cert_info = {"path": args.cert, "subject": target.subject, "algorithm": _algorithm(target),
-                 **_fingerprints(target)}
+    result = with_prompt(lambda pw: certkit.match_key(args.key, args.cert, password=pw),
+                         _password(args), f"{args.key} and {args.cert}")
+    key_info = {"path": args.key, "algorithm": result.key_fingerprints.algorithm,
+                **result.key_fingerprints.as_dict()}
+    cert_info = {"path": args.cert, "subject": result.target.subject,
+                 "algorithm": result.target_fingerprints.algorithm,
+                 **result.target_fingerprints.as_dict()}
     if args.json:
-        print_json({"match": matched, "key": key_info, "certificate": cert_info}, out)
-        return EXIT_OK if matched else EXIT_PROBLEM
-    what = "certificate" if isinstance(target, Certificate) else "request"
+        print_json({"match": result.matched, "key": key_info, "certificate": cert_info}, out)
+        return EXIT_OK if result.matched else EXIT_PROBLEM
+    what = "certificate" if isinstance(result.target, Certificate) else "request"
     width = max(len(args.key), len(args.cert))
     for label, info in (("key", key_info), (what, cert_info)):
         if "modulus_md5" in info:
@@ -112,10 +71,10 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
         else:
             value = f"public key sha256  {info['spki_sha256']}"
         out.write(f"{label:<11} {info['path']:<{width}}  {info['algorithm']:<9} {value}\n")
-    if matched:
-        out.write(f"MATCH: the key belongs to {target.subject}\n")
+    if result.matched:
+        out.write(f"MATCH: the key belongs to {result.target.subject}\n")
         return EXIT_OK
-    out.write(f"MISMATCH: this key does not belong to {target.subject}; "
+    out.write(f"MISMATCH: this key does not belong to {result.target.subject}; "
               f"find the right one with `certkit find-key {args.cert} FOLDER`\n")
     return EXIT_PROBLEM
 
@@ -123,28 +82,17 @@ def cmd_match(args: argparse.Namespace, out: TextIO) -> int:
 # -- modulus -----------------------------------------------------------------------------
 
 
-def _objects(store: KeyStore) -> list[tuple[str, PrivateKey | Certificate | CertificateRequest]]:
-    found: list[tuple[str, PrivateKey | Certificate | CertificateRequest]] = []
-    for entry in store.entries:
-        if isinstance(entry, KeyEntry):
-            if isinstance(entry.key, PrivateKey):
-                found.append(("private key", entry.key))
-            found.extend(("certificate", cert) for cert in entry.chain)
-        elif isinstance(entry, TrustedCertEntry):
-            found.append(("certificate", entry.certificate))
-    found.extend(("request", request) for request in store.requests)
-    return found
-
-
 def cmd_modulus(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit modulus FILE…``: the openssl modulus hash of every key, certificate and CSR."""
+    import certkit  # noqa: PLC0415
+
     password = _password(args)
     rows: list[dict[str, Any]] = []
     for path in args.files:
-        for kind, obj in _objects(_load(path, password)):
+        for kind, obj, found in certkit.identify(_load(path, password), args.digest):
             name = obj.subject if not isinstance(obj, PrivateKey) else None
             rows.append({"path": path, "type": kind, "subject": name,
-                         "algorithm": _algorithm(obj), **_fingerprints(obj, args.digest)})
+                         "algorithm": found.algorithm, **found.as_dict()})
     if args.json:
         print_json({"objects": rows}, out)
         return EXIT_OK
@@ -209,7 +157,7 @@ def cmd_find_key(args: argparse.Namespace, out: TextIO) -> int:
 # -- chain -------------------------------------------------------------------------------
 
 
-def _describe_chain(certs: list[Certificate], origins: list[str] | None, out: TextIO) -> None:
+def _describe_chain(certs: list[Certificate], origins: Sequence[str], out: TextIO) -> None:
     for index, cert in enumerate(certs):
         origin = f"  [{origins[index]}]" if origins else ""
         out.write(f"  {index}: {cert.subject}{origin}\n")
@@ -224,90 +172,55 @@ def _cert_json(cert: Certificate, origin: str | None = None) -> dict[str, Any]:
     return info
 
 
-def _save_chain(certs: list[Certificate], path: str, *, force: bool) -> pathlib.Path:
-    import certkit  # noqa: PLC0415
-    from certkit._assemble import Aliases, unique_alias  # noqa: PLC0415
-
-    taken = Aliases()
-    entries = [TrustedCertEntry(unique_alias(c.common_name or "certificate", taken), c,
-                                trusted=False) for c in certs]
-    return certkit.save(KeyStore(entries), path, overwrite=force)
-
-
 def cmd_chain(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit chain FILE…``: order certificates leaf first, or complete a leaf's chain."""
-    from certkit._ops.chains import (  # noqa: PLC0415
-        CertificatePool,
-        ChainVerdict,
-        build,
-        chain_verdict,
-        order_chain,
-    )
+    import certkit  # noqa: PLC0415
     from certkit._ops.inspect import describe_verdict  # noqa: PLC0415
-    from certkit._ops.match import first_leaf  # noqa: PLC0415
 
     password = _password(args)
-    bag: list[Certificate] = []
-    pool = CertificatePool()
-    for path in args.files:
-        store = _load(path, password)
-        bag.extend(store.certificates)
-        pool.add(store, origin=path)
-    if not bag:
-        raise UsageError("the files hold no certificate")
-    origins: list[str] | None = None
-    verdict: ChainVerdict | None = None
-    complete: bool | None = None
-    missing: str | None = None
-    notes: tuple[str, ...] = ()
-    if args.complete or args.trust or args.fetch:
-        leaf = first_leaf(bag)
-        built_trust = trust_from(args.trust)
-        built = build(leaf, pool, trust=built_trust, fetch=args.fetch, timeout=args.timeout)
-        certs, origins, notes = list(built.chain), list(built.origins), built.notes
-        complete = built.chain.is_complete
-        missing = built.chain.missing_issuer
-        verdict = chain_verdict(built.chain, trust=built_trust, pool=pool)
-    else:
-        try:
-            certs = list(order_chain(bag))
-        except ChainError as err:
-            # Not one chain (two leaves, a stray certificate) is a problem found in the
-            # input, like an incomplete chain: exit 1, not the exit 2 of an error.
-            text = (f"{err} (or pass --complete to build the chain of the leaf and leave the "
-                    "rest out)")
-            if args.json:
-                print_json({"chain": None, "complete": None, "problem": text,
-                             "strays": list(err.strays)}, out)
-            else:
-                out.write(f"NOT ONE CHAIN: {text}\n")
-            return EXIT_PROBLEM
+    stores = {path: _load(path, password) for path in args.files}
+    try:
+        report = certkit.chain_report(
+            stores, complete=bool(args.complete or args.trust or args.fetch),
+            trust=trust_from(args.trust), fetch=args.fetch, timeout=args.timeout)
+    except ChainError as err:
+        if not err.strays:
+            raise
+        # Not one chain (two leaves, a stray certificate) is a problem found in the input,
+        # like an incomplete chain: exit 1, not the exit 2 of an error.
+        text = f"{err} (or pass --complete to build the chain of the leaf and leave the rest out)"
+        if args.json:
+            print_json({"chain": None, "complete": None, "problem": text,
+                        "strays": list(err.strays)}, out)
+        else:
+            out.write(f"NOT ONE CHAIN: {text}\n")
+        return EXIT_PROBLEM
+    certs, origins, complete = list(report.chain), report.origins, report.complete
     written = None
     if args.out:
-        chosen = certs[:-1] if args.no_root and len(certs) > 1 and certs[-1].is_self_signed \
-            else certs
-        written = _save_chain(chosen, args.out, force=args.force)
+        written = certkit.save_chain(certs, args.out, include_root=not args.no_root,
+                                     overwrite=args.force)
     code = EXIT_PROBLEM if complete is False else EXIT_OK
     if args.json:
         print_json({
             "chain": [_cert_json(c, origins[i] if origins else None)
                       for i, c in enumerate(certs)],
-            "complete": complete if complete is not None else None,
-            "missing_issuer": missing, "notes": list(notes),
-            "verdict": describe_verdict(verdict) if verdict else None,
+            "complete": complete, "missing_issuer": report.chain.missing_issuer
+            if report.completed else None, "notes": list(report.notes),
+            "verdict": describe_verdict(report.verdict) if report.verdict else None,
             "written": str(written) if written else None}, out)
         return code
     out.write(f"chain of {len(certs)} certificate(s), leaf first:\n")
     _describe_chain(certs, origins, out)
-    for note in notes:
+    for note in report.notes:
         out.write(f"  note: {note}\n")
-    if verdict is not None:
-        out.write(f"chain: {verdict.message}\n")
+    if report.verdict is not None:
+        out.write(f"chain: {report.verdict.message}\n")
     if complete is True:
         out.write("complete: ends at a self-signed root\n")
     elif complete is False:
-        out.write(f"INCOMPLETE: missing issuer {missing}; add the file that holds it, "
-                  "--trust system, or --fetch\n")
+        out.write(f"INCOMPLETE: missing issuer {report.chain.missing_issuer}; add the file "
+                  "that holds it, --trust system, or --fetch\n")
     if written:
         out.write(f"wrote {written}\n")
     return code
@@ -350,7 +263,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     if result.ok:
         host = f" for {args.servername}" if args.servername else ""
         out.write(f"OK: {leaf_subject} is valid{host}; verified path:\n")
-        _describe_chain(list(result.path or ()), None, out)
+        _describe_chain(list(result.path or ()), (), out)
         if result.verdict is not None:
             out.write(f"chain: {result.verdict.message}\n")
         return EXIT_OK
@@ -440,7 +353,7 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
     if reused is not None:
         info = {"key": key_source, "csr": str(csr_path), "algorithm": key.algorithm,
                 "subject": csr.subject, "san": list(csr.san), "reused_key": True,
-                **_fingerprints(key)}
+                **certkit.fingerprints(key).as_dict()}
         if args.json:
             print_json(info, out)
             return EXIT_OK
@@ -450,7 +363,7 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     info = {"key": str(key_path), "csr": str(csr_path), "algorithm": key.algorithm,
             "subject": csr.subject, "san": list(csr.san), "encrypted": key_password is not None,
-            **_fingerprints(key)}
+            **certkit.fingerprints(key).as_dict()}
     if args.json:
         print_json(info, out)
         return EXIT_OK
