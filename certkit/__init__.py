@@ -93,11 +93,13 @@ if TYPE_CHECKING:
     from certkit._ops.remote import HostReport, check_host, fetch_chain
     from certkit._ops.request import (
         RenewalSource,
+        RequestFiles,
         generate_csr,
         generate_key,
         renewal_csr,
         renewal_key,
         renewal_source,
+        request_files,
     )
     from certkit._ops.scan import ScanReport, scan
     from certkit._ops.select import save_chain, split_certificates
@@ -140,6 +142,7 @@ _LAZY: dict[str, str] = {
     "RawAttribute": "certkit._model",
     "Reason": "certkit._ops.chains",
     "RenewalSource": "certkit._ops.request",
+    "RequestFiles": "certkit._ops.request",
     "ScanReport": "certkit._ops.scan",
     "SecretKeyEntry": "certkit._model",
     "TrustedCertEntry": "certkit._model",
@@ -176,6 +179,7 @@ _LAZY: dict[str, str] = {
     "renewal_key": "certkit._ops.request",
     "renewal_source": "certkit._ops.request",
     "reply_target": "certkit._ops.keystore",
+    "request_files": "certkit._ops.request",
     "restore": "certkit._ops.backup",
     "save": "certkit._ops.api",
     "save_chain": "certkit._ops.select",
@@ -223,6 +227,7 @@ __all__ = [
     "RawAttribute",
     "Reason",
     "RenewalSource",
+    "RequestFiles",
     "ScanReport",
     "SecretKeyEntry",
     "TrustedCertEntry",
@@ -259,6 +264,7 @@ __all__ = [
     "renewal_key",
     "renewal_source",
     "reply_target",
+    "request_files",
     "restore",
     "save",
     "save_chain",

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import certkit
 from certkit import CertificateRequest, PrivateKey
-from certkit.errors import AliasError, DecodeError, RequestError
+from certkit.errors import AliasError, DecodeError, FileExistsCertkitError, RequestError
 
 
 class TestGenerateKey:
@@ -316,3 +316,39 @@ class TestRequestFrom:
 
         assert main(["request", "--out-key", str(tmp_path / "k"),
                      "--out-csr", str(tmp_path / "c")]) == 2
+
+
+class TestRequestFiles:
+    """certkit.request_files: the key first (0600), then the CSR, never over a file."""
+
+    def test_new_key_and_csr_that_openssl_verifies(self, tmp_path: pathlib.Path) -> None:
+        """The CSR verifies with openssl, its public key is the key file's, the key is 0600."""
+        made = certkit.request_files(tmp_path / "www.csr", key_path=tmp_path / "www.key",
+                                     common_name="www.example.test", sans=["www.example.test"],
+                                     key_type="EC-P256")
+        assert made.key_path is not None
+        assert made.key_path.stat().st_mode & 0o777 == 0o600
+        openssl("req", "-in", made.csr_path, "-noout", "-verify")
+        from_csr = openssl("req", "-in", made.csr_path, "-noout", "-pubkey").stdout
+        from_key = openssl("pkey", "-in", made.key_path, "-pubout").stdout
+        assert from_csr == from_key
+
+    def test_an_existing_csr_is_refused_before_a_key_is_made(self,
+                                                             tmp_path: pathlib.Path) -> None:
+        """With the CSR path taken, nothing is written: no key file appears."""
+        (tmp_path / "www.csr").write_text("keep me")
+        with pytest.raises(FileExistsCertkitError):
+            certkit.request_files(tmp_path / "www.csr", key_path=tmp_path / "www.key",
+                                  common_name="www.example.test")
+        assert not (tmp_path / "www.key").exists()
+        assert (tmp_path / "www.csr").read_text() == "keep me"
+
+    def test_renewal_reuses_the_key_and_copies_the_subject(self, pki: PKI,
+                                                           tmp_path: pathlib.Path) -> None:
+        """With renew= and key=, no key file is written and the CSR has the old subject."""
+        made = certkit.request_files(tmp_path / "renew.csr", key=pki.leaf.key,
+                                     renew=pki.leaf.certificate)
+        assert made.key_path is None
+        subject = openssl("req", "-in", made.csr_path, "-noout", "-subject").stdout.decode()
+        assert "CN=localhost" in subject.replace(" = ", "=")
+        assert list(tmp_path.iterdir()) == [made.csr_path]

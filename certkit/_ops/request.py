@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import pathlib
 import re
 from collections.abc import Iterable, Mapping
 
@@ -28,10 +29,17 @@ from certkit._model import (
     PrivateKey,
     TrustedCertEntry,
 )
-from certkit.errors import AliasError, CertkitError, Hint, PasswordError, RequestError
+from certkit.errors import (
+    AliasError,
+    CertkitError,
+    FileExistsCertkitError,
+    Hint,
+    PasswordError,
+    RequestError,
+)
 
-__all__ = ["KEY_ALGORITHMS", "RenewalSource", "generate_csr", "generate_key", "renewal_csr",
-           "renewal_key", "renewal_source", "split_store_alias"]
+__all__ = ["KEY_ALGORITHMS", "RenewalSource", "RequestFiles", "generate_csr", "generate_key",
+           "renewal_csr", "renewal_key", "renewal_source", "request_files", "split_store_alias"]
 
 #: The key types :func:`generate_key` makes, by the names certkit uses everywhere.
 KEY_ALGORITHMS = ("RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "Ed25519")
@@ -377,3 +385,71 @@ def split_store_alias(text: str) -> tuple[str, str | None]:
     if path and alias and os.path.exists(path):
         return path, alias
     return text, None
+
+
+@attrs.frozen
+class RequestFiles:
+    """What :func:`request_files` wrote: the CSR, and the new key unless one was reused
+    (``key_path`` is then ``None``)."""
+
+    csr_path: pathlib.Path
+    csr: CertificateRequest
+    key: PrivateKey = attrs.field(repr=False)
+    key_path: pathlib.Path | None = None
+    key_encrypted: bool = False
+
+
+def request_files(
+    csr_path: str | os.PathLike[str],
+    *,
+    key_path: str | os.PathLike[str] | None = None,
+    key: PrivateKey | None = None,
+    common_name: str | None = None,
+    subject: str | Mapping[str, str] | None = None,
+    sans: Iterable[str] = (),
+    renew: Certificate | None = None,
+    key_type: str = "RSA-2048",
+    key_password: Password = None,
+) -> RequestFiles:
+    """Write a CSR to ``csr_path`` and, unless ``key`` is reused, a new private key to
+    ``key_path`` first (PEM, mode 0600, encrypted with ``key_password`` if given).
+
+    The request is for ``common_name``/``subject``/``sans`` (:func:`generate_csr`) or, with
+    ``renew``, copies that certificate's subject and names (:func:`renewal_csr`; ``sans``
+    adds to them). The key goes to disk before anything else can fail: a CSR whose key was
+    lost is what makes an issued certificate "vanish". Neither file may exist: a key file
+    may be the only copy of a key. Raises :class:`~certkit.errors.RequestError` for a
+    request that cannot be made, :class:`~certkit.errors.FileExistsCertkitError` for an
+    existing file.
+    """
+    from certkit._ops.api import save  # noqa: PLC0415 - operations import one another lazily
+
+    if (key is None) == (key_path is None):
+        raise RequestError("give key_path for a new key, or key to reuse one (not both)")
+    if renew is None and common_name is None:
+        raise RequestError("give common_name for a new request, or renew=CERTIFICATE")
+    if renew is not None and (common_name is not None or subject is not None):
+        raise RequestError("renew copies the certificate's subject: leave out common_name "
+                           "and subject (add names with sans)")
+    outputs = [os.fspath(csr_path)] + ([os.fspath(key_path)] if key_path is not None else [])
+    if len(outputs) == 2 and os.path.abspath(outputs[0]) == os.path.abspath(outputs[1]):
+        raise RequestError("the key and the CSR must go to different files")
+    for name in outputs:
+        if os.path.lexists(name):
+            raise FileExistsCertkitError(name)
+    private_key = key if key is not None else generate_key(key_type)
+    csr = (renewal_csr(private_key, renew, sans=sans) if renew is not None
+           else generate_csr(private_key, common_name or "", sans=sans, subject=subject))
+    written_key = None
+    if key_path is not None:
+        written_key = save(KeyStore([KeyEntry("private-key", private_key)]), key_path,
+                           format="pem", password=key_password)
+    try:
+        written_csr = save(KeyStore(requests=[csr]), csr_path, format="pem")
+    except CertkitError as err:
+        if written_key is None:
+            raise
+        raise CertkitError(f"the key was saved to {written_key}, but the CSR could not be "
+                           f"written: {err}") from err
+    return RequestFiles(written_csr, csr, private_key, written_key,
+                        key_encrypted=key_path is not None and key_password is not None)

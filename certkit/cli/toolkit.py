@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit._model import (
     Certificate,
-    KeyEntry,
     KeyStore,
     PrivateKey,
 )
@@ -28,7 +27,7 @@ from certkit.cli._shell import (
     trust_from,
     with_prompt,
 )
-from certkit.errors import CertkitError, ChainError
+from certkit.errors import ChainError
 
 if TYPE_CHECKING:
     from certkit._ops.api import Passwords
@@ -308,7 +307,6 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
     """``certkit request``: a new private key and CSR, the key saved first (mode 0600); or,
     with ``--from``, the renewal request of a certificate or keystore entry."""
     import certkit  # noqa: PLC0415
-    from certkit._ops.request import generate_csr, generate_key, renewal_csr  # noqa: PLC0415
 
     if args.cn is None and not args.renew_from:
         raise UsageError("give --cn NAME for a new request, or --from CERT|STORE[:ALIAS] to "
@@ -329,27 +327,14 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
             args.out_csr):
         raise UsageError("--out-key and --out-csr must be different files")
     old, reused, key_source = _renewal_inputs(args, password)
-    key = reused if reused is not None else generate_key(args.key_type)
-    subject: Any = args.subject
-    if old is not None:
-        if args.cn is not None or subject is not None:
-            raise UsageError("--from copies the subject of the certificate; leave out --cn "
-                             "and --subject (add names with --san)")
-        csr = renewal_csr(key, old, sans=args.san or ())
-    else:
-        csr = generate_csr(key, args.cn, sans=args.san or (), subject=subject)
-    if reused is None:
-        # The key goes to disk before anything else can fail: a CSR without its key is what
-        # makes an issued certificate "vanish" (handbook problem #1).
-        key_path = certkit.save(KeyStore([KeyEntry("private-key", key)]), args.out_key,
-                                format="pem", password=key_password)
-    try:
-        csr_path = certkit.save(KeyStore(requests=[csr]), args.out_csr, format="pem")
-    except CertkitError as err:
-        if reused is not None:
-            raise
-        raise CertkitError(f"the key was saved to {key_path}, but the CSR could not be "
-                           f"written: {err}") from err
+    if old is not None and (args.cn is not None or args.subject is not None):
+        raise UsageError("--from copies the subject of the certificate; leave out --cn "
+                         "and --subject (add names with --san)")
+    made = certkit.request_files(
+        args.out_csr, key_path=args.out_key if reused is None else None, key=reused,
+        common_name=args.cn, subject=args.subject, sans=args.san or (), renew=old,
+        key_type=args.key_type, key_password=key_password)
+    key, csr, csr_path, key_path = made.key, made.csr, made.csr_path, made.key_path
     if reused is not None:
         info = {"key": key_source, "csr": str(csr_path), "algorithm": key.algorithm,
                 "subject": csr.subject, "san": list(csr.san), "reused_key": True,
