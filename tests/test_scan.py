@@ -317,3 +317,21 @@ class TestDistinctInventory:
         assert text.count(f"sha256 {root.certificate.fingerprint()}") == 1
         assert f"in  {top / 'roots' / 'root.pem'}" in text
         assert f"key {top / 'site' / 'site.key'}" in text
+
+
+class TestVersionOneRoots:
+    """An old X.509 v1 self-signed root (no extensions) is a root, not a leaf."""
+
+    def test_openssl_v1_root_is_a_root_without_a_missing_key(self,
+                                                             tmp_path: pathlib.Path) -> None:
+        """openssl x509 -req -signkey makes a v1 certificate; scan calls it a root and does
+        not ask for its private key."""
+        key, csr, cert = tmp_path / "v1.key", tmp_path / "v1.csr", tmp_path / "certs" / "v1.crt"
+        cert.parent.mkdir()
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                "-subj", "/CN=Old V1 Root", "-out", csr)
+        openssl("x509", "-req", "-in", csr, "-signkey", key, "-days", "3650", "-out", cert)
+        assert b"Version: 1 (0x0)" in openssl("x509", "-in", cert, "-noout", "-text").stdout
+        report = scan(cert.parent, trust_system=False)
+        assert [item.role for item in report.inventory] == ["root"]
+        assert report.without_key == ()

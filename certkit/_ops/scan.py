@@ -360,11 +360,14 @@ def _record(cert: Certificate, path: str, alias: str | None) -> ScannedCertifica
         is_ca = cert.is_ca
     except CertkitError:
         is_ca = False
+    self_signed = cert.subject == cert.issuer and cert.is_self_signed
+    # An old version 1 root has no extensions to say it is a CA; self-signed, it is one
+    # (the rule of inspect's roles, so both commands name it the same).
+    is_ca = is_ca or (self_signed and cert.x509.version == x509.Version.v1)
     return ScannedCertificate(
         path=path, alias=alias, subject=cert.subject, issuer=cert.issuer,
         serial_number=format(cert.serial_number, "x"), not_before=cert.not_before,
-        not_after=cert.not_after, is_ca=is_ca,
-        self_signed=cert.subject == cert.issuer and cert.is_self_signed,
+        not_after=cert.not_after, is_ca=is_ca, self_signed=self_signed,
         sha256=cert.fingerprint(), public_key_sha256=cert.public_key_fingerprint)
 
 
