@@ -68,11 +68,14 @@ class TestOpensslCorpus:
         assert [c.common_name for c in store.certificates] == ["Test User 1"]
 
     def test_malformed_is_decode_error(self) -> None:
-        """malformed.pkcs7 (signedData with no content) raises DecodeError naming the file."""
+        """malformed.pkcs7 (signedData with no content) raises DecodeError naming the file
+        and what is wrong, in certkit's words rather than the ASN.1 library's."""
         path = corpus_path("openssl", "test", "recipes", "25-test_pkcs7_data", "malformed.pkcs7")
         with pytest.raises(DecodeError) as info:
             certkit.load(path)
         assert str(path) in str(info.value)
+        assert "has no content" in str(info.value)
+        assert "object" not in str(info.value)
 
 
 class TestWriting:

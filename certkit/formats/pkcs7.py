@@ -7,7 +7,7 @@ does, in DER or PEM.
 
 from __future__ import annotations
 
-from asn1crypto import cms  # untyped; this module and the PKCS#12 codec are its users
+from asn1crypto import cms, core  # untyped; this module and the PKCS#12 codec are its users
 
 from certkit._assemble import LooseCertificate, assemble
 from certkit._crypto import der as _der
@@ -40,6 +40,10 @@ def certificates_from_pkcs7(der: bytes, *, source: str | None = None) -> list[Ce
                 f"this PKCS#7 holds {content_type!r}, not a certificate bundle (signed data)",
                 source=source, format="pkcs7")
         signed = info["content"]
+        if isinstance(signed, core.Void):
+            raise DecodeError("this PKCS#7 says it holds signed data but has no content "
+                              "(truncated or malformed): export the certificates again",
+                              source=source, format="pkcs7")
         certificates = signed["certificates"]
         if certificates.native is None:
             return []
