@@ -301,26 +301,6 @@ def _names_link(cert: Certificate, issuer: Certificate) -> bool:
     return wanted is not None and wanted == _canonical_name(_name(issuer.x509, "subject"))
 
 
-def _key_identifier(cert: Certificate, which: str) -> bytes | None:
-    from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
-    from cryptography.x509.oid import ExtensionOID  # noqa: PLC0415
-
-    oid = (ExtensionOID.AUTHORITY_KEY_IDENTIFIER if which == "authority"
-           else ExtensionOID.SUBJECT_KEY_IDENTIFIER)
-    try:
-        ext = cert._extension(oid)
-    except DecodeError:
-        return None
-    if ext is None:
-        return None
-    value = ext.value
-    if isinstance(value, cx509.AuthorityKeyIdentifier):
-        return value.key_identifier
-    if isinstance(value, cx509.SubjectKeyIdentifier):
-        return value.digest
-    return None
-
-
 def _signature_algorithm(cert: Certificate) -> str:
     try:
         oid = cert.x509.signature_algorithm_oid
@@ -370,8 +350,8 @@ def _judge_link(cert: Certificate, issuer: Certificate) -> Link:
         return Link("verified")
     if link.status == "unverified":
         # No signature check: the names linked, and the key identifiers must not disagree.
-        authority = _key_identifier(cert, "authority")
-        subject_key = _key_identifier(issuer, "subject") if authority is not None else None
+        authority = cert.authority_key_identifier
+        subject_key = issuer.subject_key_identifier if authority is not None else None
         if subject_key is not None and subject_key != authority:
             return Link("broken", f"the authority key identifier of {cert.subject} is not "
                                   f"the subject key identifier of {issuer.subject}")
@@ -583,6 +563,33 @@ class Certificate:
         if ext is None or not isinstance(ext.value, cx509.SubjectAlternativeName):
             return ()
         return _general_names(ext.value)
+
+    @property
+    def subject_key_identifier(self) -> bytes | None:
+        """The subjectKeyIdentifier extension's bytes (``None`` when absent or malformed)."""
+        from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+        from cryptography.x509.oid import ExtensionOID  # noqa: PLC0415
+
+        try:
+            ext = self._extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+        except DecodeError:
+            return None
+        return ext.value.digest if ext is not None and isinstance(
+            ext.value, cx509.SubjectKeyIdentifier) else None
+
+    @property
+    def authority_key_identifier(self) -> bytes | None:
+        """The keyIdentifier of the authorityKeyIdentifier extension (``None`` when absent,
+        malformed, or naming the issuer by name and serial only)."""
+        from cryptography import x509 as cx509  # noqa: PLC0415 - see the imports
+        from cryptography.x509.oid import ExtensionOID  # noqa: PLC0415
+
+        try:
+            ext = self._extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+        except DecodeError:
+            return None
+        return ext.value.key_identifier if ext is not None and isinstance(
+            ext.value, cx509.AuthorityKeyIdentifier) else None
 
     @property
     def is_ca(self) -> bool:

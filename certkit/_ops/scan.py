@@ -15,14 +15,11 @@ import datetime as _dt
 import os
 import re
 import stat
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import ExtensionOID
 
 from certkit import formats
 from certkit._model import Certificate, KeyEntry, LockedKey, Password, PrivateKey
@@ -322,22 +319,6 @@ def _sniff(path: str) -> _Sniffed:
                         promised=promised or strong)
 
 
-def _key_identifier(cert: Certificate, oid: x509.ObjectIdentifier) -> bytes | None:
-    try:
-        with warnings.catch_warnings():
-            # Real certificates with non-positive serials load (cryptography only warns).
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            ext = cert.x509.extensions.get_extension_for_oid(oid)
-    except (x509.ExtensionNotFound, ValueError, x509.DuplicateExtension):
-        return None
-    value = ext.value
-    if isinstance(value, x509.SubjectKeyIdentifier):
-        return value.digest
-    if isinstance(value, x509.AuthorityKeyIdentifier):
-        return value.key_identifier
-    return None
-
-
 @attrs.frozen
 class _Issuers:
     """CA certificates by subject name, with their key identifiers (no DER kept)."""
@@ -346,7 +327,7 @@ class _Issuers:
 
     def add(self, cert: Certificate) -> None:
         self.by_subject.setdefault(cert.subject, set()).add(
-            _key_identifier(cert, ExtensionOID.SUBJECT_KEY_IDENTIFIER))
+            cert.subject_key_identifier)
 
     def has_issuer(self, issuer: str, authority_key_id: bytes | None) -> bool:
         found = self.by_subject.get(issuer)
@@ -514,7 +495,7 @@ class _Scanner:
             self.issuers.add(cert)
         else:
             self.authority_ids.setdefault(
-                record.sha256, _key_identifier(cert, ExtensionOID.AUTHORITY_KEY_IDENTIFIER))
+                record.sha256, cert.authority_key_identifier)
 
     def report(self, moment: _dt.datetime, expiring: _dt.timedelta | None) -> ScanReport:
         """Pair keys and certificates and sort out what needs attention."""
