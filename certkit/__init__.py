@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from certkit._ops.match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
     from certkit._ops.page import MixedResource, PageReport, check_page
     from certkit._ops.remote import HostReport, check_host, fetch_chain
+    from certkit._ops.report import save_scan_html, scan_html
     from certkit._ops.request import (
         RenewalSource,
         generate_csr,
@@ -158,7 +159,9 @@ _LAZY: dict[str, str] = {
     "reply_target": "certkit._ops.keystore",
     "restore": "certkit._ops.backup",
     "save": "certkit._ops.api",
+    "save_scan_html": "certkit._ops.report",
     "scan": "certkit._ops.scan",
+    "scan_html": "certkit._ops.report",
     "verify_backup": "certkit._ops.backup",
     "verify_chain": "certkit._ops.chains",
     "work_limit": "certkit._crypto.budget",
@@ -232,7 +235,9 @@ __all__ = [
     "reply_target",
     "restore",
     "save",
+    "save_scan_html",
     "scan",
+    "scan_html",
     "split_certificates",
     "verify_backup",
     "verify_chain",

@@ -20,6 +20,7 @@ from certkit.cli import (
     UsageError,
     _add_alias,
     _add_expiring,
+    _add_force,
     _add_json,
     _add_password_options,
     _add_servername,
@@ -30,6 +31,7 @@ from certkit.cli import (
     _print_json,
     _trust,
 )
+from certkit.errors import FileExistsCertkitError
 
 if TYPE_CHECKING:
     from certkit._ops.doctor import Finding
@@ -241,16 +243,24 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path} does not exist")
+    if args.html and not args.force and os.path.exists(args.html):
+        raise FileExistsCertkitError(args.html)  # before the scan, not after it
     progress = _Progress(sys.stderr)
     try:
         report = scan(args.paths, passwords=password, expiring=parse_duration(args.expiring),
                       follow_symlinks=args.follow_symlinks, progress=progress)
     finally:
         progress.close()
+    if args.html:
+        from certkit._ops.report import save_scan_html  # noqa: PLC0415 - only with --html
+
+        save_scan_html(report, args.html, overwrite=args.force)
     if args.json:
         _print_json(_scan_json(report), out)
     else:
         _write_scan(report, out, inventory=args.list)
+        if args.html:
+            out.write(f"report written to {args.html}\n")
     return EXIT_PROBLEM if report.has_problems else EXIT_OK
 
 
@@ -290,7 +300,8 @@ def register(sub: Any) -> None:
                     "Exit 1 when anything is listed.",
         epilog="examples:\n  certkit scan /etc/ssl /etc/nginx --expiring 60d\n"
                "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json\n"
-               "  certkit scan /etc/ssl/private /etc/nginx --list",
+               "  certkit scan /etc/ssl/private /etc/nginx --list\n"
+               "  certkit scan /etc/ssl /etc/nginx --html report.html",
         formatter_class=_FORMATTER)
     scan.add_argument("paths", nargs="+", metavar="DIR")
     _add_expiring(scan)
@@ -299,6 +310,10 @@ def register(sub: Any) -> None:
     scan.add_argument("--list", action="store_true",
                       help="list the inventory first: each distinct certificate once, with "
                            "its role, expiry, days left, every place found and its key")
+    scan.add_argument("--html", metavar="FILE",
+                      help="also write the report as one self-contained HTML page (summary, "
+                           "problems, expiry timeline, sortable inventory)")
+    _add_force(scan)
     _add_json(scan)
     _add_password_options(scan)
     scan.set_defaults(func=cmd_scan)
