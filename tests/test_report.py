@@ -475,3 +475,27 @@ class TestInBrowser:
         if descending:  # the page as written runs by expiry: the script really moved rows
             assert [r.attrs["data-sha256"] for r in _rows(dom)] != written
         assert re.search(r'class="[^"]*\bjs\b', result.stdout.decode())
+
+
+class TestEdges:
+    """An empty scan and a certificate that never really expires still make a sound page."""
+
+    def test_an_empty_scan(self, tmp_path: pathlib.Path) -> None:
+        """No certificates: the page says so instead of an empty table and timeline."""
+        page = certkit.scan_html(certkit.scan([tmp_path], at=AT, trust_system=False))
+        document = parse(page)
+        assert not document.find("table")
+        assert not document.find("svg")
+        assert document.all_text().count("No certificates found.") == 2
+        assert "no problems found" in document.all_text()
+
+    def test_a_certificate_ending_in_9999(self, tmp_path: pathlib.Path) -> None:
+        """RFC 5280's "no well-defined expiration" date fits the axis with a dozen ticks at most."""
+        forever = issue("forever.example", key=make_key("EC-P256"), not_before=_days(-1),
+                        not_after=dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc))
+        _write(tmp_path / "forever.pem", _pem(forever))
+        page = certkit.scan_html(certkit.scan([tmp_path], at=AT, trust_system=False))
+        (svg,) = parse(page).find("svg", id="timeline")
+        assert len(svg.find("g", class_="mark")) == 1
+        assert 1 <= len(svg.find("text", class_="axis")) <= 13
+        assert "9999-12-31" in svg.all_text()

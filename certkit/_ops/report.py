@@ -27,7 +27,7 @@ from collections.abc import Iterable
 import attrs
 
 from certkit._ops.api import PUBLIC_MODE, _write_atomic, _write_error
-from certkit._ops.scan import InventoryItem, Place, ScanReport
+from certkit._ops.scan import InventoryItem, Place, ScannedCertificate, ScanReport
 
 __all__ = ["save_scan_html", "scan_html"]
 
@@ -199,47 +199,39 @@ class _Problem:
     places: tuple[Place, ...]
 
 
-def _grouped(records: Iterable[tuple[str, Place]]) -> dict[str, list[Place]]:
-    found: dict[str, list[Place]] = {}
-    for sha256, place in records:
-        places = found.setdefault(sha256, [])
-        if place not in places:
-            places.append(place)
-    return found
+def _by_certificate(records: Iterable[ScannedCertificate],
+                    ) -> list[tuple[ScannedCertificate, tuple[Place, ...]]]:
+    """Each distinct certificate once (soonest expiry first) with every place it was found."""
+    first: dict[str, ScannedCertificate] = {}
+    places: dict[str, list[Place]] = {}
+    for cert in records:
+        first.setdefault(cert.sha256, cert)
+        found = places.setdefault(cert.sha256, [])
+        if Place(cert.path, cert.alias) not in found:
+            found.append(Place(cert.path, cert.alias))
+    return [(cert, tuple(places[sha256]))
+            for sha256, cert in sorted(first.items(), key=lambda r: (r[1].not_after, r[0]))]
 
 
 def _problems(report: ScanReport) -> list[_Problem]:
     """What needs attention, each distinct certificate once, in the order the CLI prints."""
-    items = {i.sha256: i for i in report.inventory}
     found: list[_Problem] = []
-
-    def certificate_problems(kind: str, records: dict[str, list[Place]],
-                             words: str) -> None:
-        for sha256, places in records.items():
-            item = items.get(sha256)
-            if item is not None:
-                found.append(_Problem(kind, words.format(item=item, day=_day(item.not_after),
-                                                         days=item.days_left),
-                                      tuple(places)))
-
-    certificate_problems("expired", _grouped((c.sha256, Place(c.path, c.alias))
-                                             for c in report.expired),
-                         "expired on {day}: {item.subject}")
-    certificate_problems("expiring", _grouped((c.sha256, Place(c.path, c.alias))
-                                              for c in report.expiring),
-                         "expires on {day} ({days} days left): {item.subject}")
-    certificate_problems("no key", _grouped((c.sha256, Place(c.path, c.alias))
-                                            for c in report.without_key),
-                         "no private key anywhere in the scan for {item.subject}")
+    for cert, places in _by_certificate(report.expired):
+        found.append(_Problem("expired", f"expired on {_day(cert.not_after)}: {cert.subject}",
+                              places))
+    for cert, places in _by_certificate(report.expiring):
+        days = (cert.not_after - report.at) // _dt.timedelta(days=1)
+        found.append(_Problem("expiring", f"expires on {_day(cert.not_after)} ({days} days "
+                                          f"left): {cert.subject}", places))
+    for cert, places in _by_certificate(report.without_key):
+        found.append(_Problem("no key", f"no private key anywhere in the scan for "
+                                        f"{cert.subject}", places))
     found.extend(_Problem("orphan", f"{k.algorithm} key without a certificate",
                           (Place(k.path, k.alias),)) for k in report.orphaned_keys)
-    missing = {c.sha256: issuer for c, issuer in report.incomplete}
-    for sha256, places in _grouped((c.sha256, Place(c.path, c.alias))
-                                   for c, _ in report.incomplete).items():
-        subject = items[sha256].subject if sha256 in items else ""
+    for cert, places in _by_certificate(c for c, _ in report.incomplete):
         found.append(_Problem(
-            "chain", f"missing intermediate: {missing[sha256]} (the issuer of {subject}) is "
-                     "neither among the files scanned nor in the trust store", tuple(places)))
+            "chain", f"missing intermediate: {cert.issuer} (the issuer of {cert.subject}) is "
+                     "neither among the files scanned nor in the trust store", places))
     found.extend(_Problem("chain", c.message, (Place(c.path, c.alias),))
                  for c in report.chains if c.code in {"broken", "unverifiable"})
     found.extend(_Problem("unreadable", f"{i.reason}: {i.detail}", (Place(i.path),))
@@ -341,29 +333,28 @@ def _inventory(items: list[InventoryItem], report: ScanReport) -> str:
 _WIDTH, _LABELS, _RIGHT, _ROW, _TOP = 1200, 330, 90, 24, 40
 
 
+#: Tick spacings in months: a few months, then 1-2-5 steps of years.
+_STEPS = (1, 2, 3, 6, *(12 * y for y in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)))
+
+
 def _ticks(start: _dt.datetime, end: _dt.datetime) -> list[tuple[_dt.datetime, str]]:
-    """Dates for the axis: weeks for a short span, else months or years (at most a dozen)."""
+    """Dates for the axis: weeks for a short span, else months or years (a dozen at most)."""
     span = (end - start).days
     if span <= 70:
         first = start.replace(hour=0, minute=0, second=0, microsecond=0)
         return [(first + _dt.timedelta(days=7 * n), _day(first + _dt.timedelta(days=7 * n)))
                 for n in range(1, span // 7 + 1)]
-    months = span / 30.4
-    step = next((s for s in (1, 2, 3, 6, 12, 24, 60, 120, 600) if months / s <= 12), 1200)
+    step = next((s for s in _STEPS if span / 30.4 / s <= 12), _STEPS[-1])
+    # Months counted from year 0, so ticks fall on round months and round years.
+    index = (start.year * 12 + start.month - 1) // step * step + step
     ticks = []
-    year, month = start.year, start.month
-    while True:
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
-        if year > end.year or year > 9999:
-            break
-        moment = _dt.datetime(year, month, 1, tzinfo=_dt.timezone.utc)
+    while index // 12 <= min(end.year, 9999):
+        year, month = divmod(index, 12)
+        moment = _dt.datetime(year, month + 1, 1, tzinfo=_dt.timezone.utc)
         if moment > end:
             break
-        index = year * 12 + month - 1
-        if index % step == 0:
-            ticks.append((moment, f"{year}" if step >= 12 else f"{year}-{month:02d}"))
+        ticks.append((moment, f"{year}" if step >= 12 else f"{year}-{month + 1:02d}"))
+        index += step
     return ticks
 
 
