@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     )
     from certkit._ops.page import MixedResource, PageReport, check_page
     from certkit._ops.remote import HostReport, check_host, fetch_chain
+    from certkit._ops.report import save_scan_html, scan_html
     from certkit._ops.request import (
         RenewalSource,
         RequestFiles,
@@ -183,7 +184,9 @@ _LAZY: dict[str, str] = {
     "restore": "certkit._ops.backup",
     "save": "certkit._ops.api",
     "save_chain": "certkit._ops.select",
+    "save_scan_html": "certkit._ops.report",
     "scan": "certkit._ops.scan",
+    "scan_html": "certkit._ops.report",
     "split_certificates": "certkit._ops.select",
     "verify_backup": "certkit._ops.backup",
     "verify_chain": "certkit._ops.chains",
@@ -268,7 +271,9 @@ __all__ = [
     "restore",
     "save",
     "save_chain",
+    "save_scan_html",
     "scan",
+    "scan_html",
     "split_certificates",
     "verify_backup",
     "verify_chain",

@@ -148,7 +148,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
                                                  "new-key-passwords", *_JSON_PASSWORDS)),
     "doctor": ("certkit.cli.diagnose", ("servername", "alias", "expiring", "timeout", "trust",
                                         "json", "passwords")),
-    "scan": ("certkit.cli.diagnose", ("expiring", "json", "passwords")),
+    "scan": ("certkit.cli.diagnose", ("expiring", "force", "json", "passwords")),
     "check-page": ("certkit.cli.page", ("trust", "timeout", "json")),
 }
 

@@ -22,6 +22,7 @@ from certkit.cli._shell import (
     print_json,
     trust_from,
 )
+from certkit.errors import FileExistsCertkitError
 
 if TYPE_CHECKING:
     from certkit._ops.doctor import Finding
@@ -232,16 +233,24 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path} does not exist")
+    if args.html and not args.force and os.path.exists(args.html):
+        raise FileExistsCertkitError(args.html)  # before the scan, not after it
     progress = _Progress(sys.stderr)
     try:
         report = scan(args.paths, passwords=password, expiring=parse_duration(args.expiring),
                       follow_symlinks=args.follow_symlinks, progress=progress)
     finally:
         progress.close()
+    if args.html:
+        from certkit._ops.report import save_scan_html  # noqa: PLC0415 - only with --html
+
+        save_scan_html(report, args.html, overwrite=args.force)
     if args.json:
         print_json(_scan_json(report), out)
     else:
         _write_scan(report, out, inventory=args.list)
+        if args.html:
+            out.write(f"report written to {args.html}\n")
     return EXIT_PROBLEM if report.has_problems else EXIT_OK
 
 
@@ -273,11 +282,15 @@ def register(sub: Any) -> None:
                     "Exit 1 when anything is listed.",
         epilog="examples:\n  certkit scan /etc/ssl /etc/nginx --expiring 60d\n"
                "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json\n"
-               "  certkit scan /etc/ssl/private /etc/nginx --list")
+               "  certkit scan /etc/ssl/private /etc/nginx --list\n"
+               "  certkit scan /etc/ssl /etc/nginx --html report.html")
     scan.add_argument("paths", nargs="+", metavar="DIR")
     scan.add_argument("--follow-symlinks", action="store_true",
                       help="enter symbolic links to folders (loops are detected)")
     scan.add_argument("--list", action="store_true",
                       help="list the inventory first: each distinct certificate once, with "
                            "its role, expiry, days left, every place found and its key")
+    scan.add_argument("--html", metavar="FILE",
+                      help="also write the report as one self-contained HTML page (summary, "
+                           "problems, expiry timeline, sortable inventory)")
     scan.set_defaults(func=cmd_scan)
