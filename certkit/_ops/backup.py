@@ -161,12 +161,13 @@ def _load_source(
     return name, store
 
 
-def _same(a: Entry, b: Entry) -> bool:
-    if isinstance(a, KeyEntry) and isinstance(b, KeyEntry):
-        return a.key == b.key and a.chain == b.chain
-    if isinstance(a, TrustedCertEntry) and isinstance(b, TrustedCertEntry):
-        return a.certificate == b.certificate
-    return False
+def _identity(entry: Entry) -> tuple[object, ...] | None:
+    """What makes two sources' entries the same entry (``None``: never merged)."""
+    if isinstance(entry, KeyEntry):
+        return ("key", entry.key, entry.chain)
+    if isinstance(entry, TrustedCertEntry):
+        return ("certificate", entry.certificate)
+    return None
 
 
 #: Formats without aliases: their keys and certificates are paired across all such sources.
@@ -191,10 +192,14 @@ def _merge(loaded: Sequence[tuple[str, KeyStore]]) -> KeyStore:
             combined = None
     entries: list[Entry] = []
     taken: set[str] = set()
+    seen: set[tuple[object, ...]] = set()
     for store in stores:
         for entry in store.entries:
-            if any(_same(entry, kept) for kept in entries):
-                continue
+            identity = _identity(entry)
+            if identity is not None:
+                if identity in seen:
+                    continue
+                seen.add(identity)
             if isinstance(entry, KeyEntry) and entry.is_locked:
                 entry.private_key  # noqa: B018 - raises PasswordError naming the alias
             alias = unique_alias(entry.alias or "entry", taken)
