@@ -75,6 +75,7 @@ if TYPE_CHECKING:
         reply_target,
     )
     from certkit._ops.match import KeyIndex, KeyLocation, find_key, modulus, modulus_hash, pair_keys
+    from certkit._ops.metrics import save_scan_metrics, scan_metrics
     from certkit._ops.page import MixedResource, PageReport, check_page
     from certkit._ops.remote import HostReport, check_host, fetch_chain
     from certkit._ops.request import (
@@ -158,7 +159,9 @@ _LAZY: dict[str, str] = {
     "reply_target": "certkit._ops.keystore",
     "restore": "certkit._ops.backup",
     "save": "certkit._ops.api",
+    "save_scan_metrics": "certkit._ops.metrics",
     "scan": "certkit._ops.scan",
+    "scan_metrics": "certkit._ops.metrics",
     "verify_backup": "certkit._ops.backup",
     "verify_chain": "certkit._ops.chains",
     "work_limit": "certkit._crypto.budget",
@@ -232,7 +235,9 @@ __all__ = [
     "reply_target",
     "restore",
     "save",
+    "save_scan_metrics",
     "scan",
+    "scan_metrics",
     "split_certificates",
     "verify_backup",
     "verify_chain",

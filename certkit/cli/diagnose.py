@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 import sys
+import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit.cli import (
@@ -20,6 +21,7 @@ from certkit.cli import (
     UsageError,
     _add_alias,
     _add_expiring,
+    _add_force,
     _add_json,
     _add_password_options,
     _add_servername,
@@ -241,13 +243,31 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path} does not exist")
+    # Prometheus metrics: --format prometheus, or an --out FILE named *.prom (the only files
+    # node_exporter's textfile collector reads).
+    metrics = args.format == "prometheus" or (args.format is None
+                                              and str(args.out or "").endswith(".prom"))
+    if metrics and args.json:
+        raise UsageError("--json and --format prometheus are two outputs: choose one")
+    if args.out and not metrics:
+        raise UsageError("--out writes Prometheus metrics: name the file *.prom or add "
+                         "--format prometheus (the text and --json reports go to stdout)")
     progress = _Progress(sys.stderr)
+    started = time.monotonic()
     try:
         report = scan(args.paths, passwords=password, expiring=parse_duration(args.expiring),
                       follow_symlinks=args.follow_symlinks, progress=progress)
     finally:
         progress.close()
-    if args.json:
+    if metrics:
+        from certkit._ops.metrics import save_scan_metrics, scan_metrics  # noqa: PLC0415
+
+        duration = time.monotonic() - started
+        if args.out:
+            save_scan_metrics(report, args.out, duration=duration, overwrite=args.force)
+        else:
+            out.write(scan_metrics(report, duration=duration))
+    elif args.json:
         _print_json(_scan_json(report), out)
     else:
         _write_scan(report, out, inventory=args.list)
@@ -290,7 +310,9 @@ def register(sub: Any) -> None:
                     "Exit 1 when anything is listed.",
         epilog="examples:\n  certkit scan /etc/ssl /etc/nginx --expiring 60d\n"
                "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json\n"
-               "  certkit scan /etc/ssl/private /etc/nginx --list",
+               "  certkit scan /etc/ssl/private /etc/nginx --list\n"
+               "  certkit scan /etc/ssl /etc/nginx --out /var/lib/prometheus/node-exporter/"
+               "certkit.prom --force",
         formatter_class=_FORMATTER)
     scan.add_argument("paths", nargs="+", metavar="DIR")
     _add_expiring(scan)
@@ -299,6 +321,12 @@ def register(sub: Any) -> None:
     scan.add_argument("--list", action="store_true",
                       help="list the inventory first: each distinct certificate once, with "
                            "its role, expiry, days left, every place found and its key")
+    scan.add_argument("--format", choices=("text", "prometheus"),
+                      help="text (the default) or prometheus: metrics in the Prometheus text "
+                           "format for node_exporter's textfile collector (--json for JSON)")
+    scan.add_argument("--out", metavar="FILE",
+                      help="write the result to FILE (its format from the extension)")
+    _add_force(scan)
     _add_json(scan)
     _add_password_options(scan)
     scan.set_defaults(func=cmd_scan)
