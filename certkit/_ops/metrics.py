@@ -106,31 +106,46 @@ def _family(name: str, help_text: str,
         yield f"{name}{labels} {_number(value)}\n"
 
 
-def _chain_ok(item: InventoryItem, place: Place, report: ScanReport) -> bool:
-    """Whether the chain of ``item`` at ``place`` is complete and trusted, as far as the scan
-    can tell.
+class _ChainJudge:
+    """Whether the chain of a certificate at a place is complete and trusted, as far as the
+    scan can tell (the scan's verdicts indexed once: a big scan has thousands of places).
 
     A leaf in a key entry (a keystore entry, a PFX, a PEM file with its key) has the scan's
     verdict on that entry's own chain: what a server given that file would send. A leaf
     found without its key has no chain of its own: it is good when its issuer is among the
-    files scanned or in the trust store (the scan's ``incomplete`` list says when not).
+    files scanned or in the trust store (the scan's ``incomplete`` list says when not). A
+    CA certificate is always good: its problems show on the leaves it issues.
     """
-    if item.role != "leaf":
-        return True
-    for chain in report.chains:
-        if (chain.path, chain.alias, chain.subject) == (place.path, place.alias, item.subject):
-            return chain.code in _GOOD_CHAINS
-    return not any(cert.sha256 == item.sha256 for cert, _ in report.incomplete)
+
+    def __init__(self, report: ScanReport) -> None:
+        self.verdicts: dict[tuple[str, str | None, str], str] = {
+            (c.path, c.alias, c.subject): c.code for c in report.chains}
+        self.incomplete = {cert.sha256 for cert, _ in report.incomplete}
+
+    def ok(self, item: InventoryItem, place: Place) -> bool:
+        """The verdict for ``item`` found at ``place``."""
+        if item.role != "leaf":
+            return True
+        code = self.verdicts.get((place.path, place.alias, item.subject))
+        if code is not None:
+            return code in _GOOD_CHAINS
+        return item.sha256 not in self.incomplete
 
 
 def _certificate_samples(report: ScanReport) -> list[tuple[str, tuple[float | None, ...]]]:
     """One ``(labels, values)`` per distinct certificate and place, values in family order
     (``None`` where the item does not know: no sample)."""
     at = _timestamp(report.at)
+    chains = _ChainJudge(report)
+    names: dict[str, str] = {}
     samples: list[tuple[str, tuple[float | None, ...]]] = []
     seen: set[str] = set()
     for item in report.inventory:
-        subject_cn, issuer_cn = _common_name(item.subject), _common_name(item.issuer)
+        # Issuer names repeat across thousands of leaves: parse each name once.
+        subject_cn = names.get(item.subject) or names.setdefault(
+            item.subject, _common_name(item.subject))
+        issuer_cn = names.get(item.issuer) or names.setdefault(
+            item.issuer, _common_name(item.issuer))
         not_after = _timestamp(item.not_after)
         not_before = _timestamp(item.not_before) if item.not_before is not None else None
         for place in item.places:
@@ -147,7 +162,7 @@ def _certificate_samples(report: ScanReport) -> list[tuple[str, tuple[float | No
                 not_after - at,
                 float(not_after < at),
                 float(bool(item.keys)),
-                float(_chain_ok(item, place, report)))))
+                float(chains.ok(item, place)))))
     return samples
 
 
