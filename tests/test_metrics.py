@@ -214,6 +214,15 @@ class TestExpositionFormat:
         keys = [(name, tuple(sorted(labels.items()))) for name, labels, _ in parse(text)]
         assert len(keys) == len(set(keys))
 
+    def test_an_empty_scan_is_valid_too(self, tmp_path: pathlib.Path) -> None:
+        """A folder with no certificates gives the scan-wide values, and promtool accepts it."""
+        text = certkit.scan_metrics(certkit.scan(tmp_path, at=NOW, trust_system=False))
+        assert _promtool_check(text).returncode == 0
+        assert {name: value for name, _, value in parse(text)} == {
+            "certkit_scan_files_seen": 0.0, "certkit_scan_files_unreadable": 0.0,
+            "certkit_scan_orphaned_keys": 0.0,
+            "certkit_scan_timestamp_seconds": NOW.timestamp()}
+
     def test_names_follow_the_conventions(self, text: str) -> None:
         """certkit_ prefix, base units, and no _total (nothing is a counter)."""
         for name in {s[0] for s in parse(text)}:
