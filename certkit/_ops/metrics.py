@@ -8,10 +8,9 @@ scrape error, or worse, as fewer certificates) and readable by the collector's u
 One series per place: each distinct certificate (by SHA-256) gets one series per file and
 alias it was found in, so the ``path`` and ``alias`` labels tell where to fix it and no two
 series share a label set (node_exporter reports a duplicate as a gathering error and drops
-it). Names follow the
-Prometheus conventions: a ``certkit_`` prefix, base units (seconds), ``_timestamp_seconds``
-for points in time, and no ``_total`` (nothing here is a counter: every value is what the
-last scan saw).
+it). Names follow the Prometheus conventions: a ``certkit_`` prefix, base units (seconds),
+``_timestamp_seconds`` for points in time, and no ``_total`` (nothing here is a counter:
+every value is what the last scan saw).
 """
 
 from __future__ import annotations
