@@ -347,6 +347,15 @@ class TestEscaping:
         assert sample[1]["issuer_cn"] == HOSTILE_CN  # self-signed
         assert _promtool_check(text).returncode == 0
 
+    def test_a_name_without_cn_gives_an_empty_label(self, site: Site) -> None:
+        """No commonName, or a name certkit could not render: the CN labels are empty."""
+        report = site.scan()
+        item = report.inventory[0]
+        odd = attrs.evolve(report, inventory=(attrs.evolve(
+            item, subject="O=No Common Name,C=TW", issuer="<unrenderable name>"),))
+        (sample, *_) = series(parse(certkit.scan_metrics(odd)), NOT_AFTER)
+        assert (sample[1]["subject_cn"], sample[1]["issuer_cn"]) == ("", "")
+
     def test_undecodable_file_names_still_make_valid_text(self, tmp_path: pathlib.Path,
                                                           pki: PKI) -> None:
         """A file name that is not UTF-8 is written escaped; promtool accepts the text."""
