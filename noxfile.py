@@ -57,9 +57,10 @@ def _find_pythons() -> list[str]:
 
 
 PYTHONS = _find_pythons()
-# mypy: the doc tests check every page's Python blocks with it.
+# mypy: the doc tests check every page's Python blocks with it; pyyaml: the Prometheus
+# alert rules' tests read the rules file.
 TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "coverage[toml]>=7.10", "hypothesis>=6.100",
-             "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10"]
+             "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10", "pyyaml"]
 
 
 @nox.session(python=PYTHONS)

@@ -89,6 +89,7 @@ if TYPE_CHECKING:
         modulus_hash,
         pair_keys,
     )
+    from certkit._ops.metrics import save_scan_metrics, scan_metrics
     from certkit._ops.page import MixedResource, PageReport, check_page
     from certkit._ops.remote import HostReport, check_host, fetch_chain
     from certkit._ops.report import save_scan_html, scan_html
@@ -185,8 +186,10 @@ _LAZY: dict[str, str] = {
     "save": "certkit._ops.api",
     "save_chain": "certkit._ops.select",
     "save_scan_html": "certkit._ops.report",
+    "save_scan_metrics": "certkit._ops.metrics",
     "scan": "certkit._ops.scan",
     "scan_html": "certkit._ops.report",
+    "scan_metrics": "certkit._ops.metrics",
     "split_certificates": "certkit._ops.select",
     "verify_backup": "certkit._ops.backup",
     "verify_chain": "certkit._ops.chains",
@@ -272,8 +275,10 @@ __all__ = [
     "save",
     "save_chain",
     "save_scan_html",
+    "save_scan_metrics",
     "scan",
     "scan_html",
+    "scan_metrics",
     "split_certificates",
     "verify_backup",
     "verify_chain",

@@ -1,4 +1,5 @@
-"""Real TLS servers on 127.0.0.1 for the tests: nginx, Apache httpd, HAProxy and Tomcat.
+"""Real servers on 127.0.0.1 for the tests: nginx, Apache httpd, HAProxy and Tomcat (TLS), and
+Prometheus node_exporter.
 
 Each context manager writes a minimal configuration into a folder of its own (config,
 pid and log files all inside it), starts the server in the foreground on a free port,
@@ -137,6 +138,24 @@ http {{
 """)
     with _running("nginx", [binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
                   port=port, folder=folder, log=log) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def node_exporter(folder: pathlib.Path, textfile_dir: pathlib.Path, *,
+                  port: int | None = None) -> Iterator[Server]:
+    """Prometheus node_exporter with only its textfile collector, reading ``textfile_dir``.
+
+    The other collectors are off: they would read /proc and /sys for nothing, and start
+    slower.
+    """
+    binary = _binary("prometheus-node-exporter")
+    port = port or free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [binary, f"--web.listen-address={HOST}:{port}", "--collector.disable-defaults",
+            "--collector.textfile", f"--collector.textfile.directory={textfile_dir}"]
+    with _running("node_exporter", argv, port=port, folder=folder,
+                  log=folder / "console.log") as server:
         yield server
 
 

@@ -123,6 +123,7 @@ class InventoryItem:
     """One distinct certificate (by SHA-256) with every place it was found.
 
     ``role`` is ``root`` (a self-signed CA), ``intermediate`` (another CA) or ``leaf``;
+    ``not_before`` is ``None`` only for an item built by hand without it;
     ``days_left`` counts whole days to expiry at the scan's time (negative once expired);
     ``keys`` lists where its private key was found (empty when nowhere in the scan).
     """
@@ -137,6 +138,7 @@ class InventoryItem:
     places: tuple[Place, ...]
     keys: tuple[Place, ...] = ()
     key_algorithm: str | None = None
+    not_before: _dt.datetime | None = None
 
 
 def _role(cert: ScannedCertificate) -> str:
@@ -168,7 +170,7 @@ def _inventory(certificates: Iterable[ScannedCertificate], keys: Iterable[Scanne
             days_left=(cert.not_after - moment) // _dt.timedelta(days=1),
             places=tuple(places[sha256]),
             keys=tuple(dict.fromkeys(Place(k.path, k.alias) for k in owned)),
-            key_algorithm=owned[0].algorithm if owned else None))
+            key_algorithm=owned[0].algorithm if owned else None, not_before=cert.not_before))
     return tuple(items)
 
 

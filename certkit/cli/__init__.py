@@ -127,7 +127,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "match": ("certkit.cli.toolkit", _JSON_PASSWORDS),
     "modulus": ("certkit.cli.toolkit", _JSON_PASSWORDS),
     "find-key": ("certkit.cli.toolkit", _JSON_PASSWORDS),
-    "chain": ("certkit.cli.toolkit", ("trust", "fetch", "timeout", "force", "json",
+    "chain": ("certkit.cli.toolkit", ("trust", "fetch", "timeout", "out", "force", "json",
                                       "passwords")),
     "verify": ("certkit.cli.toolkit", ("trust", "servername", "json", "passwords")),
     "request": ("certkit.cli.toolkit", ("json", "new-passwords", "passwords")),
@@ -148,7 +148,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
                                                  "new-key-passwords", *_JSON_PASSWORDS)),
     "doctor": ("certkit.cli.diagnose", ("servername", "alias", "expiring", "timeout", "trust",
                                         "json", "passwords")),
-    "scan": ("certkit.cli.diagnose", ("expiring", "force", "json", "passwords")),
+    "scan": ("certkit.cli.diagnose", ("expiring", "out", "force", "json", "passwords")),
     "check-page": ("certkit.cli.page", ("trust", "timeout", "json")),
 }
 

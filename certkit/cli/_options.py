@@ -76,6 +76,11 @@ def _profile(parser: argparse.ArgumentParser) -> None:
                              "2016 and older, Java before 8u301) or pbmac1")
 
 
+def _out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", metavar="FILE",
+                        help="write the result to FILE (its format from the extension)")
+
+
 def _out_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", metavar="DIR", help="write the output files into folder DIR")
 
@@ -113,7 +118,7 @@ def _passwords(prefix: str) -> Callable[[argparse.ArgumentParser], None]:
 GROUPS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "json": _json, "force": _force, "trust": _trust, "timeout": _timeout, "fetch": _fetch,
     "alias": _alias, "servername": _servername, "expiring": _expiring, "profile": _profile,
-    "out-dir": _out_dir, "passwords": _passwords(""), "key-passwords": _key_passwords,
+    "out": _out, "out-dir": _out_dir, "passwords": _passwords(""), "key-passwords": _key_passwords,
     "new-passwords": _passwords("new-"), "new-key-passwords": _passwords("new-key-"),
 }
 

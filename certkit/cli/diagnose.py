@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import re
 import sys
+import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from certkit.cli._shell import (
@@ -235,7 +236,17 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"{path} does not exist")
     if args.html and not args.force and os.path.exists(args.html):
         raise FileExistsCertkitError(args.html)  # before the scan, not after it
+    # Prometheus metrics: --format prometheus, or an --out FILE named *.prom (the only files
+    # node_exporter's textfile collector reads).
+    metrics = args.format == "prometheus" or (args.format is None
+                                              and str(args.out or "").endswith(".prom"))
+    if metrics and args.json:
+        raise UsageError("--json and --format prometheus are two outputs: choose one")
+    if args.out and not metrics:
+        raise UsageError("--out writes Prometheus metrics: name the file *.prom or add "
+                         "--format prometheus (the text and --json reports go to stdout)")
     progress = _Progress(sys.stderr)
+    started = time.monotonic()
     try:
         report = scan(args.paths, passwords=password, expiring=parse_duration(args.expiring),
                       follow_symlinks=args.follow_symlinks, progress=progress)
@@ -245,7 +256,15 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
         from certkit._ops.report import save_scan_html  # noqa: PLC0415 - only with --html
 
         save_scan_html(report, args.html, overwrite=args.force)
-    if args.json:
+    if metrics:
+        from certkit._ops.metrics import save_scan_metrics, scan_metrics  # noqa: PLC0415
+
+        duration = time.monotonic() - started
+        if args.out:
+            save_scan_metrics(report, args.out, duration=duration, overwrite=args.force)
+        else:
+            out.write(scan_metrics(report, duration=duration))
+    elif args.json:
         print_json(_scan_json(report), out)
     else:
         _write_scan(report, out, inventory=args.list)
@@ -283,7 +302,9 @@ def register(sub: Any) -> None:
         epilog="examples:\n  certkit scan /etc/ssl /etc/nginx --expiring 60d\n"
                "  certkit scan /opt/tomcat/conf --password-env STOREPASS --json\n"
                "  certkit scan /etc/ssl/private /etc/nginx --list\n"
-               "  certkit scan /etc/ssl /etc/nginx --html report.html")
+               "  certkit scan /etc/ssl /etc/nginx --html report.html\n"
+               "  certkit scan /etc/ssl /etc/nginx --out /var/lib/prometheus/node-exporter/"
+               "certkit.prom --force")
     scan.add_argument("paths", nargs="+", metavar="DIR")
     scan.add_argument("--follow-symlinks", action="store_true",
                       help="enter symbolic links to folders (loops are detected)")
@@ -293,4 +314,7 @@ def register(sub: Any) -> None:
     scan.add_argument("--html", metavar="FILE",
                       help="also write the report as one self-contained HTML page (summary, "
                            "problems, expiry timeline, sortable inventory)")
+    scan.add_argument("--format", choices=("text", "prometheus"),
+                      help="text (the default) or prometheus: metrics in the Prometheus text "
+                           "format for node_exporter's textfile collector (--json for JSON)")
     scan.set_defaults(func=cmd_scan)

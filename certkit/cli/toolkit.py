@@ -414,8 +414,6 @@ def register(sub: Any) -> None:
                "  certkit chain server.crt --complete --trust system --fetch")
     chain.add_argument("files", nargs="+", metavar="FILE")
     chain.add_argument("--complete", action="store_true", help="complete the leaf's chain")
-    chain.add_argument("--out", metavar="FILE",
-                       help="write the result to FILE (its format from the extension)")
     chain.add_argument("--no-root", action="store_true",
                        help="leave the self-signed root out of --out (servers need not send it)")
     chain.set_defaults(func=cmd_chain)
