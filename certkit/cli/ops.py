@@ -46,7 +46,9 @@ _FORMATTER = HelpFormatter
 
 
 def _export_json(result: Any) -> dict[str, Any]:
-    return {"target": result.target, "files": [str(p) for p in result],
+    return {"target": result.target, "changed": result.changed,
+            "files": [str(p) for p in result],
+            "unchanged": [str(p) for p in result.unchanged],
             "config": result.config,
             "chain": [{"subject": c.subject, "sha256": c.fingerprint()} for c in result.chain],
             "root_left_out": result.root_left_out}
@@ -54,7 +56,7 @@ def _export_json(result: Any) -> dict[str, Any]:
 
 def _write_export(result: Any, out: TextIO) -> None:
     for path in result:
-        out.write(f"wrote {path}\n")
+        out.write(f"{'unchanged' if path in result.unchanged else 'wrote'} {path}\n")
     chain = " → ".join(c.subject for c in result.chain)
     out.write(f"chain ({len(result.chain)}, leaf first): {chain}\n")
     if result.root_left_out:
