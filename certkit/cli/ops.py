@@ -295,7 +295,9 @@ def register(sub: Any) -> None:
         description="Write the files a server needs (key 0600, chain leaf first, the root "
                     "left out except for IIS) into DIR and print the configuration lines. "
                     "Several inputs (server.key server.crt chain.crt) are combined. An "
-                    "incomplete chain is refused unless --allow-incomplete.",
+                    "incomplete chain is refused unless --allow-incomplete. Files that "
+                    "already hold what would be written are left alone (\"changed\": false "
+                    "under --json); other existing files need --force.",
         epilog="examples:\n  certkit export --for nginx site.pfx /etc/nginx/tls "
                "--password-env PFX_PASS\n"
                "  certkit export --for apache server.key server.crt chain.crt out/\n"
