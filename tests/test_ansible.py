@@ -166,6 +166,7 @@ class TestSecondRun:
 
     def test_recap_shows_no_change(self, fleet: Fleet) -> None:
         """PLAY RECAP says changed=0."""
+        # (The report holds days_left: two runs on either side of midnight UTC would differ.)
         assert _changed(fleet.second) == 0
 
     def test_files_were_not_rewritten(self, fleet: Fleet) -> None:
