@@ -60,7 +60,9 @@ PYTHONS = _find_pythons()
 # mypy: the doc tests check every page's Python blocks with it; pyyaml: the Prometheus
 # alert rules' tests read the rules file.
 TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "coverage[toml]>=7.10", "hypothesis>=6.100",
-             "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10", "pyyaml"]
+             "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10", "pyyaml",
+             # tests/test_ansible.py runs docs/ansible/certkit-fleet.yml with ansible-playbook
+             "ansible-core"]
 
 
 @nox.session(python=PYTHONS)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import servers
-from conftest import PKI
+from conftest import PKI, certkit_cli
 
 import certkit
 from certkit import KeyEntry, KeyStore
@@ -73,14 +73,44 @@ class TestExport:
 
     def test_force_is_needed_to_overwrite(self, files: pathlib.Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-        """A second export fails with 'already exists' until --force."""
+        """An export over a file with other content fails with 'already exists' until --force."""
         argv = ["export", "--for", "nginx", str(files / "site.pfx"), str(files / "out"),
                 "--password-env", "PFX_PASS"]
         assert _run(argv, capsys)[0] == 0
+        (files / "out" / "localhost.fullchain.pem").write_text("another chain\n")
         code, _, err = _run(argv, capsys)
         assert code == 2
         assert "already exists" in err
         assert _run([*argv, "--force"], capsys)[0] == 0
+
+    def test_json_says_changed(self, files: pathlib.Path) -> None:
+        """--json says changed: true when it wrote, false (exit 0, nothing written) next time."""
+        argv = ["export", "site.pfx", "--for", "apache", "--out-dir", "out",
+                "--password-file", "pass.txt", "--json"]
+        first = certkit_cli(argv, cwd=files)
+        assert first.returncode == 0, first.stderr
+        data = json.loads(first.stdout)
+        assert data["changed"] is True
+        assert data["unchanged"] == []
+        key = files / "out" / "localhost.key"
+        inode = key.stat().st_ino
+        second = certkit_cli(argv, cwd=files)
+        assert second.returncode == 0, second.stderr
+        again = json.loads(second.stdout)
+        assert again["changed"] is False
+        assert again["unchanged"] == again["files"] == data["files"]
+        assert key.stat().st_ino == inode
+
+    def test_text_names_unchanged_files(self, files: pathlib.Path) -> None:
+        """Without --json, files left alone are listed as 'unchanged', those written as 'wrote'."""
+        argv = ["export", "site.pfx", "--for", "nginx", "--out-dir", "out",
+                "--password-file", "pass.txt"]
+        assert certkit_cli(argv, cwd=files).returncode == 0
+        (files / "out" / "localhost.nginx.conf").unlink()
+        result = certkit_cli(argv, cwd=files)
+        assert result.returncode == 0, result.stderr
+        assert "unchanged out/localhost.key\n" in result.stdout
+        assert "wrote out/localhost.nginx.conf\n" in result.stdout
 
     def test_separate_files_and_tomcat_password(self, pki: PKI, files: pathlib.Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:

@@ -203,14 +203,16 @@ class TestFiles:
         assert "Import-PfxCertificate" in result.config
 
     def test_nothing_is_overwritten(self, store: KeyStore, tmp_path: pathlib.Path) -> None:
-        """A second export into the same folder fails and leaves the first files alone."""
+        """An export over files with other content fails and leaves them alone."""
         first = export(store, "nginx", tmp_path)
+        (tmp_path / "localhost.nginx.conf").write_text("# edited by hand\n")
         before = {p: p.read_bytes() for p in first}
-        with pytest.raises(FileExistsCertkitError):
+        with pytest.raises(FileExistsCertkitError, match=r"localhost\.nginx\.conf"):
             export(store, "nginx", tmp_path)
         assert {p: p.read_bytes() for p in first} == before
         again = export(store, "nginx", tmp_path, overwrite=True)
         assert list(again) == list(first)
+        assert again.changed
         assert _mode(tmp_path / "localhost.key") == 0o600
 
     def test_result_is_a_list_of_paths(self, store: KeyStore, tmp_path: pathlib.Path) -> None:
@@ -308,6 +310,124 @@ class TestAllOrNothing:
             export(store, "apache", tmp_path)
         assert len(placed) == 2
         assert list(tmp_path.iterdir()) == []
+
+
+def _snapshot(paths: collections.abc.Iterable[pathlib.Path],
+              ) -> dict[pathlib.Path, tuple[int, bytes]]:
+    """Each file's inode and bytes: a file rewritten, even identically, gets a new inode."""
+    return {p: (p.stat().st_ino, p.read_bytes()) for p in paths}
+
+
+_KEYSTORE_TARGETS = [("tomcat", {"keystore_type": "pkcs12"}), ("tomcat", {"keystore_type": "jks"}),
+                     ("iis", {})]
+
+
+class TestChanged:
+    """A second export of the same input writes nothing and says so (``changed``)."""
+
+    @pytest.mark.parametrize("target", ["apache", "nginx", "haproxy"])
+    def test_same_pem_files_are_left_alone(self, store: KeyStore, tmp_path: pathlib.Path,
+                                           target: str) -> None:
+        """The first export changes the folder; the second leaves every file as it was."""
+        first = export(store, target, tmp_path)
+        assert first.changed
+        assert first.unchanged == ()
+        before = _snapshot(first)
+        second = export(store, target, tmp_path)
+        assert not second.changed
+        assert list(second) == list(first)
+        assert second.unchanged == tuple(first)
+        assert _snapshot(second) == before
+
+    @pytest.mark.parametrize(("target", "options"), _KEYSTORE_TARGETS)
+    def test_same_keystore_is_left_alone(self, store: KeyStore, tmp_path: pathlib.Path,
+                                         target: str, options: dict[str, str]) -> None:
+        """An encrypted keystore (new salts each write) holding the same entries is kept."""
+        first = export(store, target, tmp_path, password="changeit", **options)
+        before = _snapshot(first)
+        second = export(store, target, tmp_path, password="changeit", **options)
+        assert not second.changed
+        assert _snapshot(second) == before
+
+    @pytest.mark.parametrize(("target", "options"), _KEYSTORE_TARGETS)
+    def test_keystore_under_another_password_is_different(
+            self, store: KeyStore, tmp_path: pathlib.Path, target: str,
+            options: dict[str, str]) -> None:
+        """A keystore that does not open with the new password is not overwritten unasked."""
+        first = export(store, target, tmp_path, password="changeit", **options)
+        before = _snapshot(first)
+        with pytest.raises(FileExistsCertkitError, match=r"\.(p12|jks|pfx) already exists"):
+            export(store, target, tmp_path, password="other", **options)
+        assert _snapshot(first) == before
+        again = export(store, target, tmp_path, password="other", overwrite=True, **options)
+        assert again.changed
+        assert certkit.load(again[0], password="other").key_entries
+
+    def test_keystore_with_another_profile_is_different(self, store: KeyStore,
+                                                        tmp_path: pathlib.Path) -> None:
+        """Same entries under weaker (legacy) encryption are not what a modern export writes."""
+        export(store, "iis", tmp_path, password="changeit", profile="legacy")
+        with pytest.raises(FileExistsCertkitError, match=r"\.pfx already exists"):
+            export(store, "iis", tmp_path, password="changeit", profile="modern")
+
+    def test_keystore_of_another_key_is_different(self, store: KeyStore, other_pki: PKI,
+                                                  pki: PKI, tmp_path: pathlib.Path) -> None:
+        """A keystore holding another entry under the same name is refused without overwrite."""
+        other = KeyStore([KeyEntry("localhost", other_pki.leaf.key, other_pki.chain)])
+        export(other, "tomcat", tmp_path, password="changeit", name="site")
+        with pytest.raises(FileExistsCertkitError, match=r"site\.p12 already exists"):
+            export(store, "tomcat", tmp_path, password="changeit", name="site")
+        assert certkit.load(tmp_path / "site.p12", password="changeit").key_entries[0] \
+            .certificate == other_pki.leaf.certificate
+        assert pki.leaf.certificate != other_pki.leaf.certificate
+
+    def test_a_missing_file_is_written_alone(self, store: KeyStore,
+                                             tmp_path: pathlib.Path) -> None:
+        """With one file deleted, only that one is written: changed, the others unchanged."""
+        first = export(store, "apache", tmp_path)
+        gone = tmp_path / "localhost.chain.crt"
+        gone.unlink()
+        before = _snapshot(p for p in first if p != gone)
+        second = export(store, "apache", tmp_path)
+        assert second.changed
+        assert gone.is_file()
+        assert set(second.unchanged) == set(before)
+        assert _snapshot(before) == before
+
+    def test_a_key_file_others_can_read_is_different(self, store: KeyStore,
+                                                     tmp_path: pathlib.Path) -> None:
+        """The key's bytes alone do not make it unchanged: mode 0644 needs overwrite to fix."""
+        export(store, "nginx", tmp_path)
+        key = tmp_path / "localhost.key"
+        key.chmod(0o644)
+        with pytest.raises(FileExistsCertkitError, match=r"localhost\.key already exists"):
+            export(store, "nginx", tmp_path)
+        assert _mode(key) == 0o644
+        again = export(store, "nginx", tmp_path, overwrite=True)
+        assert again.changed
+        assert again.unchanged == (tmp_path / "localhost.fullchain.pem",
+                                   tmp_path / "localhost.nginx.conf")
+        assert _mode(key) == 0o600
+
+    def test_a_symbolic_link_is_different(self, store: KeyStore,
+                                          tmp_path: pathlib.Path) -> None:
+        """A link to identical content is not what an export writes: it is refused unasked."""
+        first = export(store, "nginx", tmp_path / "a")
+        (tmp_path / "b").mkdir()
+        for path in first:
+            (tmp_path / "b" / path.name).symlink_to(path)
+        with pytest.raises(FileExistsCertkitError):
+            export(store, "nginx", tmp_path / "b")
+        assert all((tmp_path / "b" / p.name).is_symlink() for p in first)
+
+    def test_overwrite_leaves_identical_files_alone(self, store: KeyStore,
+                                                    tmp_path: pathlib.Path) -> None:
+        """With overwrite too, files already in place are not rewritten and changed is false."""
+        first = export(store, "haproxy", tmp_path)
+        before = _snapshot(first)
+        again = export(store, "haproxy", tmp_path, overwrite=True)
+        assert not again.changed
+        assert _snapshot(again) == before
 
 
 class TestUmask:

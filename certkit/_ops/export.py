@@ -16,6 +16,7 @@ import hashlib
 import os
 import pathlib
 import re
+import stat
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -33,9 +34,19 @@ from certkit._model import (
     TrustedCertEntry,
 )
 from certkit._ops import chains as _chains
-from certkit._ops.api import PRIVATE_MODE, PUBLIC_MODE, _Output, _write_set, dump
+from certkit._ops.api import (
+    PRIVATE_MODE,
+    PUBLIC_MODE,
+    _Output,
+    _write_set,
+    dump,
+    load,
+    open_regular,
+    read_bounded,
+)
 from certkit.errors import (
     AliasError,
+    CertkitError,
     ChainError,
     FileExistsCertkitError,
     Hint,
@@ -57,25 +68,34 @@ _MAX_STEM = 100
 
 
 class ExportResult(list[pathlib.Path]):
-    """The files :func:`export` wrote (a list of paths), with the server configuration lines.
+    """The files of an :func:`export` (a list of paths), with the server configuration lines.
 
     ``config`` is the snippet to paste into the server's configuration (also written to
     the last file of the list); ``chain`` is what was exported, leaf first; ``root_left_out``
-    names the root certificate when it was known but not exported.
+    names the root certificate when it was known but not exported. ``unchanged`` lists
+    the files that already held what the export would write and were left alone;
+    ``changed`` is false when that was every file (nothing was written).
     """
 
     target: str
     config: str
     chain: Chain
     root_left_out: str | None
+    unchanged: tuple[pathlib.Path, ...]
 
     def __init__(self, files: Iterable[pathlib.Path], *, target: str, config: str, chain: Chain,
-                 root_left_out: str | None) -> None:
+                 root_left_out: str | None, unchanged: Iterable[pathlib.Path] = ()) -> None:
         super().__init__(files)
         self.target = target
         self.config = config
         self.chain = chain
         self.root_left_out = root_left_out
+        self.unchanged = tuple(unchanged)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the export wrote any file (false when every file was already in place)."""
+        return len(self.unchanged) < len(self)
 
     @property
     def config_lines(self) -> tuple[str, ...]:
@@ -85,9 +105,13 @@ class ExportResult(list[pathlib.Path]):
 
 @attrs.frozen
 class _File:
+    """One output file; ``keystore`` names the format of an encrypted keystore, whose bytes
+    differ on every write (random salts), so an existing one is compared by content."""
+
     path: pathlib.Path
     data: bytes
     mode: int
+    keystore: str | None = None
 
 
 def combine(stores: Iterable[KeyStore]) -> KeyStore:
@@ -303,7 +327,7 @@ def _tomcat(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, password: Pass
         "    </SSLHostConfig>",
         "</Connector>",
     ]) + "\n"
-    return [_File(path, data, _PRIVATE)], config
+    return [_File(path, data, _PRIVATE, keystore_type)], config
 
 
 def _iis(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate | None,
@@ -331,13 +355,81 @@ def _iis(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate
         f"{entry.certificate.subject if entry.certificate else entry.alias}"),
         f"# (thumbprint {chain[0].fingerprint('sha1').upper()})",
     ]) + "\n"
-    return [_File(path, data, _PRIVATE)], config
+    return [_File(path, data, _PRIVATE, "pkcs12")], config
 
 
-def _refuse_existing(files: Sequence[_File]) -> None:
+def _read_existing(path: pathlib.Path, limit: int) -> bytes | None:
+    """The bytes of the regular file ``path`` if it holds at most ``limit`` of them, else None."""
+    try:
+        with open_regular(path) as handle:
+            return read_bounded(handle, limit, name=str(path))
+    except CertkitError:  # not a regular file, unreadable, or larger than ``limit``
+        return None
+
+
+def _comparable(store: KeyStore) -> tuple[object, ...]:
+    """What two loads of a keystore must share to hold the same thing, however encrypted.
+
+    The entries (keys, certificates, aliases, attributes) without their creation dates (a
+    JKS stamps each write with the time), the format, and how each part is protected (a
+    change of profile, say legacy to modern, is a change even if the content is the same).
+    """
+    entries = tuple(attrs.evolve(e, created=None) if getattr(e, "created", None) is not None
+                    else e for e in store.entries)
+    return entries, store.format, store.protection
+
+
+def _same_keystore(existing: bytes, file: _File, password: Password) -> bool:
+    """Whether ``existing`` opens with ``password`` and holds what ``file.data`` holds."""
+    try:
+        old = load(existing, password=password, format=file.keystore)
+        new = load(file.data, password=password, format=file.keystore)
+    except CertkitError:  # another password, another format, damaged: not the same
+        return False
+    return _comparable(old) == _comparable(new)
+
+
+def _in_place(file: _File, password: Password) -> bool | None:
+    """Whether ``file`` already exists with the content an export would give it.
+
+    None: the file does not exist. True: it holds the same bytes (for an encrypted
+    keystore, the same entries under the same password and protection) and, for a file
+    with a private key, no permission for group or others, so leaving it is the same as
+    writing it. False: anything else exists there.
+    """
+    try:
+        info = file.path.lstat()
+    except OSError:  # missing, or its folder cannot be looked into: writing will tell
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return False  # a symbolic link or anything else is not what an export writes
+    if file.mode == _PRIVATE and stat.S_IMODE(info.st_mode) & 0o077:
+        return False  # the content may match, the protection a key needs does not
+    if file.keystore is None:
+        existing = _read_existing(file.path, len(file.data))
+        return existing == file.data
+    existing = _read_existing(file.path, max(4 * len(file.data), 1 << 20))
+    return existing is not None and _same_keystore(existing, file, password)
+
+
+def _pending(files: Sequence[_File], *, password: Password,
+             overwrite: bool) -> tuple[list[_File], list[pathlib.Path]]:
+    """Split ``files`` into those to write and those already in place (left alone).
+
+    A file that exists with other content is to be written with ``overwrite``, else it
+    raises :class:`FileExistsCertkitError`, as before any file is written.
+    """
+    write: list[_File] = []
+    keep: list[pathlib.Path] = []
     for file in files:
-        if file.path.exists():
+        state = _in_place(file, password)
+        if state:
+            keep.append(file.path)
+            continue
+        if state is False and not overwrite:
             raise FileExistsCertkitError(str(file.path))
+        write.append(file)
+    return write, keep
 
 
 def export(
@@ -368,10 +460,14 @@ def export(
     IIS .pfx (required for them, unused for the PEM targets, whose key files are
     unencrypted so the server can start unattended, and mode 0600; public files follow
     the umask). Every file is written or none is (a full disk leaves no key without its
-    certificate); nothing is overwritten unless ``overwrite``; the directory is created
-    if needed; a name longer than 100 bytes is shortened (a digest of it kept). ``fetch``
-    downloads missing intermediates from the caIssuers (AIA) URLs, as
-    :func:`~certkit.build_chain` does.
+    certificate); nothing is overwritten unless ``overwrite``, but a file that already
+    holds what would be written is left alone and listed in ``result.unchanged`` (an
+    encrypted keystore counts when it opens with ``password`` and holds the same entries
+    with the same protection; a key file also needs mode 0600 or stricter), so a second
+    export of the same input writes nothing and ``result.changed`` is false; the
+    directory is created if needed; a name longer than 100 bytes is shortened (a digest
+    of it kept). ``fetch`` downloads missing intermediates from the caIssuers (AIA) URLs,
+    as :func:`~certkit.build_chain` does.
     """
     if target not in TARGETS:
         raise UnsupportedFormatError(f"unknown export target {target!r}; choose one of "
@@ -400,11 +496,13 @@ def export(
         snippet = ".iis.txt"
     files.append(_File(base.with_name(base.name + snippet), config.encode("utf-8"), _PUBLIC))
     try:
-        if not overwrite:
-            _refuse_existing(files)
-        folder.mkdir(parents=True, exist_ok=True)
-        # A key without its certificate (or the reverse) is worse than nothing: all or none.
-        _write_set([_Output(f.path, f.data, f.mode) for f in files], overwrite=overwrite)
+        # Files already holding what would be written are left alone, so a second export
+        # of the same input writes nothing and says so (what configuration tools need).
+        pending, unchanged = _pending(files, password=password, overwrite=overwrite)
+        if pending:
+            folder.mkdir(parents=True, exist_ok=True)
+            # A key without its certificate (or the reverse) is worse than nothing: all or none.
+            _write_set([_Output(f.path, f.data, f.mode) for f in pending], overwrite=overwrite)
     except FileExistsCertkitError:
         raise
     except OSError as err:
@@ -413,4 +511,4 @@ def export(
                         "was exported", path=str(folder)) from err
     return ExportResult([f.path for f in files], target=target, config=config, chain=chain,
                         root_left_out=(root.subject if root is not None and target != "iis"
-                                       else None))
+                                       else None), unchanged=unchanged)

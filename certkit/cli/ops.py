@@ -33,7 +33,9 @@ __all__ = ["register"]
 _TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
 
 def _export_json(result: Any) -> dict[str, Any]:
-    return {"target": result.target, "files": [str(p) for p in result],
+    return {"target": result.target, "changed": result.changed,
+            "files": [str(p) for p in result],
+            "unchanged": [str(p) for p in result.unchanged],
             "config": result.config,
             "chain": [{"subject": c.subject, "sha256": c.fingerprint()} for c in result.chain],
             "root_left_out": result.root_left_out}
@@ -41,7 +43,7 @@ def _export_json(result: Any) -> dict[str, Any]:
 
 def _write_export(result: Any, out: TextIO) -> None:
     for path in result:
-        out.write(f"wrote {path}\n")
+        out.write(f"{'unchanged' if path in result.unchanged else 'wrote'} {path}\n")
     chain = " → ".join(c.subject for c in result.chain)
     out.write(f"chain ({len(result.chain)}, leaf first): {chain}\n")
     if result.root_left_out:
@@ -275,7 +277,9 @@ def register(sub: Any) -> None:
         description="Write the files a server needs (key 0600, chain leaf first, the root "
                     "left out except for IIS) into DIR and print the configuration lines. "
                     "Several inputs (server.key server.crt chain.crt) are combined. An "
-                    "incomplete chain is refused unless --allow-incomplete.",
+                    "incomplete chain is refused unless --allow-incomplete. Files that "
+                    "already hold what would be written are left alone (\"changed\": false "
+                    "under --json); other existing files need --force.",
         epilog="examples:\n  certkit export --for nginx site.pfx /etc/nginx/tls "
                "--password-env PFX_PASS\n"
                "  certkit export --for apache server.key server.crt chain.crt out/\n"
