@@ -784,7 +784,8 @@ def _register_core(sub: Any) -> None:
     convert.add_argument("--out-dir", metavar="DIR",
                          help="write the output files into folder DIR")
     convert.add_argument("--to", metavar="FORMAT",
-                         help="output format: pem, der, pkcs7, pkcs12, jks, jceks")
+                         help="output format: pem, der, pkcs7, pkcs12, jks, jceks, kubernetes "
+                              "(a TLS Secret manifest; never chosen by a .yaml name alone)")
     _add_force(convert)
     convert.add_argument("--allow-loss", action="store_true",
                          help="write even if the output format cannot hold everything "
