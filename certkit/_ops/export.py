@@ -353,6 +353,8 @@ def _kubernetes(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Cert
         ("# Kubernetes: create or update the Secret in the current namespace (add -n NAMESPACE "
          "for another)"),
         f"kubectl apply -f {_path_text(path)}",
+        *([f"# (ca.crt holds the root {root.subject}; tls.crt the chain the server sends)"]
+          if root is not None else []),
         "# then name it in an Ingress (networking.k8s.io/v1), under spec:",
         "#   tls:",
         f"#   - hosts: [{hosts}]",
