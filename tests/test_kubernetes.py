@@ -354,6 +354,13 @@ class TestReading:
         assert store.aliases == ("web-tls", "other-tls")
         assert any("db-password" in note and "Opaque" in note for note in store.notes)
 
+    def test_a_json_list_loads(self, pki: PKI, other_pki: PKI) -> None:
+        """``kubectl get secrets -o json`` (a JSON List) gives one entry per Secret."""
+        items = [yaml.safe_load(_get_secret(pki)), yaml.safe_load(_get_secret(other_pki, "o"))]
+        text = json.dumps({"apiVersion": "v1", "items": items, "kind": "List",
+                           "metadata": {"resourceVersion": ""}}, indent=4)
+        assert certkit.load(text.encode()).aliases == ("web-tls", "o")
+
     def test_the_same_name_in_two_namespaces(self, pki: PKI) -> None:
         """A second Secret of the same name is told apart by its namespace."""
         text = _get_secret(pki) + "---\n" + _get_secret(pki, namespace="staging")
@@ -438,9 +445,11 @@ class TestHostile:
             certkit.load(text.encode())
         assert time.perf_counter() - start < 1
 
-    def test_deep_nesting_is_refused(self) -> None:
-        """A document nested a hundred thousand levels deep is a DecodeError, not a crash."""
-        text = "apiVersion: v1\nkind: Secret\ndata: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    @pytest.mark.parametrize("nested", ["[" * 100_000 + "]" * 100_000,
+                                        "\n  " + "- " * 50_000 + "x"])
+    def test_deep_nesting_is_refused(self, nested: str) -> None:
+        """A document nested fifty thousand levels deep (flow or block) is a DecodeError."""
+        text = "apiVersion: v1\nkind: Secret\ndata: " + nested + "\n"
         start = time.perf_counter()
         with pytest.raises(DecodeError):
             certkit.load(text.encode())
