@@ -544,3 +544,15 @@ class TestWriting:
             certkit.dump(store, "kubernetes")
         assert certkit.load(certkit.dump(store, "kubernetes", allow_loss=True)).aliases == (
             "web",)
+
+
+class TestSniffingLongLists:
+    """A List longer than the sniffer's window is still recognised."""
+
+    def test_a_list_whose_own_kind_is_far_away(self, pki: PKI) -> None:
+        """kubectl writes a List's ``kind: List`` after its items: the items' kind counts."""
+        item = _indented(_get_secret(pki), "- ")
+        text = "apiVersion: v1\nitems:\n" + item * 300 + "kind: List\n"
+        assert len(text) > 1 << 20
+        assert formats.detect(text.encode()).name == "kubernetes"
+        assert len(certkit.load(text.encode())) == 300

@@ -104,19 +104,25 @@ def _is_bks(data: bytes) -> bool:
     return 0 < salt_len <= 128 and len(data) > 8 + salt_len + 4
 
 
+# Indented too: kubectl sorts keys, so a List's own `kind: List` comes after all its
+# items, and each item's `  kind: Secret` after that Secret's data.
 _KUBERNETES_KIND = re.compile(
-    rb"^kind:[ \t]*[\"']?(?:Secret|List|SecretList)[\"']?[ \t]*(?:#.*)?\r?$", re.MULTILINE)
+    rb"^(?:[ ]*- |[ ]+)?kind:[ \t]*[\"']?(?:Secret|List|SecretList)[\"']?[ \t]*(?:#.*)?\r?$",
+    re.MULTILINE)
 _KUBERNETES_API = re.compile(rb"^apiVersion:", re.MULTILINE)
 _KUBERNETES_JSON_KIND = re.compile(rb'"kind"\s*:\s*"(?:Secret|List|SecretList)"')
 
 
 def _is_kubernetes(data: bytes) -> bool:
-    """A Kubernetes Secret or List manifest: top-level ``kind`` and ``apiVersion`` keys.
+    """A Kubernetes Secret or List manifest: an ``apiVersion`` key and a ``kind`` of Secret.
 
-    Only a YAML line starting in column 0, or a JSON object, counts: a PEM file whose
-    comments mention a Secret is not claimed. The codec says whether it holds TLS material.
+    Only YAML with a top-level ``apiVersion`` line, or a JSON object, counts: a PEM file
+    whose comments mention a Secret is not claimed. The codec says whether it holds TLS
+    material.
     """
     text = _strip_bom(data)[: 1 << 20]
+    if b"kind" not in text:  # most files: one substring search, no regular expression
+        return False
     if text.lstrip()[:1] == b"{":
         return b'"apiVersion"' in text and _KUBERNETES_JSON_KIND.search(text) is not None
     return (_KUBERNETES_KIND.search(text) is not None
