@@ -489,6 +489,21 @@ class TestHostile:
         with pytest.raises(DecodeError, match=r"'web-tls'.*data\.tls\.crt.*base64"):
             certkit.load(text.encode())
 
+    def test_an_encrypted_key_is_refused_without_deriving(self, pki: PKI) -> None:
+        """An encrypted tls.key is named as the problem; no password is asked for."""
+        encrypted = base64.b64encode(pki.leaf.key.to_pem("secret")).decode()
+        text = _get_secret(pki).replace(base64.b64encode(pki.leaf.key.to_pem()).decode(),
+                                        encrypted)
+        with pytest.raises(DecodeError, match="'web-tls': tls.key is encrypted"):
+            certkit.load(text.encode(), password="secret")
+
+    def test_yaml_flow_style_is_yaml(self, pki: PKI) -> None:
+        """``{apiVersion: v1, …}`` is read as YAML, not refused as broken JSON."""
+        crt = base64.b64encode(pki.leaf.certificate.to_pem()).decode()
+        text = ("{apiVersion: v1, kind: Secret, metadata: {name: flow}, "
+                f"data: {{tls.crt: {crt}}}}}\n")
+        assert certkit.load(text.encode()).aliases == ("flow",)
+
     def test_a_deployment_is_not_mistaken(self) -> None:
         """Another Kubernetes object is not claimed, and the error says what it looks like."""
         text = b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"

@@ -110,7 +110,9 @@ _KUBERNETES_KIND = re.compile(
     rb"^(?:[ ]*- |[ ]+)?kind:[ \t]*[\"']?(?:Secret|List|SecretList)[\"']?[ \t]*(?:#.*)?\r?$",
     re.MULTILINE)
 _KUBERNETES_API = re.compile(rb"^apiVersion:", re.MULTILINE)
-_KUBERNETES_JSON_KIND = re.compile(rb'"kind"\s*:\s*"(?:Secret|List|SecretList)"')
+# JSON, or YAML's flow style ({apiVersion: v1, kind: Secret, …}): quotes optional.
+_KUBERNETES_JSON_KIND = re.compile(rb'"?kind"?\s*:\s*"?(?:Secret|List|SecretList)\b')
+_KUBERNETES_JSON_API = re.compile(rb'"?apiVersion"?\s*:')
 
 
 def _is_kubernetes(data: bytes) -> bool:
@@ -124,7 +126,8 @@ def _is_kubernetes(data: bytes) -> bool:
     if b"kind" not in text:  # most files: one substring search, no regular expression
         return False
     if text.lstrip()[:1] == b"{":
-        return b'"apiVersion"' in text and _KUBERNETES_JSON_KIND.search(text) is not None
+        return (_KUBERNETES_JSON_API.search(text) is not None
+                and _KUBERNETES_JSON_KIND.search(text) is not None)
     return (_KUBERNETES_KIND.search(text) is not None
             and _KUBERNETES_API.search(text) is not None)
 

@@ -50,7 +50,6 @@ from certkit.errors import (
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
-    WorkLimitError,
 )
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
 from certkit.formats.pem import PEM
@@ -127,7 +126,8 @@ def _yaml_documents(text: str, source: str | None) -> list[Any]:
 
 
 def _documents(text: str, source: str | None) -> list[Any]:
-    if text.lstrip().startswith("{"):
+    # JSON as kubectl writes it; `{apiVersion: v1, …}` is YAML's flow style, read as YAML.
+    if re.match(r'\s*\{\s*"', text):
         try:
             return [json.loads(text)]
         except (ValueError, RecursionError) as err:
@@ -215,12 +215,17 @@ def _loose(secret: _Secret, options: LoadOptions) -> tuple[list[LooseCertificate
     for field in _FIELDS:
         if field not in secret.fields:
             continue
-        inner = LoadOptions(password=options.password, source=options.source,
-                            max_work=options.max_work, decrypt_keys=options.decrypt_keys)
+        if field == "tls.key" and b"ENCRYPTED" in secret.fields[field]:
+            # Kubernetes hands tls.key to the server as it is, and no Ingress controller
+            # asks for a password; not deriving keys also keeps a List of many cheap.
+            raise DecodeError(f"secret {secret.name!r}: tls.key is encrypted, and Kubernetes "
+                              "needs it unencrypted; re-create the Secret from the key "
+                              "decrypted (certkit convert KEY --to pem writes it so)",
+                              source=options.source, format="kubernetes")
+        inner = LoadOptions(source=options.source, max_work=options.max_work,
+                            decrypt_keys=options.decrypt_keys)
         try:
             store = PEM.load(secret.fields[field], inner)
-        except (PasswordError, WorkLimitError):
-            raise
         except CertkitError as err:
             detail = str(err).removeprefix(f"{options.source}: ")
             raise DecodeError(f"secret {secret.name!r}, {field}: {detail}",
@@ -256,8 +261,6 @@ class KubernetesCodec:
                                  "holds no tls.crt, tls.key or ca.crt")
                     continue
                 certs, keys, from_ca, field_notes = _loose(secret, options)
-            except (PasswordError, WorkLimitError):
-                raise
             except DecodeError as err:
                 if len(objects) == 1:
                     raise
