@@ -417,8 +417,22 @@ class TestReading:
         inspected = certkit_cli(["inspect", "s.yaml"], cwd=tmp_path)
         assert inspected.returncode == 0, inspected.stderr
         assert "[key] web-tls" in inspected.stdout
+        (tmp_path / "root.pem").write_bytes(pki.root.certificate.to_pem())
+        doctored = certkit_cli(["doctor", "s.yaml", "--trust", "root.pem"], cwd=tmp_path)
+        assert doctored.returncode == 0, doctored.stdout + doctored.stderr
+        assert "no problems found" in doctored.stdout
+
+    def test_doctor_finds_the_missing_intermediate(self, pki: PKI,
+                                                   tmp_path: pathlib.Path) -> None:
+        """A Secret whose tls.crt is the leaf alone is the missing-intermediate mistake."""
+        leaf_only = _get_secret(pki).replace(
+            base64.b64encode(pki.leaf.certificate.to_pem()
+                             + pki.intermediate.certificate.to_pem()).decode(),
+            base64.b64encode(pki.leaf.certificate.to_pem()).decode())
+        (tmp_path / "s.yaml").write_text(leaf_only.replace("  ca.crt:", "  unused.crt:"))
         doctored = certkit_cli(["doctor", "s.yaml", "--trust", "none"], cwd=tmp_path)
-        assert "s.yaml" in doctored.stdout + doctored.stderr
+        assert doctored.returncode == 1
+        assert "[missing-intermediate]" in doctored.stdout
 
     def test_scan_finds_a_secret(self, pki: PKI, tmp_path: pathlib.Path) -> None:
         """scan reads a Secret although it holds no -----BEGIN line."""
@@ -494,7 +508,7 @@ class TestHostile:
         encrypted = base64.b64encode(pki.leaf.key.to_pem("secret")).decode()
         text = _get_secret(pki).replace(base64.b64encode(pki.leaf.key.to_pem()).decode(),
                                         encrypted)
-        with pytest.raises(DecodeError, match="'web-tls': tls.key is encrypted"):
+        with pytest.raises(DecodeError, match=r"'web-tls': tls\.key is encrypted"):
             certkit.load(text.encode(), password="secret")
 
     def test_yaml_flow_style_is_yaml(self, pki: PKI) -> None:
