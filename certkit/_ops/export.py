@@ -338,7 +338,7 @@ def _iis(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate
 
 def _kubernetes(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate | None,
                 name: str | None) -> tuple[list[_File], str]:
-    from certkit.formats.kubernetes import secret_name  # noqa: PLC0415 - only this target
+    from certkit.formats._kubenames import secret_name  # noqa: PLC0415 - only this target
 
     leaf = chain[0]
     secret = secret_name(name or leaf.common_name or entry.alias)

@@ -52,6 +52,7 @@ from certkit.errors import (
     UnsupportedFormatError,
 )
 from certkit.formats._base import Dumped, DumpOptions, LoadOptions
+from certkit.formats._kubenames import secret_name
 from certkit.formats.pem import PEM
 
 __all__ = ["KUBERNETES", "MAX_MANIFEST", "secret_name"]
@@ -60,26 +61,9 @@ __all__ = ["KUBERNETES", "MAX_MANIFEST", "secret_name"]
 #: namespace holds many, and the pure-Python YAML parser (when libyaml is missing) must
 #: still finish in seconds.
 MAX_MANIFEST = 16 * 1024 * 1024
-_MAX_NAME = 253
 _TLS_TYPE = "kubernetes.io/tls"
 _FIELDS = ("tls.crt", "tls.key", "ca.crt")
 _LIST_KINDS = ("List", "SecretList")
-
-
-def secret_name(text: str) -> str:
-    """``text`` made a valid Secret name (an RFC 1123 subdomain: lower case, ≤ 253 characters).
-
-    A wildcard becomes ``wildcard``, anything else outside ``a-z0-9.-`` a hyphen, and each
-    dot-separated label starts and ends with a letter or digit; ``tls`` if nothing is left.
-    """
-    lowered = text.strip().lower().replace("*", "wildcard")
-    labels = []
-    for label in lowered.split("."):
-        cleaned = re.sub(r"[^a-z0-9-]+", "-", label).strip("-")
-        if cleaned:
-            labels.append(re.sub(r"-{2,}", "-", cleaned))
-    name = ".".join(labels)[:_MAX_NAME].rstrip("-.")
-    return name or "tls"
 
 
 def _text(data: bytes, source: str | None) -> str:
