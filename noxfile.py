@@ -159,7 +159,7 @@ def build(session: nox.Session) -> None:
     session.log(f"{wheels[0].name}: {len(names)} files, pure, py.typed present, only certkit/")
 
 
-FUZZ_TARGETS = ("pem", "der", "pkcs7", "pkcs12", "jks", "jceks", "bks", "any")
+FUZZ_TARGETS = ("pem", "der", "pkcs7", "pkcs12", "jks", "jceks", "bks", "kubernetes", "any")
 
 
 @nox.session(python="3.11" if "3.11" in PYTHONS else PYTHONS[-1])

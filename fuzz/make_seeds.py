@@ -67,6 +67,7 @@ def _seeds() -> Iterator[tuple[str, str, bytes]]:
                                                        profile=profile, iterations=1)
     yield "pkcs12", "plain.p12", certkit.dump(store, "pkcs12", password=PASSWORD, iterations=1,
                                               encrypt_keys=False, encrypt_certificates=False)
+    yield "kubernetes", "secret.yaml", certkit.dump(store, "kubernetes")
     yield "jks", "store.jks", certkit.dump(store, "jks", password=PASSWORD)
     yield "jceks", "store.jceks", certkit.dump(with_secret, "jceks", password=PASSWORD,
                                                iterations=1)

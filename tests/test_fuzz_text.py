@@ -1,4 +1,4 @@
-"""Fuzzing PEM, DER and PKCS#7 inputs: truncations and byte flips raise only CertkitError.
+"""Fuzzing PEM, DER, PKCS#7 and Kubernetes Secrets: truncations and flips raise only CertkitError.
 
 Seeds are valid files certkit and cryptography write; every prefix (at a stride) and a
 fixed, seeded set of single-bit flips is loaded. Whatever loads must then describe itself
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import random
 
 import pytest
+import yaml
 from conftest import PKI
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,6 +26,10 @@ from certkit.errors import CertkitError
 PASSWORD = "fuzz"
 FLIPS = 400
 PREFIXES = 120
+
+
+def _indented(pem: bytes) -> bytes:
+    return b"".join(b"    " + line + b"\n" for line in pem.splitlines())
 
 
 def seeds(pki: PKI) -> dict[str, bytes]:
@@ -58,6 +64,13 @@ def seeds(pki: PKI) -> dict[str, bytes]:
         "der-request": csr.public_bytes(serialization.Encoding.DER),
         "pkcs7-der": certkit.dump(certs, "pkcs7"),
         "pkcs7-pem": certkit.dump(certs, "pkcs7", encoding="pem"),
+        "kubernetes-yaml": certkit.dump(chain_store, "kubernetes"),
+        "kubernetes-json": json.dumps(yaml.safe_load(certkit.dump(chain_store, "kubernetes")),
+                                      indent=4).encode(),
+        "kubernetes-stringdata": (
+            b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\nstringData:\n  tls.crt: |\n"
+            + _indented(pki.leaf.certificate.to_pem()) + b"  tls.key: |\n"
+            + _indented(pki.leaf.key.to_pem())),
     }
 
 
@@ -91,7 +104,8 @@ def mutations(data: bytes, seed: str) -> list[bytes]:
 
 SEED_NAMES = ["pem-bundle", "pem-bags", "pem-encrypted-pkcs8", "pem-legacy-encrypted",
               "pem-request", "pem-trusted", "der-certificate", "der-key", "der-encrypted-key",
-              "der-request", "pkcs7-der", "pkcs7-pem"]
+              "der-request", "pkcs7-der", "pkcs7-pem", "kubernetes-yaml", "kubernetes-json",
+              "kubernetes-stringdata"]
 
 
 class TestMutatedInputs:

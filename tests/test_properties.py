@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import certkit
 from certkit import Attributes, Certificate, Chain, KeyEntry, KeyStore, PrivateKey, TrustedCertEntry
 from certkit._model import Entry
+from certkit.formats.kubernetes import secret_name
 
 
 @attrs.frozen
@@ -142,3 +143,14 @@ class TestPKCS7:
         """Certificate-only stores round-trip in order; aliases become the CN."""
         store = KeyStore([TrustedCertEntry(f"c{i}", pool()[i].chain[0]) for i in indexes])
         assert certkit.load(certkit.dump(store, "pkcs7", encoding=encoding)) == derived(store)
+
+
+class TestKubernetes:
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 7), ALIAS), min_size=1, max_size=5,
+                    unique_by=(lambda t: t[0], lambda t: secret_name(t[1]))))
+    def test_key_entries_round_trip(self, picks: list[tuple[int, str]]) -> None:
+        """Key entries with valid Secret names come back equal, chains whole (root via ca.crt)."""
+        store = KeyStore([KeyEntry(secret_name(alias), pool()[i].key, Chain(pool()[i].chain))
+                          for i, alias in picks])
+        assert certkit.load(certkit.dump(store, "kubernetes")) == store

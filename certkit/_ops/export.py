@@ -1,13 +1,15 @@
 """Export a key and its chain in the layout a web server expects, with its configuration lines.
 
 Targets: ``apache`` and ``nginx`` (PEM files), ``haproxy`` (one PEM with key and chain),
-``tomcat`` (a PKCS#12 or JKS keystore) and ``iis`` (a .pfx). Every target gets the leaf
+``tomcat`` (a PKCS#12 or JKS keystore), ``iis`` (a .pfx) and ``kubernetes`` (a
+``kubernetes.io/tls`` Secret manifest). Every target gets the leaf
 and its intermediates, leaf first; the self-signed root is left out because a client
 must already trust it (RFC 8446 §4.4.2 lets the server omit it, and sending it only costs
 bytes) — except for IIS, whose .pfx carries the root when the input had it, because
 Windows builds the chain from its own certificate stores and the import puts each
 certificate in its store, as Windows' own "include all certificates in the certification
-path" export does.
+path" export does. The Kubernetes Secret carries a root it was given in ``ca.crt``, the
+field kept for it, apart from the chain in ``tls.crt``.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from certkit.errors import (
 __all__ = ["TARGETS", "ExportResult", "combine", "export", "export_chain", "select_key_entry"]
 
 #: The export targets, in the order the documentation lists them.
-TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
+TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis", "kubernetes")
 
 _PRIVATE = PRIVATE_MODE
 _PUBLIC = PUBLIC_MODE
@@ -358,6 +360,33 @@ def _iis(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate
     return [_File(path, data, _PRIVATE, "pkcs12")], config
 
 
+def _kubernetes(base: pathlib.Path, entry: KeyEntry, chain: Chain, *, root: Certificate | None,
+                name: str | None) -> tuple[list[_File], str]:
+    from certkit.formats._kubenames import secret_name  # noqa: PLC0415 - only this target
+
+    leaf = chain[0]
+    secret = secret_name(name or leaf.common_name or entry.alias)
+    full = Chain([*chain.certificates, *([root] if root is not None else [])])
+    path = base.with_name(base.name + ".secret.yaml")
+    data = dump(KeyStore([attrs.evolve(entry, chain=full)]), "kubernetes", name=secret)
+    # An Ingress names DNS hosts only: no IP addresses, e-mail or URI names.
+    dns = [n for n in leaf.san if re.fullmatch(r"[A-Za-z0-9*][A-Za-z0-9*.-]*", n)
+           and not re.fullmatch(r"[0-9.]+", n)]
+    hosts = ", ".join(dns) or leaf.common_name or secret
+    config = "\n".join([
+        ("# Kubernetes: create or update the Secret in the current namespace (add -n NAMESPACE "
+         "for another)"),
+        f"kubectl apply -f {_path_text(path)}",
+        *([f"# (ca.crt holds the root {root.subject}; tls.crt the chain the server sends)"]
+          if root is not None else []),
+        "# then name it in an Ingress (networking.k8s.io/v1), under spec:",
+        "#   tls:",
+        f"#   - hosts: [{hosts}]",
+        f"#     secretName: {secret}",
+    ]) + "\n"
+    return [_File(path, data, _PRIVATE)], config
+
+
 def _read_existing(path: pathlib.Path, limit: int) -> bytes | None:
     """The bytes of the regular file ``path`` if it holds at most ``limit`` of them, else None."""
     try:
@@ -453,8 +482,10 @@ def export(
     The result is a list of the files written (an :class:`ExportResult`, whose ``config``
     holds the lines to paste into the server's configuration; they are also written to a
     ``<name>.<target>.…`` file, the list's last element). File names start with ``name``
-    (default: the leaf's common name). The chain is leaf first and complete up to the
-    root, which is left out except for IIS (see the module's documentation); an
+    (default: the leaf's common name); so does the Kubernetes Secret's name, made a valid
+    one (lower case; :func:`certkit.formats.kubernetes.secret_name`). The chain is leaf
+    first and complete up to the root, which is left out except for IIS and a Kubernetes
+    Secret's ``ca.crt`` (see the module's documentation); an
     incomplete chain raises :class:`~certkit.errors.ChainError` naming the missing
     issuer unless ``allow_incomplete``. ``password`` protects the Tomcat keystore and the
     IIS .pfx (required for them, unused for the PEM targets, whose key files are
@@ -490,10 +521,13 @@ def export(
         files, config = _tomcat(base, entry, chain, password=password,
                                 keystore_type=keystore_type, profile=profile)
         snippet = ".tomcat.xml"
-    else:
+    elif target == "iis":
         files, config = _iis(base, entry, chain, root=root, password=password,
                              profile=profile)
         snippet = ".iis.txt"
+    else:
+        files, config = _kubernetes(base, entry, chain, root=root, name=name)
+        snippet = ".kubernetes.txt"
     files.append(_File(base.with_name(base.name + snippet), config.encode("utf-8"), _PUBLIC))
     try:
         # Files already holding what would be written are left alone, so a second export
@@ -510,5 +544,6 @@ def export(
         raise ReadError(f"cannot write into {folder}{where}: {err.strerror or err}; nothing "
                         "was exported", path=str(folder)) from err
     return ExportResult([f.path for f in files], target=target, config=config, chain=chain,
-                        root_left_out=(root.subject if root is not None and target != "iis"
-                                       else None), unchanged=unchanged)
+                        root_left_out=(root.subject if root is not None
+                                       and target not in ("iis", "kubernetes") else None),
+                        unchanged=unchanged)

@@ -306,6 +306,11 @@ def _sniff(path: str) -> _Sniffed:
             if b"-----BEGIN " not in head:
                 head += handle.read(_TEXT_PREFIX - len(head)) or b""
                 if b"-----BEGIN " not in head:
+                    if formats.spec("kubernetes").sniff(head):
+                        # A Secret's certificates are base64 without PEM lines; an
+                        # Opaque Secret or a List of other objects is no finding.
+                        return _Sniffed(read_bounded(handle, MAX_FILE, name=path, start=head),
+                                        promised=promised)
                     # Text without a PEM line is not certificate material, whatever its
                     # name says, unless it is bare base64 (a PEM body that lost its armour).
                     if not (promised and _BARE_BASE64.fullmatch(head.strip())):

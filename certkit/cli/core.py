@@ -304,7 +304,8 @@ def register(sub: Any) -> None:
     convert.add_argument("paths", nargs="+", metavar="IN",
                          help="the input file(s); without --out-dir, IN then OUT")
     convert.add_argument("--to", metavar="FORMAT",
-                         help="output format: pem, der, pkcs7, pkcs12, jks, jceks")
+                         help="output format: pem, der, pkcs7, pkcs12, jks, jceks, kubernetes "
+                              "(a TLS Secret manifest; never chosen by a .yaml name alone)")
     convert.add_argument("--allow-loss", action="store_true",
                          help="write even if the output format cannot hold everything "
                               "(what was dropped is listed)")

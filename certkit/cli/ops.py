@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-_TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis")
+_TARGETS = ("apache", "nginx", "haproxy", "tomcat", "iis", "kubernetes")
 
 def _export_json(result: Any) -> dict[str, Any]:
     return {"target": result.target, "changed": result.changed,
@@ -263,7 +263,8 @@ def cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
 
 def _export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--for", dest="target", required=True, choices=_TARGETS,
-                        help="the server: apache, nginx, haproxy, tomcat or iis")
+                        help="the server: apache, nginx, haproxy, tomcat, iis or kubernetes "
+                             "(a kubernetes.io/tls Secret manifest)")
     parser.add_argument("--allow-incomplete", action="store_true",
                         help="export even if the chain misses an intermediate")
     parser.add_argument("--keystore-type", default="pkcs12", choices=("pkcs12", "jks"),
@@ -273,9 +274,11 @@ def _export_options(parser: argparse.ArgumentParser) -> None:
 def register(sub: Any) -> None:
     """Add the operations commands to the ``certkit`` parser's subcommands."""
     export = sub.add_parser(
-        "export", help="write a key and its chain for apache, nginx, haproxy, tomcat or iis",
+        "export", help="write a key and its chain for apache, nginx, haproxy, tomcat, iis or "
+                       "kubernetes",
         description="Write the files a server needs (key 0600, chain leaf first, the root "
-                    "left out except for IIS) into DIR and print the configuration lines. "
+                    "left out except for IIS and a Kubernetes Secret's ca.crt) into DIR and "
+                    "print the configuration lines. "
                     "Several inputs (server.key server.crt chain.crt) are combined. An "
                     "incomplete chain is refused unless --allow-incomplete. Files that "
                     "already hold what would be written are left alone (\"changed\": false "
@@ -284,10 +287,13 @@ def register(sub: Any) -> None:
                "--password-env PFX_PASS\n"
                "  certkit export --for apache server.key server.crt chain.crt out/\n"
                "  certkit export --for nginx www.key www.crt out/ --fetch\n"
-               "  certkit export --for tomcat site.pem out/ --new-password-file pass.txt")
+               "  certkit export --for tomcat site.pem out/ --new-password-file pass.txt\n"
+               "  certkit export --for kubernetes site.pfx --out-dir k8s --name web-tls "
+               "--password-env PFX_PASS")
     export.add_argument("inputs", nargs="+", metavar="IN",
                         help="the input files (the last one is the folder without --out-dir)")
-    export.add_argument("--name", help="file name stem (default: the certificate's common name)")
+    export.add_argument("--name", help="file name stem, and for kubernetes the Secret's name "
+                        "(default: the certificate's common name)")
     _export_options(export)
     export.set_defaults(func=cmd_export)
 

@@ -9,6 +9,7 @@ format never imports a codec's third-party parser. Adding a format is one line i
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 
 import attrs
@@ -103,6 +104,34 @@ def _is_bks(data: bytes) -> bool:
     return 0 < salt_len <= 128 and len(data) > 8 + salt_len + 4
 
 
+# Indented too: kubectl sorts keys, so a List's own `kind: List` comes after all its
+# items, and each item's `  kind: Secret` after that Secret's data.
+_KUBERNETES_KIND = re.compile(
+    rb"^(?:[ ]*- |[ ]+)?kind:[ \t]*[\"']?(?:Secret|List|SecretList)[\"']?[ \t]*(?:#.*)?\r?$",
+    re.MULTILINE)
+_KUBERNETES_API = re.compile(rb"^apiVersion:", re.MULTILINE)
+# JSON, or YAML's flow style ({apiVersion: v1, kind: Secret, …}): quotes optional.
+_KUBERNETES_JSON_KIND = re.compile(rb'"?kind"?\s*:\s*"?(?:Secret|List|SecretList)\b')
+_KUBERNETES_JSON_API = re.compile(rb'"?apiVersion"?\s*:')
+
+
+def _is_kubernetes(data: bytes) -> bool:
+    """A Kubernetes Secret or List manifest: an ``apiVersion`` key and a ``kind`` of Secret.
+
+    Only YAML with a top-level ``apiVersion`` line, or a JSON object, counts: a PEM file
+    whose comments mention a Secret is not claimed. The codec says whether it holds TLS
+    material.
+    """
+    text = _strip_bom(data)[: 1 << 20]
+    if b"kind" not in text:  # most files: one substring search, no regular expression
+        return False
+    if text.lstrip()[:1] == b"{":
+        return (_KUBERNETES_JSON_API.search(text) is not None
+                and _KUBERNETES_JSON_KIND.search(text) is not None)
+    return (_KUBERNETES_KIND.search(text) is not None
+            and _KUBERNETES_API.search(text) is not None)
+
+
 @attrs.frozen
 class FormatSpec:
     """One registered format: its name, codec location, extensions and sniffer."""
@@ -115,6 +144,8 @@ class FormatSpec:
     sniff: Callable[[bytes], bool]
     writable: bool = True
     holds_keys: bool = True
+    #: Whether an output file's extension alone chooses this format (``.yaml`` does not).
+    by_extension: bool = True
 
 
 #: Every format certkit knows, in detection order (most specific magic first).
@@ -128,6 +159,10 @@ FORMATS: tuple[FormatSpec, ...] = (
                _is_pkcs12),
     FormatSpec("pkcs7", "PKCS#7 certificate bundle", "certkit.formats.pkcs7", "PKCS7",
                (".p7b", ".p7c", ".spc"), _is_pkcs7, holds_keys=False),
+    # Before PEM: a Secret's stringData holds -----BEGIN lines.
+    FormatSpec("kubernetes", "Kubernetes TLS secret (YAML or JSON)",
+               "certkit.formats.kubernetes", "KUBERNETES", (".yaml",), _is_kubernetes,
+               by_extension=False),
     FormatSpec("pem", "PEM text", "certkit.formats.pem", "PEM",
                (".pem", ".crt", ".cer", ".key", ".csr", ".req", ".ca-bundle"), _is_pem),
     FormatSpec("bks", "Bouncy Castle keystore (BKS/UBER)", "certkit.formats.jks", "BKS",
@@ -137,7 +172,7 @@ FORMATS: tuple[FormatSpec, ...] = (
 )
 
 _ALIASES = {"pfx": "pkcs12", "p12": "pkcs12", "p7b": "pkcs7", "p7c": "pkcs7", "uber": "bks",
-            "cer": "pem", "crt": "pem"}
+            "cer": "pem", "crt": "pem", "k8s": "kubernetes"}
 
 
 def spec(name: str) -> FormatSpec:
@@ -168,13 +203,16 @@ def detect(data: bytes, *, source: str | None = None) -> FormatSpec:
     hint = ""
     if data[:2] == b"PK":
         hint = " (it looks like a ZIP archive: unpack it first)"
+    elif _KUBERNETES_API.search(data[: 1 << 20]) or b'"apiVersion"' in data[: 1 << 20]:
+        hint = (" (it looks like a Kubernetes manifest, but not a Secret: export the TLS "
+                "secret with `kubectl get secret NAME -o yaml`)")
     elif data.lstrip()[:1] in (b"<", b"{"):
         hint = " (it looks like HTML, XML or JSON, not a certificate)"
     elif all(32 <= b < 127 or b in (9, 10, 13) for b in data[:512]):
         hint = " (it is text without any -----BEGIN line; was the PEM block cut off?)"
     raise UnsupportedFormatError(
         "not a certificate, key or keystore format certkit recognises "
-        f"(PEM, DER, PKCS#7, PKCS#12, JKS, JCEKS, BKS, UBER){hint}",
+        f"(PEM, DER, PKCS#7, PKCS#12, JKS, JCEKS, BKS, UBER, Kubernetes TLS secrets){hint}",
         source=source,
     )
 
@@ -186,11 +224,15 @@ def format_for_path(path: str, *, format: str | None = None) -> FormatSpec:  # n
     lower = path.lower()
     for candidate in FORMATS:
         if any(lower.endswith(ext) for ext in candidate.extensions):
-            if candidate.name == "bks":
+            if candidate.name == "bks" or not candidate.by_extension:
                 continue
             return candidate
+    hint = ""
+    if lower.endswith((".yaml", ".yml", ".json")):
+        hint = (" (a .yaml file is written as a Kubernetes TLS secret only when that format, "
+                "kubernetes, is named)")
     raise UnsupportedFormatError(
         f"cannot tell the output format from the name {path!r}; pass format= "
-        "(--to on the command line): pem, der, pkcs7, pkcs12, jks or jceks",
+        f"(--to on the command line): pem, der, pkcs7, pkcs12, jks, jceks or kubernetes{hint}",
         source=path,
     )
