@@ -335,3 +335,33 @@ class TestVersionOneRoots:
         report = scan(cert.parent, trust_system=False)
         assert [item.role for item in report.inventory] == ["root"]
         assert report.without_key == ()
+
+
+class TestTrust:
+    """--trust gives scan a private CA's root: its key entries' chains are then trusted."""
+
+    def test_a_private_root_makes_the_chain_trusted(self, tmp_path: pathlib.Path) -> None:
+        """A PFX made by openssl with leaf and intermediate is untrusted against no store
+        and trusted with the private root given as trust."""
+        root = issue("Private Root CA", ca=True)
+        inter = issue("Private Issuing CA", issuer=root, ca=True)
+        leaf = issue("intra.example.test", issuer=inter, sans=("intra.example.test",))
+        folder = tmp_path / "srv"
+        folder.mkdir()
+        (tmp_path / "leaf.pem").write_bytes(_pem(leaf) + _key_pem(leaf))
+        (tmp_path / "inter.pem").write_bytes(_pem(inter))
+        (tmp_path / "root.pem").write_bytes(_pem(root))
+        openssl("pkcs12", "-export", "-in", tmp_path / "leaf.pem", "-certfile",
+                tmp_path / "inter.pem", "-passout", "pass:pw", "-out", folder / "site.pfx")
+        untrusted = scan(folder, passwords="pw", trust=None)
+        trusted = scan(folder, passwords="pw", trust=str(tmp_path / "root.pem"))
+        assert [c.code for c in untrusted.chains] != ["server-ready"]
+        assert [c.code for c in trusted.chains] == ["server-ready"]
+        assert trusted.incomplete == ()
+
+    def test_an_unreadable_trust_file_fails_before_the_walk(self,
+                                                            tmp_path: pathlib.Path) -> None:
+        """A trust store the caller named that cannot be read is an error, not an empty store."""
+        from certkit.errors import CertkitError
+        with pytest.raises(CertkitError):
+            scan(tmp_path, trust=str(tmp_path / "missing.pem"))

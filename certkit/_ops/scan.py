@@ -34,7 +34,7 @@ from certkit._ops.api import (
 from certkit.errors import CertkitError, DecodeError, PasswordError
 
 if TYPE_CHECKING:
-    from certkit._ops.chains import CertificatePool
+    from certkit._ops.chains import CertificatePool, TrustSource
 
 __all__ = [
     "MAX_FILE",
@@ -359,17 +359,6 @@ def _record(cert: Certificate, path: str, alias: str | None) -> ScannedCertifica
         sha256=cert.fingerprint(), public_key_sha256=cert.public_key_fingerprint)
 
 
-def _system_issuers(issuers: _Issuers) -> None:
-    from certkit._ops.chains import trust_pool  # noqa: PLC0415 - only when a scan runs
-
-    try:
-        pool = trust_pool("system")
-    except CertkitError:
-        return
-    for cert in pool or ():
-        issuers.add(cert)
-
-
 def scan(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
@@ -379,20 +368,24 @@ def scan(
     progress: ScanProgress | None = None,
     at: _dt.datetime | None = None,
     trust_system: bool = True,
+    trust: TrustSource | None = "system",
 ) -> ScanReport:
     """Walk ``paths`` and inventory every certificate, key and keystore, identified by content.
 
     Keys are paired with certificates across files; the report lists expired
     certificates, those ending within ``expiring`` (if given), keys without a certificate,
     leaf certificates without a key, leaves whose issuer is nowhere (neither scanned nor
-    in the system trust store, unless ``trust_system=False``), and files that could not
-    be read — a scan never stops for one file. Symbolic links to files are read; links to
-    folders are followed only with ``follow_symlinks`` (loops end either way).
+    in the trust store), and files that could not be read — a scan never stops for one
+    file. ``trust`` is the trust store key entries' chains are judged against and issuers
+    are looked up in: the system's by default, a PEM bundle, folder, pool or certificates
+    (a private CA's root), or ``None`` for none (``trust_system=False`` says the same).
+    Symbolic links to files are read; links to folders are followed only with
+    ``follow_symlinks`` (loops end either way).
     ``progress(files_seen, path)`` is called after each file.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    scanner = _Scanner(passwords, trust_system=trust_system)
+    scanner = _Scanner(passwords, trust=trust if trust_system else None)
     for path, info in _walk([os.fspath(p) for p in paths], follow_symlinks=follow_symlinks):
         scanner.seen += 1
         try:
@@ -400,8 +393,8 @@ def scan(
         finally:
             if progress is not None:
                 progress(scanner.seen, path)
-    if trust_system:
-        _system_issuers(scanner.issuers)
+    for cert in scanner.trusted() or ():
+        scanner.issuers.add(cert)
     return scanner.report(at or _dt.datetime.now(_dt.timezone.utc), expiring)
 
 
@@ -409,10 +402,12 @@ class _Scanner:
     """The running state of one scan: small records, never parsed objects."""
 
     def __init__(self, passwords: Password | Passwords | Mapping[str, Password] | None, *,
-                 trust_system: bool = True) -> None:
+                 trust: TrustSource | None = "system") -> None:
         self.passwords = passwords
-        self.trust_system = trust_system
+        self.trust = trust
         self.anchors: CertificatePool | None = None
+        if trust is not None and not (isinstance(trust, str) and trust == "system"):
+            self.trusted()  # a store the caller named must be readable: fail before walking
         self.chains: list[ScannedChain] = []
         self.seen = 0
         self.read = 0
@@ -482,18 +477,28 @@ class _Scanner:
 
         if not entry.chain:
             return
-        if self.anchors is None:
-            try:
-                found = _chains.trust_pool("system") if self.trust_system else None
-            except CertkitError:
-                found = None
-            self.anchors = found or _chains.CertificatePool()
         try:
-            verdict = _chains.chain_verdict(entry.chain, trust=self.anchors)
+            verdict = _chains.chain_verdict(entry.chain, trust=self.trusted())
         except CertkitError:
             return
         self.chains.append(ScannedChain(path, entry.alias, entry.chain[0].subject, verdict.code,
                                         verdict.message))
+
+    def trusted(self) -> CertificatePool:
+        """The trust store's certificates, read once (an unreadable system store is empty;
+        a store the caller named raises)."""
+        if self.anchors is None:
+            from certkit._ops import chains as _chains  # noqa: PLC0415 - only when a scan runs
+
+            try:
+                found = _chains.trust_pool(self.trust)
+            except CertkitError:
+                if isinstance(self.trust, str) and self.trust == "system":
+                    found = None
+                else:
+                    raise
+            self.anchors = found or _chains.CertificatePool()
+        return self.anchors
 
     def _add_certificate(self, cert: Certificate, path: str, alias: str) -> None:
         record = _record(cert, path, alias)

@@ -148,7 +148,8 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
                                                  "new-key-passwords", *_JSON_PASSWORDS)),
     "doctor": ("certkit.cli.diagnose", ("servername", "alias", "expiring", "timeout", "trust",
                                         "json", "passwords")),
-    "scan": ("certkit.cli.diagnose", ("expiring", "out", "force", "json", "passwords")),
+    "scan": ("certkit.cli.diagnose", ("expiring", "trust", "out", "force", "json",
+                                      "passwords")),
     "check-page": ("certkit.cli.page", ("trust", "timeout", "json")),
 }
 

@@ -249,7 +249,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     started = time.monotonic()
     try:
         report = scan(args.paths, passwords=password, expiring=parse_duration(args.expiring),
-                      follow_symlinks=args.follow_symlinks, progress=progress)
+                      follow_symlinks=args.follow_symlinks, progress=progress,
+                      trust=trust_from(args.trust))
     finally:
         progress.close()
     if args.html:
