@@ -123,37 +123,38 @@ def sequence_tags(data: bytes, most: int = 8) -> list[int] | None:
 
 #: What :func:`sequence_tags` finds in every certificate: TBS, algorithm, signature.
 CERTIFICATE_SHAPE = (0x30, 0x30, 0x03)
-_TWO_LONG_HEADERS = struct.Struct(">BBHBBH")
+_TWO_LONG_HEADERS = struct.Struct(">HHHH")
+#: A SEQUENCE header with a two-octet length (256 to 65,535 octets of content).
+_LONG_SEQUENCE = 0x3082
 
 
 def certificate_shaped(data: bytes) -> bool:
     """Whether ``sequence_tags(data)`` is ``[0x30, 0x30, 0x03]``: a certificate's framing.
 
     The same answer, found faster for the layout nearly every certificate has (outer and
-    TBS SEQUENCEs of 256 to 65,535 octets, a short algorithm, a signature under 65,536
-    octets); anything else is left to :func:`sequence_tags`. Every index below is checked
+    TBS SEQUENCEs of 256 to 65,535 octets, an algorithm of under 128, any signature under
+    65,536); anything else is left to :func:`sequence_tags`. Every index below is checked
     the way :func:`sequence_tags` checks it, or raises :class:`IndexError`, which also
     hands the data to it.
     """
     end = len(data)
     if end > 8:
-        outer, outer_form, outer_length, tbs, tbs_form, tbs_length = (
-            _TWO_LONG_HEADERS.unpack_from(data))
-        if (outer == tbs == 0x30 and outer_form == tbs_form == 0x82
-                and outer_length + 4 == end):
+        outer, outer_length, tbs, tbs_length = _TWO_LONG_HEADERS.unpack_from(data)
+        if outer == _LONG_SEQUENCE and tbs == _LONG_SEQUENCE and outer_length + 4 == end:
             try:
                 algorithm = 8 + tbs_length
-                if data[algorithm] == 0x30 and data[algorithm + 1] < 0x80:
-                    signature = algorithm + 2 + data[algorithm + 1]
-                    if data[signature] == 0x03:
+                if data[algorithm] == 0x30:
+                    length = data[algorithm + 1]
+                    signature = algorithm + 2 + length
+                    if length < 0x80 and data[signature] == 0x03:
                         form = data[signature + 1]
                         if form < 0x80:
                             stop = signature + 2 + form
-                        elif form == 0x81:
-                            stop = signature + 3 + data[signature + 2]
                         elif form == 0x82:
                             stop = (signature + 4 + (data[signature + 2] << 8)
                                     + data[signature + 3])
+                        elif form == 0x81:
+                            stop = signature + 3 + data[signature + 2]
                         else:
                             stop = -1
                         if stop == end:
