@@ -237,14 +237,11 @@ def _check_framing(data: bytes, tags: Sequence[int], *, whole: bool, what: str, 
     raise DecodeError(f"{what}: the DER is not {shape}", **where)
 
 
-_CERTIFICATE_SHAPE = [0x30, 0x30, 0x03]
-
-
 def _check_certificate_framing(_: object, __: object, der: bytes) -> None:
     """One DER SEQUENCE of TBS, algorithm, signature: what every certificate is checked for."""
-    if _der.sequence_tags(der) == _CERTIFICATE_SHAPE:
+    if _der.certificate_shaped(der):
         return  # the usual case, without the keyword call that explains a failure
-    _check_framing(der, _CERTIFICATE_SHAPE, whole=True, what="not a valid X.509 certificate",
+    _check_framing(der, _der.CERTIFICATE_SHAPE, whole=True, what="not a valid X.509 certificate",
                    shape="a SEQUENCE of to-be-signed data, signature algorithm and signature",
                    format="der")
 
@@ -1419,6 +1416,58 @@ class TrustedCertEntry:
     trusted: bool = True
 
 
+def _slot_setters(cls: type, *names: str) -> tuple[Callable[[object, object], None], ...]:
+    """The setters of the slots behind ``cls``'s attrs fields, which must be ``names``.
+
+    For :func:`kept_trusted_entry`, which fills instances as attrs' ``__init__`` does; a
+    field added to the class without adding it there stops the import here.
+    """
+    fields = tuple(field.name for field in attrs.fields(cls))
+    if fields != names:
+        raise AssertionError(f"{cls.__name__} has the fields {fields}, not {names}")
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_SET_CERTIFICATE = _slot_setters(Certificate, "der", "lazy", "_parsed")
+_SET_TRUSTED = _slot_setters(TrustedCertEntry, "alias", "certificate", "attributes", "created",
+                             "trusted")
+_NO_ATTRIBUTES = Attributes()
+
+
+def kept_trusted_entry(alias: str, der: bytes,
+                       created: _dt.datetime | None) -> TrustedCertEntry | None:
+    """``TrustedCertEntry(alias, Certificate(der, lazy=True), created=created)``, or
+    ``None`` where that would not simply keep ``der``: for a codec reading thousands.
+
+    The same objects after the same framing check of the certificate. ``None`` (``der``
+    is not ``bytes`` or fails the check) tells the caller to use the constructors, which
+    convert it or raise the :class:`DecodeError` that says what is wrong. What is skipped
+    is only the generated ``__init__`` methods' own work (a converter that returns
+    ``bytes`` unchanged, a validator call, an ``__attrs_post_init__`` that does nothing
+    when lazy): most of what a truststore's load spent per certificate. Every field is
+    set (see :func:`_slot_setters`) through its slot, as attrs' ``__init__`` sets a frozen
+    instance's, so equality, hashing and immutability are the classes' own.
+    """
+    if type(der) is not bytes or not _der.certificate_shaped(der):
+        return None
+    set_der, set_lazy, set_parsed = _SET_CERTIFICATE
+    cert = _new_instance(Certificate)
+    set_der(cert, der)
+    set_lazy(cert, True)  # noqa: FBT003 - a slot's setter, as attrs calls it
+    set_parsed(cert, None)
+    set_alias, set_certificate, set_attributes, set_created, set_trusted = _SET_TRUSTED
+    entry = _new_instance(TrustedCertEntry)
+    set_alias(entry, alias)
+    set_certificate(entry, cert)
+    set_attributes(entry, _NO_ATTRIBUTES)
+    set_created(entry, created)
+    set_trusted(entry, True)  # noqa: FBT003 - as above
+    return entry
+
+
+_new_instance = object.__new__
+
+
 def _to_secret(value: bytes | bytearray | memoryview | LockedSecret) -> bytes | LockedSecret:
     return value if isinstance(value, LockedSecret) else bytes(value)
 
@@ -1553,6 +1602,9 @@ _REPR_ALIASES = 8
 
 
 def _check_aliases(_: object, __: object, entries: tuple[Entry, ...]) -> None:
+    aliases = [entry.alias for entry in entries]
+    if len(set(aliases)) == len(aliases):
+        return  # every store that is valid, without a call per entry
     seen: set[str] = set()
     for entry in entries:
         if entry.alias in seen:
@@ -1650,7 +1702,7 @@ class KeyStore:
     @property
     def key_entries(self) -> tuple[KeyEntry, ...]:
         """The private-key entries, in store order."""
-        return tuple(e for e in self.entries if isinstance(e, KeyEntry))
+        return tuple([e for e in self.entries if isinstance(e, KeyEntry)])  # every load asks
 
     @property
     def trusted_entries(self) -> tuple[TrustedCertEntry, ...]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PKI, make_key
+from conftest import PKI, issue, make_key
 from cryptography.hazmat.primitives import serialization
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import certkit
@@ -161,6 +161,67 @@ class TestSequenceTags:
         except DecodeError:
             expected = None
         assert _der.sequence_tags(data, most) == expected
+
+
+@st.composite
+def _certificate_like(draw: st.DrawFn) -> bytes:
+    """SEQUENCE { SEQUENCE, SEQUENCE, BIT STRING } in and around the layouts that
+    certificate_shaped reads by itself (a TBS of 256 octets or more, signatures in short,
+    one- and two-octet length forms), then damaged where the headers are, or anywhere."""
+    tbs = _der.encode(0x30, draw(st.binary(min_size=240, max_size=700)))
+    algorithm = _der.encode(draw(st.sampled_from([0x30, 0x30, 0x31])),
+                            draw(st.binary(max_size=140)))
+    signature = _der.encode(draw(st.sampled_from([0x03, 0x03, 0x04])),
+                            draw(st.sampled_from([b"", b"\x00" * 71, b"\x00" * 139,
+                                                  b"\x00" * 257, b"\x00" * 513])))
+    parts = draw(st.sampled_from([[tbs, algorithm, signature], [tbs, algorithm],
+                                  [tbs, algorithm, signature, b"\x05\x00"]]))
+    data = bytearray(_der.encode(0x30, b"".join(parts)))
+    headers = [0, 1, 2, 3, 4, 5, 6, 7, len(tbs) + 4, len(tbs) + 5,
+               len(tbs) + 4 + len(algorithm), len(tbs) + 5 + len(algorithm),
+               len(tbs) + 6 + len(algorithm), len(tbs) + 7 + len(algorithm)]
+    change = draw(st.sampled_from(["none", "header", "header", "byte", "cut", "add"]))
+    if change == "header":
+        position = draw(st.sampled_from([h for h in headers if h < len(data)]))
+        data[position] = draw(st.integers(0, 255))
+    elif change == "byte":
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    elif change == "cut":
+        del data[draw(st.integers(0, len(data) - 1)):]
+    elif change == "add":
+        data += draw(st.binary(min_size=1, max_size=3))
+    return bytes(data)
+
+
+class TestCertificateShaped:
+    @settings(max_examples=300)
+    @given(st.one_of(_certificate_like(), _damaged_sequences(), st.binary(max_size=40)))
+    # An algorithm with a long-form length, whose content looks like a BIT STRING that
+    # ends the data where its length byte, misread as a short form, would point.
+    @example(_der.encode(0x30, _der.encode(0x30, bytes(300))
+                         + _der.encode(0x30, bytes(0x80) + b"\x03\x02\x00\x00")))
+    def test_agrees_with_sequence_tags(self, data: bytes) -> None:
+        """The quick certificate check answers exactly as sequence_tags would."""
+        expected = _der.sequence_tags(data) == list(_der.CERTIFICATE_SHAPE)
+        assert _der.certificate_shaped(data) is expected
+
+    @pytest.mark.parametrize("kind", ["RSA-2048", "EC-P256", "Ed25519"])
+    def test_real_certificates_and_their_damage(self, kind: str) -> None:
+        """Real certificates pass; every cut and every flip of a header octet agrees too."""
+        der = issue(f"shape {kind}", key=make_key(kind)).certificate.der
+        assert _der.certificate_shaped(der)
+        samples = [der[:cut] for cut in range(len(der))] + [der + b"\x00"]
+        _, start, end = _der.read_tlv(der)
+        headers = set(range(12))
+        for _, element, _, _ in _der.children(der, start, end):
+            headers.update(range(element, min(element + 4, len(der))))
+        samples += [der[:position] + bytes([value]) + der[position + 1 :]
+                    for position in sorted(headers)
+                    for value in {0x00, 0x03, 0x30, 0x81, 0x82, 0xFF, der[position] ^ 1,
+                                  (der[position] + 1) % 256, (der[position] - 1) % 256}]
+        for data in samples:
+            expected = _der.sequence_tags(data) == list(_der.CERTIFICATE_SHAPE)
+            assert _der.certificate_shaped(data) is expected
 
 
 class TestOneReader:

@@ -22,9 +22,11 @@ from certkit import (
     SecretKeyEntry,
     TrustedCertEntry,
 )
+from certkit._crypto import der as _der
 from certkit.errors import (
     AliasError,
     CertkitError,
+    DecodeError,
     PasswordError,
     UnrepresentableError,
     UnsupportedFormatError,
@@ -299,6 +301,40 @@ class TestDamage:
         data = certkit.dump(server_store(pki), "jks", password="pw")
         with pytest.raises(CertkitError, match="truncated"):
             certkit.load(data[:100], password="pw")
+
+    def test_damaged_certificate_named_after_the_digest(self, pki: PKI) -> None:
+        """A truststore certificate with broken framing is named by alias, once the digest
+        says the password is right (a wrong password is still a PasswordError)."""
+        store = KeyStore([TrustedCertEntry(alias, pki.root.certificate, created=CREATED)
+                          for alias in ("a", "b", "c")])
+        data = bytearray(certkit.dump(store, "jks", password="pw"))
+        der = pki.root.certificate.der
+        second = data.index(der, data.index(der) + 1)
+        _, start, end = _der.read_tlv(der)
+        signature = _der.children(der, start, end)[2][1]
+        data[second + signature] = 0x04  # the signature BIT STRING becomes an OCTET STRING
+        body = bytes(data[:-20])
+        damaged = body + hashlib.sha1(  # noqa: S324 - the format's own digest
+            "pw".encode("utf-16-be") + b"Mighty Aphrodite" + body).digest()
+        with pytest.raises(DecodeError, match=r"entry 'b' holds a damaged certificate: not a "
+                                              r"valid X\.509 certificate"):
+            certkit.load(damaged, password="pw")
+        with pytest.raises(PasswordError):
+            certkit.load(damaged, password="wrong")
+
+    def test_date_python_cannot_hold(self, pki: PKI) -> None:
+        """A trusted entry dated beyond Python's datetime loads without a date."""
+        data = bytearray(certkit.dump(
+            KeyStore([TrustedCertEntry("a", pki.root.certificate, created=CREATED)]),
+            "jks", password="pw"))
+        stamp = (CREATED - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(
+            milliseconds=1)
+        at = data.index(stamp.to_bytes(8, "big"))
+        data[at : at + 8] = (2**63 - 1).to_bytes(8, "big")
+        (entry,) = certkit.load(bytes(data))
+        assert isinstance(entry, TrustedCertEntry)
+        assert entry.created is None
+        assert entry.certificate == pki.root.certificate
 
     def test_absurd_iteration_count(self) -> None:
         """A JCEKS key claiming more iterations than Java allows is refused, not computed."""

@@ -9,19 +9,23 @@ hashing are those of the parsed values, and keys keep the encoding the JDK gave 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import pathlib
 import subprocess
 import sys
 
+import attrs
 import pytest
 from conftest import PKI, keytool, openssl
 
 import certkit
-from certkit import Certificate, KeyEntry, PrivateKey
+from certkit import Certificate, KeyEntry, PrivateKey, TrustedCertEntry
+from certkit._model import kept_trusted_entry
 from certkit.errors import DecodeError
 
 STOREPASS = "changeit"
+CREATED = dt.datetime(2024, 5, 17, 8, 30, 15, 123000, tzinfo=dt.timezone.utc)
 
 
 def _damaged_inside(der: bytes) -> bytes:
@@ -69,6 +73,45 @@ class TestLazyCertificate:
         source = tmp_path / "c.pem"
         source.write_bytes(cert.to_pem())
         assert openssl("x509", "-in", str(source)).stdout == cert.to_pem()
+
+
+class TestKeptTrustedEntry:
+    """What the Java codec builds for each trusted certificate it reads in bulk."""
+
+    def test_same_as_the_constructors(self, pki: PKI) -> None:
+        """Field for field, equal, with the same hash, as the attrs constructors build it."""
+        der = pki.root.certificate.der
+        kept = kept_trusted_entry("ca", der, CREATED)
+        built = TrustedCertEntry("ca", Certificate(der, lazy=True), created=CREATED)
+        assert kept is not None
+        assert kept == built
+        assert hash(kept) == hash(built)
+        for name in ("der", "lazy", "_parsed"):
+            assert getattr(kept.certificate, name) == getattr(built.certificate, name)
+        assert attrs.asdict(kept, recurse=False) == attrs.asdict(built, recurse=False)
+        assert kept.certificate.subject == pki.root.certificate.subject  # parsed on first use
+
+    def test_frozen(self, pki: PKI) -> None:
+        """The entry and its certificate stay immutable."""
+        kept = kept_trusted_entry("ca", pki.root.certificate.der, None)
+        assert kept is not None
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            kept.alias = "other"  # type: ignore[misc]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            kept.certificate.der = b""  # type: ignore[misc]
+
+    def test_refuses_what_the_constructor_would_not_keep(self, pki: PKI) -> None:
+        """Bad framing and bytes-like objects that are not bytes are left to the constructor."""
+        der = pki.root.certificate.der
+        for junk in (b"", b"\x30\x03\x02\x01\x01", der + b"\x00", der[:-1]):
+            assert kept_trusted_entry("ca", junk, None) is None
+        assert kept_trusted_entry("ca", bytearray(der), None) is None  # type: ignore[arg-type]
+
+    def test_every_field_is_set(self) -> None:
+        """The fields filled by hand are all the fields the classes have."""
+        assert [f.name for f in attrs.fields(Certificate)] == ["der", "lazy", "_parsed"]
+        assert [f.name for f in attrs.fields(TrustedCertEntry)] == [
+            "alias", "certificate", "attributes", "created", "trusted"]
 
 
 class TestKeyFromPkcs8:

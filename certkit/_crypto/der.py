@@ -11,6 +11,7 @@ Java keystores). :class:`Node` is the tree view of the same reader, for BER inpu
 from __future__ import annotations
 
 import binascii
+import struct
 from collections.abc import Iterable
 
 from certkit.errors import DecodeError
@@ -118,6 +119,50 @@ def sequence_tags(data: bytes, most: int = 8) -> list[int] | None:
             return None
         tags.append(tag)
     return tags
+
+
+#: What :func:`sequence_tags` finds in every certificate: TBS, algorithm, signature.
+CERTIFICATE_SHAPE = (0x30, 0x30, 0x03)
+_TWO_LONG_HEADERS = struct.Struct(">HHHH")
+#: A SEQUENCE header with a two-octet length (256 to 65,535 octets of content).
+_LONG_SEQUENCE = 0x3082
+
+
+def certificate_shaped(data: bytes) -> bool:
+    """Whether ``sequence_tags(data)`` is ``[0x30, 0x30, 0x03]``: a certificate's framing.
+
+    The same answer, found faster for the layout nearly every certificate has (outer and
+    TBS SEQUENCEs of 256 to 65,535 octets, an algorithm of under 128, any signature under
+    65,536); anything else is left to :func:`sequence_tags`. Every index below is checked
+    the way :func:`sequence_tags` checks it, or raises :class:`IndexError`, which also
+    hands the data to it.
+    """
+    end = len(data)
+    if end > 8:
+        outer, outer_length, tbs, tbs_length = _TWO_LONG_HEADERS.unpack_from(data)
+        if outer == _LONG_SEQUENCE and tbs == _LONG_SEQUENCE and outer_length + 4 == end:
+            try:
+                algorithm = 8 + tbs_length
+                if data[algorithm] == 0x30:
+                    length = data[algorithm + 1]
+                    signature = algorithm + 2 + length
+                    if length < 0x80 and data[signature] == 0x03:
+                        form = data[signature + 1]
+                        if form < 0x80:
+                            stop = signature + 2 + form
+                        elif form == 0x82:
+                            stop = (signature + 4 + (data[signature + 2] << 8)
+                                    + data[signature + 3])
+                        elif form == 0x81:
+                            stop = signature + 3 + data[signature + 2]
+                        else:
+                            stop = -1
+                        if stop == end:
+                            return True
+            except IndexError:
+                pass
+    found = sequence_tags(data)
+    return found is not None and tuple(found) == CERTIFICATE_SHAPE
 
 
 def children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:

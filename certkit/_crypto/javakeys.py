@@ -86,9 +86,11 @@ def _utf16_units(text: str) -> bytes:
     return text.encode("utf-16-be", "surrogatepass")
 
 
-def store_digest(password: str, data: bytes) -> bytes:
+def store_digest(password: str, data: bytes | memoryview) -> bytes:
     """The SHA-1 integrity digest a JKS or JCEKS file ends with, over ``data``."""
-    return _sha1(_utf16_units(password) + _WHITENER + data)
+    digest = hashlib.sha1(_utf16_units(password) + _WHITENER)  # noqa: S324 - as _sha1
+    digest.update(data)  # hashed where it lies: a truststore is most of a megabyte
+    return digest.digest()
 
 
 def modified_utf8_encode(text: str, *, what: str = "alias") -> bytes:

@@ -58,6 +58,7 @@ from certkit._model import (
     Protection,
     SecretKeyEntry,
     TrustedCertEntry,
+    kept_trusted_entry,
     opaque_label,
 )
 from certkit.errors import (
@@ -226,34 +227,60 @@ def _read_sealed(reader: _Reader, alias: str) -> _javaser.JavaObject:
 
 
 _TRUSTED_HEAD = struct.Struct(">IH")  # tag, alias length
-_TRUSTED_BODY = struct.Struct(">qH5sI")  # date, "X.509" length and text, certificate length
+_TRUSTED_BODY = struct.Struct(">q7sI")  # date, "X.509" with its length, certificate length
+_X509_UTF = b"\x00\x05X.509"
 
 
-def _trusted_fast(data: bytes, pos: int) -> tuple[_RawEntry, int] | None:
-    """A version-2 trusted certificate entry with an ASCII alias at ``pos``, or ``None``.
+#: An entry as read: a trusted certificate entry already in its model form, or the raw
+#: fields of any other entry (turned into a model entry once the file's digest is checked).
+_Read = _RawEntry | TrustedCertEntry
 
-    ``None`` means "not that simple" (another entry type, a non-ASCII alias, too little
-    data…): the general reader then takes the entry and reports any damage precisely.
+
+def _trusted_run(data: bytes, pos: int, most: int, entries: list[_Read]) -> int:
+    """Read the version-2 trusted certificate entries with ASCII aliases from ``pos`` on
+    (at most ``most``) into ``entries``; return where they end.
+
+    A truststore is nothing but such entries, so they are read in one loop rather than one
+    call each, and become model entries at once (the certificate's framing checked as
+    ``Certificate(der, lazy=True)`` checks it). The run stops at anything else (another
+    entry type, a non-ASCII alias, a certificate that fails its framing check, too little
+    data…): the general reader then takes that entry, and the damage is reported precisely
+    once the file's integrity digest has been checked, as for every entry.
     """
     end = len(data)
-    if pos + 6 > end:
-        return None
-    tag, alias_length = _TRUSTED_HEAD.unpack_from(data, pos)
-    body = pos + 6 + alias_length
-    if tag != _TAG_TRUSTED or body + 19 > end:
-        return None
-    alias_bytes = data[pos + 6 : body]
-    timestamp, type_length, kind, size = _TRUSTED_BODY.unpack_from(data, body)
-    start = body + 19
-    if (type_length != 5 or kind != b"X.509" or start + size > end
-            or not alias_bytes.isascii()):
-        return None
-    return (_RawEntry(tag, alias_bytes.decode("ascii"), timestamp,
-                      certificates=(data[start : start + size],)), start + size)
+    head = _TRUSTED_HEAD.unpack_from
+    body_of = _TRUSTED_BODY.unpack_from
+    append = entries.append
+    keep = kept_trusted_entry
+    epoch, millisecond = _EPOCH, _MS
+    for _ in range(most):
+        if pos + 6 > end:
+            break
+        tag, alias_length = head(data, pos)
+        body = pos + 6 + alias_length
+        if tag != _TAG_TRUSTED or body + 19 > end:
+            break
+        timestamp, kind, size = body_of(data, body)
+        start = body + 19
+        stop = start + size
+        alias = data[pos + 6 : body]
+        if kind != _X509_UTF or stop > end or not alias.isascii():
+            break
+        try:
+            created: dt.datetime | None = epoch + timestamp * millisecond
+        except OverflowError:
+            created = None  # a date Python cannot hold; the entry is still usable
+        entry = keep(alias.decode("ascii"), data[start:stop], created)
+        if entry is None:
+            break
+        append(entry)
+        pos = stop
+    return pos
 
 
 def _read_container(data: bytes, fmt: str, password: str | None, source: str | None,
-                    ) -> tuple[list[_RawEntry], int]:
+                    ) -> tuple[list[_Read], list[_RawEntry]]:
+    """Every entry as read (see :data:`_Read`), and those of them that are raw."""
     reader = _Reader(data, fmt, source)
     if reader.take(4, "the magic number") != _MAGIC[fmt]:
         raise reader.fail("wrong magic number")
@@ -266,13 +293,13 @@ def _read_container(data: bytes, fmt: str, password: str | None, source: str | N
     count = reader.uint(4, "the entry count")
     if count > len(data) // 16:  # every entry takes far more than 16 bytes
         raise reader.fail(f"it claims {count} entries, more than the file could hold")
-    entries: list[_RawEntry] = []
-    for _ in range(count):
-        fast = _trusted_fast(data, reader.pos) if version == 2 else None
-        if fast is not None:  # the common entry of a truststore, read in one step
-            entries.append(fast[0])
-            reader.pos = fast[1]
-            continue
+    entries: list[_Read] = []
+    raw: list[_RawEntry] = []
+    while len(entries) < count:
+        if version == 2:  # the common entries of a truststore, read in one loop
+            reader.pos = _trusted_run(data, reader.pos, count - len(entries), entries)
+            if len(entries) == count:
+                break
         tag = reader.uint(4, "an entry tag")
         alias = reader.utf("an alias")
         # Java writes dates as a signed long of milliseconds since 1970.
@@ -283,30 +310,31 @@ def _read_container(data: bytes, fmt: str, password: str | None, source: str | N
             if chain_length > len(data) // 4:
                 raise reader.fail(f"entry {alias!r} claims {chain_length} certificates")
             chain = tuple(_certificate(reader, version, alias) for _ in range(chain_length))
-            entries.append(_RawEntry(tag, alias, timestamp, blob, certificates=chain))
+            raw.append(_RawEntry(tag, alias, timestamp, blob, certificates=chain))
         elif tag == _TAG_TRUSTED:
-            entries.append(_RawEntry(tag, alias, timestamp,
-                                     certificates=(_certificate(reader, version, alias),)))
+            raw.append(_RawEntry(tag, alias, timestamp,
+                                 certificates=(_certificate(reader, version, alias),)))
         elif tag == _TAG_SECRET and fmt == "jceks":
             start = reader.pos
             sealed = _read_sealed(reader, alias)
             # The serialized bytes are kept so that a locked secret is written back as read.
-            entries.append(_RawEntry(tag, alias, timestamp, data[start : reader.pos],
-                                     sealed=sealed))
+            raw.append(_RawEntry(tag, alias, timestamp, data[start : reader.pos],
+                                 sealed=sealed))
         else:
             raise reader.fail(f"entry {alias!r} has unknown type tag {tag}")
+        entries.append(raw[-1])
     end = reader.pos
     if password is not None:
         found = data[end : end + 20]
         if len(found) != 20:
             raise reader.fail("the integrity digest at the end is missing or truncated")
-        if found != _javakeys.store_digest(password, data[:end]):
+        if found != _javakeys.store_digest(password, memoryview(data)[:end]):
             raise PasswordError(
                 f"wrong store password for this {_NAMES[fmt]} keystore (or the file is damaged: "
                 "its integrity digest does not match)",
                 source=source,
             )
-    return entries, end
+    return entries, raw
 
 
 # --- turning raw entries into model entries -------------------------------------------
@@ -570,36 +598,46 @@ def _protection(fmt: str, entries: list[_RawEntry]) -> tuple[Protection, ...]:
 def _load_java(data: bytes, fmt: str, options: LoadOptions) -> KeyStore:
     store_password = (None if options.password is None
                       else _javakeys.java_password(options.password, what="store password"))
-    raw_entries, _ = _read_container(data, fmt, store_password, options.source)
-    seen: dict[str, str] = {}
-    for raw in raw_entries:
-        if raw.alias in seen:
-            raise AliasError(
-                f"the keystore holds two entries under alias {raw.alias!r} (Java would silently "
-                "keep only the last); the file was not written by keytool",
-                alias=raw.alias,
-            )
-        seen[raw.alias] = raw.alias
-    entries: list[Entry] = []
+    read, raw_entries = _read_container(data, fmt, store_password, options.source)
+    aliases = [entry.alias for entry in read]
+    if len(set(aliases)) != len(aliases):
+        seen: set[str] = set()
+        for alias in aliases:
+            if alias in seen:
+                raise AliasError(
+                    f"the keystore holds two entries under alias {alias!r} (Java would "
+                    "silently keep only the last); the file was not written by keytool",
+                    alias=alias,
+                )
+            seen.add(alias)
     notes: list[str] = []
     budget = WorkBudget(options.max_work)
+    # Most trusted certificate entries are read as model entries already (see
+    # _trusted_run); the raw ones become model entries here and take their places.
+    made: list[Entry] = []
+    others: list[Entry] = []  # the entries that are not trusted certificates
     for raw in raw_entries:
-        if raw.tag == _TAG_KEY:
-            entries.append(_load_key_entry(raw, fmt, options, notes, budget))
-        elif raw.tag == _TAG_TRUSTED:
+        if raw.tag == _TAG_TRUSTED:
             (cert,) = _parse_certificates(raw.certificates, raw.alias, options.source, fmt)
-            created = _ms_to_datetime(raw.timestamp)
-            entries.append(TrustedCertEntry(raw.alias, cert, created=created))
+            made.append(TrustedCertEntry(raw.alias, cert,
+                                         created=_ms_to_datetime(raw.timestamp)))
+            continue
+        if raw.tag == _TAG_KEY:
+            entry: Entry = _load_key_entry(raw, fmt, options, notes, budget)
         else:
-            entries.append(_load_secret_entry(raw, options, budget))
-    opaque = [e.alias for e in entries if isinstance(e, OpaqueEntry)]
+            entry = _load_secret_entry(raw, options, budget)
+        made.append(entry)
+        others.append(entry)
+    in_order = iter(made)
+    entries = [next(in_order) if isinstance(e, _RawEntry) else e for e in read]
+    opaque = [e.alias for e in others if isinstance(e, OpaqueEntry)]
     if opaque:
         notes.append("kept as bytes certkit cannot parse (copied unchanged into JKS, JCEKS "
                      "and PKCS#12): " + ", ".join(map(_label, opaque)))
     if store_password is None:
         notes.append(f"{_NAMES[fmt]} integrity not verified: no store password was given "
                      "(as keytool -list without a password)")
-    locked = [e.alias for e in entries
+    locked = [e.alias for e in others
               if isinstance(e, (KeyEntry, SecretKeyEntry)) and e.is_locked
               and not (isinstance(e.key, LockedKey) and e.key.deferred)]
     if locked:
