@@ -114,7 +114,10 @@ def pkcs12_pbes1_bags(count: int = 12, iterations: int = 5_000_000) -> tuple[byt
     for index in range(count):
         salt = index.to_bytes(8, "big")
         algorithm = seq(oid("1.2.840.113549.1.5.10"), seq(octets(salt), integer(iterations)))
-        encrypted = seq(algorithm, octets(os.urandom(120)))
+        # Fixed bytes, not random ones: one random ciphertext in a few hundred decrypts to
+        # valid padding under a wrong password, and the file must act the same every run.
+        filler = b"".join(hashlib.sha512(b"bag %d %d" % (index, n)).digest() for n in (0, 1))
+        encrypted = seq(algorithm, octets(filler[:120]))
         bags.append(seq(oid("1.2.840.113549.1.12.10.1.2"), tlv(0xA0, encrypted)))
     safe = seq(oid(DATA), tlv(0xA0, octets(seq(*bags))))
     return _pfx(seq(safe), None), "password"
