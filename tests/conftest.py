@@ -30,6 +30,24 @@ NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
 NOT_AFTER = dt.datetime(2099, 12, 31, tzinfo=dt.timezone.utc)
 
 
+#: The test files that take longest, longest first. pytest-xdist hands whole files to its
+#: workers in collection order (``nox -s tests`` runs ``--dist loadfile
+#: --no-loadscope-reorder``); a long file handed out last would keep one worker busy while
+#: the others wait. Files not named keep their order, after these.
+LONGEST_FIRST = (
+    "test_hostile.py", "test_cli.py", "test_docs.py", "test_jks_interop.py",
+    "test_jks_fuzz.py", "test_jks_locked_secrets.py", "test_realworld.py",
+    "test_corpus_sweep.py", "test_keystore_ops.py", "test_fuzz_text.py", "test_pkcs12_fuzz.py",
+    "test_chains.py", "test_match.py", "test_chain_linking.py", "test_remote.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests of the files in ``LONGEST_FIRST`` first, in that order."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def corpus_path(*parts: str) -> pathlib.Path:
     """Return a path inside ../shared/corpus, skipping visibly (or failing in CI) if absent."""
     path = CORPUS.joinpath(*parts)

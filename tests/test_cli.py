@@ -215,21 +215,36 @@ class TestPasswords:
 class TestDemo:
     """``certkit demo``."""
 
-    def test_demo_passes_in_a_fresh_process(self) -> None:
+    @pytest.fixture(scope="class")
+    @staticmethod
+    def fresh(tmp_path_factory: pytest.TempPathFactory,
+              ) -> tuple[subprocess.CompletedProcess[str], pathlib.Path]:
+        """``python -m certkit demo --out DIR`` run once in a fresh process: result and DIR.
+
+        A demo run is seconds of key generation, openssl and keytool; the text run and the
+        kept files are two looks at one run (``--json`` below runs without ``--out``).
+        """
+        folder = tmp_path_factory.mktemp("demo-fresh") / "demo"
+        result = subprocess.run([sys.executable, "-m", "certkit", "demo", "--out", str(folder)],
+                                capture_output=True, text=True, timeout=300, check=False)
+        return result, folder
+
+    def test_demo_passes_in_a_fresh_process(
+            self, fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path]) -> None:
         """``python -m certkit demo`` exits 0 and reports that every check passed."""
-        result = subprocess.run([sys.executable, "-m", "certkit", "demo"], capture_output=True,
-                                text=True, timeout=300, check=False)
+        result, _ = fresh
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Every check passed." in result.stdout
         assert "FAILED" not in result.stdout
 
-    def test_out_keeps_the_files(self, tmp_path: pathlib.Path) -> None:
+    def test_out_keeps_the_files(
+            self, fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path]) -> None:
         """``--out DIR`` keeps the files, and they are what the demo says they are."""
-        code, out = run_cli("demo", "--out", str(tmp_path / "demo"))
-        assert code == 0, out
-        assert certkit.load(tmp_path / "demo" / "server.cer").format == "der"
-        assert certkit.load(tmp_path / "demo" / "chain.p7b").format == "pkcs7"
-        assert (tmp_path / "demo" / "server.key").stat().st_mode & 0o777 == 0o600
+        result, folder = fresh
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert certkit.load(folder / "server.cer").format == "der"
+        assert certkit.load(folder / "chain.p7b").format == "pkcs7"
+        assert (folder / "server.key").stat().st_mode & 0o777 == 0o600
 
     def test_json_lists_every_check(self) -> None:
         """``--json`` prints only JSON: every check with its step and outcome, all passing."""
