@@ -84,8 +84,9 @@ def tests(session: nox.Session) -> None:
 
     On every CPU (pytest-xdist, a test file per worker so that module fixtures are built
     once; the files in the order tests/conftest.py gives them, longest first, so that no
-    worker ends alone with a long file), under coverage: each Python writes ``.coverage.<version>`` and the ``coverage``
-    session combines them. ``nox -s tests -- -n0 -x tests/test_pem.py`` for one file.
+    worker ends alone with a long file), under coverage: each Python writes
+    ``.coverage.<version>`` and the ``coverage`` session combines them.
+    ``nox -s tests -- -n0 -x tests/test_pem.py`` for one file.
     """
     _install(session, ".[cli]", *TEST_DEPS)
     for stale in ROOT.glob(f".coverage.{session.python}*"):

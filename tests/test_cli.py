@@ -211,23 +211,24 @@ class TestPasswords:
         assert "CERTKIT_NO_SUCH_VAR" in capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory,
+          ) -> tuple[subprocess.CompletedProcess[str], pathlib.Path]:
+    """``python -m certkit demo --out DIR`` run once in a fresh process: result and DIR.
+
+    A demo run is seconds of key generation, openssl and keytool: the text run, the kept
+    files and the tests that need real files to read all look at this one run (which they
+    only read); ``--json`` runs on its own, without ``--out``.
+    """
+    folder = tmp_path_factory.mktemp("demo-fresh") / "demo"
+    result = subprocess.run([sys.executable, "-m", "certkit", "demo", "--out", str(folder)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    return result, folder
+
+
 @pytest.mark.slow
 class TestDemo:
     """``certkit demo``."""
-
-    @pytest.fixture(scope="class")
-    @staticmethod
-    def fresh(tmp_path_factory: pytest.TempPathFactory,
-              ) -> tuple[subprocess.CompletedProcess[str], pathlib.Path]:
-        """``python -m certkit demo --out DIR`` run once in a fresh process: result and DIR.
-
-        A demo run is seconds of key generation, openssl and keytool; the text run and the
-        kept files are two looks at one run (``--json`` below runs without ``--out``).
-        """
-        folder = tmp_path_factory.mktemp("demo-fresh") / "demo"
-        result = subprocess.run([sys.executable, "-m", "certkit", "demo", "--out", str(folder)],
-                                capture_output=True, text=True, timeout=300, check=False)
-        return result, folder
 
     def test_demo_passes_in_a_fresh_process(
             self, fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path]) -> None:
@@ -360,12 +361,12 @@ class TestKeyPasswords:
 
 
 @pytest.mark.slow
-def test_broken_pipe_is_not_an_error(tmp_path: pathlib.Path) -> None:
+def test_broken_pipe_is_not_an_error(
+        fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path]) -> None:
     """``certkit inspect … | head -1`` exits quietly, without a traceback."""
     certkit_cmd = [sys.executable, "-m", "certkit"]
-    demo = tmp_path / "demo"
-    subprocess.run([*certkit_cmd, "demo", "--out", str(demo)], check=True, capture_output=True,
-                   timeout=300)
+    result, demo = fresh
+    assert result.returncode == 0, result.stdout + result.stderr
     files = [str(p) for p in sorted(demo.iterdir()) if p.suffix in (".pem", ".p7b", ".crt")]
     # Far more output than a pipe buffers, so the write after the reader leaves must fail.
     proc = subprocess.Popen([*certkit_cmd, "inspect", *(files * 60)], stdout=subprocess.PIPE,
@@ -423,14 +424,16 @@ def test_help_wraps_as_argparse_would(columns: str, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.slow
-def test_console_entry_runs_without_shutil(tmp_path: pathlib.Path) -> None:
+def test_console_entry_runs_without_shutil(
+        tmp_path: pathlib.Path, fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path],
+) -> None:
     """The installed ``certkit`` script's entry runs a conversion without importing shutil
     (argparse's formatters would, for the terminal width) and tunes the collector for a
     short-lived process; ``main`` itself leaves the collector alone."""
     pem = tmp_path / "in.pem"
-    subprocess.run([sys.executable, "-m", "certkit", "demo", "--out", str(tmp_path / "d")],
-                   check=True, capture_output=True, timeout=300)
-    pem.write_bytes((tmp_path / "d" / "server.crt").read_bytes())
+    result, demo = fresh
+    assert result.returncode == 0, result.stdout + result.stderr
+    pem.write_bytes((demo / "server.crt").read_bytes())
     script = (
         "import gc, json, sys\n"
         "before = 'shutil' in sys.modules\n"
