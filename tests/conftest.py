@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
+import importlib.util
 import io
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import types
+import warnings
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -68,6 +72,35 @@ def require_tool(name: str) -> str:
             pytest.fail(message + " (CI must install it)")
         pytest.skip(message)
     return found
+
+
+def import_twofish() -> types.ModuleType:
+    """The PyPI ``twofish`` module (pyjks's, ctypes over its C build), skipping visibly if it
+    cannot be imported.
+
+    It finds its library with ``imp.find_module``; ``imp`` left the standard library in
+    Python 3.12, so there a stand-in with that one function is in place while it imports.
+    """
+    stand_in = None
+    if sys.version_info >= (3, 12) and "imp" not in sys.modules:
+        def find_module(name: str) -> tuple[None, str, tuple[str, str, int]]:
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.origin is None:
+                raise ImportError(f"no module named {name!r}")
+            return None, spec.origin, ("", "", 3)  # 3: imp.C_EXTENSION
+
+        stand_in = types.ModuleType("imp")
+        stand_in.find_module = find_module  # type: ignore[attr-defined]
+        sys.modules["imp"] = stand_in
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # before 3.12 it imports the deprecated ``imp``
+            return importlib.import_module("twofish")
+    except ImportError as err:
+        pytest.skip(f"the twofish module cannot be imported here ({err})")
+    finally:
+        if stand_in is not None and sys.modules.get("imp") is stand_in:
+            del sys.modules["imp"]
 
 
 def run(args: Sequence[str | os.PathLike[str]], *, input: bytes | None = None,  # noqa: A002
