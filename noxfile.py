@@ -34,15 +34,17 @@ VERSIONS = _classifier_versions()
 
 
 def _install(session: nox.Session, *args: str) -> None:
-    """``session.install``, reinstalling certkit itself every time under uv.
+    """``session.install``; under uv, installed as pip installs: certkit rebuilt, byte-compiled.
 
     pip rebuilds and reinstalls a local project on every install; uv keeps what a reused
     virtualenv already has when the version number is unchanged, so the tests would run an
-    old build of the checkout.
+    old build of the checkout. pip also byte-compiles what it installs, uv only when asked:
+    without it the first import of each module compiles it, inside the time the tests
+    measure (tests/test_hostile.py holds a load to a CPU-time limit).
     """
     venv = session.virtualenv
     if getattr(venv, "venv_backend", None) == "uv":
-        args = ("--reinstall-package", "certkit", *args)
+        args = ("--reinstall-package", "certkit", "--compile-bytecode", *args)
     session.install(*args)
 
 
