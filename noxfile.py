@@ -13,6 +13,9 @@ import nox
 
 nox.options.sessions = ["lint", "typecheck", "tests", "coverage"]
 nox.options.reuse_existing_virtualenvs = True
+# uv makes a virtualenv and installs the test dependencies in seconds where pip takes half
+# a minute per Python; without uv (not installed next to nox or on PATH) nox uses virtualenv.
+nox.options.default_venv_backend = "uv|virtualenv"
 
 ROOT = pathlib.Path(__file__).parent
 
@@ -28,6 +31,21 @@ def _classifier_versions() -> tuple[str, ...]:
 
 
 VERSIONS = _classifier_versions()
+
+
+def _install(session: nox.Session, *args: str) -> None:
+    """``session.install``; under uv, installed as pip installs: certkit rebuilt, byte-compiled.
+
+    pip rebuilds and reinstalls a local project on every install; uv keeps what a reused
+    virtualenv already has when the version number is unchanged, so the tests would run an
+    old build of the checkout. pip also byte-compiles what it installs, uv only when asked:
+    without it the first import of each module compiles it, inside the time the tests
+    measure (tests/test_hostile.py holds a load to a CPU-time limit).
+    """
+    venv = session.virtualenv
+    if getattr(venv, "venv_backend", None) == "uv":
+        args = ("--reinstall-package", "certkit", "--compile-bytecode", *args)
+    session.install(*args)
 
 
 def _find_pythons() -> list[str]:
@@ -59,7 +77,7 @@ def _find_pythons() -> list[str]:
 PYTHONS = _find_pythons()
 # mypy: the doc tests check every page's Python blocks with it; pyyaml: the Prometheus
 # alert rules' tests read the rules file.
-TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "coverage[toml]>=7.10", "hypothesis>=6.100",
+TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.6", "coverage[toml]>=7.10", "hypothesis>=6.100",
              "cryptography-vectors", "pyjks", "certifi", "mypy>=1.10", "pyyaml",
              # tests/test_ansible.py runs docs/ansible/certkit-fleet.yml with ansible-playbook
              "ansible-core"]
@@ -70,17 +88,19 @@ def tests(session: nox.Session) -> None:
     """Run the test suite against the *installed* package (not the checkout).
 
     On every CPU (pytest-xdist, a test file per worker so that module fixtures are built
-    once), under coverage: each Python writes ``.coverage.<version>`` and the ``coverage``
-    session combines them. ``nox -s tests -- -n0 -x tests/test_pem.py`` for one file.
+    once; the files in the order tests/conftest.py gives them, longest first, so that no
+    worker ends alone with a long file), under coverage: each Python writes
+    ``.coverage.<version>`` and the ``coverage`` session combines them.
+    ``nox -s tests -- -n0 -x tests/test_pem.py`` for one file.
     """
-    session.install(".[cli]", *TEST_DEPS)
+    _install(session, ".[cli]", *TEST_DEPS)
     for stale in ROOT.glob(f".coverage.{session.python}*"):
         stale.unlink()
     # The pytest script, not `-m pytest`: -m would put the checkout first on sys.path and
     # the tests would import certkit from there instead of the installed package.
     pytest = str(pathlib.Path(session.bin) / "pytest")
     session.run(
-        "coverage", "run", pytest, "-n", "auto", "--dist", "loadfile",
+        "coverage", "run", pytest, "-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder",
         *session.posargs,
         env={"CERTKIT_TEST_INSTALLED": "1",
              "COVERAGE_FILE": str(ROOT / f".coverage.{session.python}"),
@@ -107,7 +127,7 @@ def coverage(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[-1] if "3.11" not in PYTHONS else "3.11")
 def lint(session: nox.Session) -> None:
     """ruff over the package, tests, benchmarks and this file; the one-way import contract."""
-    session.install("ruff>=0.6", "import-linter>=2", ".")
+    _install(session, "ruff>=0.6", "import-linter>=2", ".")
     session.run("ruff", "check", "certkit", "tests", "benchmarks", "noxfile.py")
     # Imports point down the layers (pyproject.toml [tool.importlinter], docs/architecture.md).
     session.run("lint-imports")
@@ -116,7 +136,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, and on a user's code that uses the public API."""
-    session.install(".", "mypy>=1.10", "attrs", "cryptography")
+    _install(session, ".", "mypy>=1.10", "attrs", "cryptography")
     session.run("mypy", "--strict", "certkit")
     session.run("mypy", "--strict", "tests/typing_usage.py")
 
@@ -124,14 +144,14 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python="3.11" if "3.11" in PYTHONS else PYTHONS[-1])
 def docs(session: nox.Session) -> None:
     """Build docs/ with Sphinx; every warning is an error."""
-    session.install(".", "sphinx>=7", "myst-parser>=2")
+    _install(session, ".", "sphinx>=7", "myst-parser>=2")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "-q", "docs", "docs/_build")
 
 
 @nox.session(python="3.11" if "3.11" in PYTHONS else PYTHONS[-1])
 def bench(session: nox.Session) -> None:
     """Run the benchmarks side by side with their peers (``-- --quick`` for a short run)."""
-    session.install(".", "pyjks", "cryptography")
+    _install(session, ".", "pyjks", "cryptography")
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
@@ -173,7 +193,7 @@ def fuzz(session: nox.Session) -> None:
     """
     seconds = int(session.posargs[0]) if session.posargs else 60
     targets = session.posargs[1:] or FUZZ_TARGETS
-    session.install(".", "atheris", "pyjks", "cryptography")
+    _install(session, ".", "atheris", "pyjks", "cryptography")
     work = ROOT / "build" / "fuzz"
     findings = work / "findings"
     findings.mkdir(parents=True, exist_ok=True)

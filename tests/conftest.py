@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
+import importlib.util
 import io
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import types
+import warnings
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -28,6 +32,25 @@ CORPUS = pathlib.Path(os.environ.get("CERTKIT_CORPUS", ROOT.parent / "shared" / 
 # Fixed far-future validity so tests never expire (trustme's habit).
 NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
 NOT_AFTER = dt.datetime(2099, 12, 31, tzinfo=dt.timezone.utc)
+
+
+#: The test files that take longest, longest first. pytest-xdist hands whole files to its
+#: workers in collection order (``nox -s tests`` runs ``--dist loadfile
+#: --no-loadscope-reorder``); a long file handed out last would keep one worker busy while
+#: the others wait. Files not named keep their order, after these.
+LONGEST_FIRST = (
+    "test_hostile.py", "test_cli.py", "test_docs.py", "test_ansible.py", "test_jks_interop.py",
+    "test_jks_fuzz.py", "test_jks_locked_secrets.py", "test_realworld.py",
+    "test_corpus_sweep.py", "test_keystore_ops.py", "test_fuzz_text.py", "test_pkcs12_fuzz.py",
+    "test_chains.py", "test_match.py", "test_chain_linking.py", "test_remote.py",
+    "test_report.py", "test_metrics.py", "test_kubernetes.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests of the files in ``LONGEST_FIRST`` first, in that order."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def corpus_path(*parts: str) -> pathlib.Path:
@@ -50,6 +73,35 @@ def require_tool(name: str) -> str:
             pytest.fail(message + " (CI must install it)")
         pytest.skip(message)
     return found
+
+
+def import_twofish() -> types.ModuleType:
+    """The PyPI ``twofish`` module (pyjks's, ctypes over its C build), skipping visibly if it
+    cannot be imported.
+
+    It finds its library with ``imp.find_module``; ``imp`` left the standard library in
+    Python 3.12, so there a stand-in with that one function is in place while it imports.
+    """
+    stand_in = None
+    if sys.version_info >= (3, 12) and "imp" not in sys.modules:
+        def find_module(name: str) -> tuple[None, str, tuple[str, str, int]]:
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.origin is None:
+                raise ImportError(f"no module named {name!r}")
+            return None, spec.origin, ("", "", 3)  # 3: imp.C_EXTENSION
+
+        stand_in = types.ModuleType("imp")
+        stand_in.find_module = find_module  # type: ignore[attr-defined]
+        sys.modules["imp"] = stand_in
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # before 3.12 it imports the deprecated ``imp``
+            return importlib.import_module("twofish")
+    except ImportError as err:
+        pytest.skip(f"the twofish module cannot be imported here ({err})")
+    finally:
+        if stand_in is not None and sys.modules.get("imp") is stand_in:
+            del sys.modules["imp"]
 
 
 def run(args: Sequence[str | os.PathLike[str]], *, input: bytes | None = None,  # noqa: A002

@@ -211,25 +211,41 @@ class TestPasswords:
         assert "CERTKIT_NO_SUCH_VAR" in capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory,
+          ) -> tuple[subprocess.CompletedProcess[str], pathlib.Path]:
+    """``python -m certkit demo --out DIR`` run once in a fresh process: result and DIR.
+
+    A demo run is seconds of key generation, openssl and keytool: the text run, the kept
+    files and the tests that need real files to read all look at this one run (which they
+    only read); ``--json`` runs on its own, without ``--out``.
+    """
+    folder = tmp_path_factory.mktemp("demo-fresh") / "demo"
+    result = subprocess.run([sys.executable, "-m", "certkit", "demo", "--out", str(folder)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    return result, folder
+
+
 @pytest.mark.slow
 class TestDemo:
     """``certkit demo``."""
 
-    def test_demo_passes_in_a_fresh_process(self) -> None:
+    def test_demo_passes_in_a_fresh_process(
+            self, fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path]) -> None:
         """``python -m certkit demo`` exits 0 and reports that every check passed."""
-        result = subprocess.run([sys.executable, "-m", "certkit", "demo"], capture_output=True,
-                                text=True, timeout=300, check=False)
+        result, _ = fresh
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Every check passed." in result.stdout
         assert "FAILED" not in result.stdout
 
-    def test_out_keeps_the_files(self, tmp_path: pathlib.Path) -> None:
+    def test_out_keeps_the_files(
+            self, fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path]) -> None:
         """``--out DIR`` keeps the files, and they are what the demo says they are."""
-        code, out = run_cli("demo", "--out", str(tmp_path / "demo"))
-        assert code == 0, out
-        assert certkit.load(tmp_path / "demo" / "server.cer").format == "der"
-        assert certkit.load(tmp_path / "demo" / "chain.p7b").format == "pkcs7"
-        assert (tmp_path / "demo" / "server.key").stat().st_mode & 0o777 == 0o600
+        result, folder = fresh
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert certkit.load(folder / "server.cer").format == "der"
+        assert certkit.load(folder / "chain.p7b").format == "pkcs7"
+        assert (folder / "server.key").stat().st_mode & 0o777 == 0o600
 
     def test_json_lists_every_check(self) -> None:
         """``--json`` prints only JSON: every check with its step and outcome, all passing."""
@@ -345,12 +361,12 @@ class TestKeyPasswords:
 
 
 @pytest.mark.slow
-def test_broken_pipe_is_not_an_error(tmp_path: pathlib.Path) -> None:
+def test_broken_pipe_is_not_an_error(
+        fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path]) -> None:
     """``certkit inspect … | head -1`` exits quietly, without a traceback."""
     certkit_cmd = [sys.executable, "-m", "certkit"]
-    demo = tmp_path / "demo"
-    subprocess.run([*certkit_cmd, "demo", "--out", str(demo)], check=True, capture_output=True,
-                   timeout=300)
+    result, demo = fresh
+    assert result.returncode == 0, result.stdout + result.stderr
     files = [str(p) for p in sorted(demo.iterdir()) if p.suffix in (".pem", ".p7b", ".crt")]
     # Far more output than a pipe buffers, so the write after the reader leaves must fail.
     proc = subprocess.Popen([*certkit_cmd, "inspect", *(files * 60)], stdout=subprocess.PIPE,
@@ -408,14 +424,16 @@ def test_help_wraps_as_argparse_would(columns: str, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.slow
-def test_console_entry_runs_without_shutil(tmp_path: pathlib.Path) -> None:
+def test_console_entry_runs_without_shutil(
+        tmp_path: pathlib.Path, fresh: tuple[subprocess.CompletedProcess[str], pathlib.Path],
+) -> None:
     """The installed ``certkit`` script's entry runs a conversion without importing shutil
     (argparse's formatters would, for the terminal width) and tunes the collector for a
     short-lived process; ``main`` itself leaves the collector alone."""
     pem = tmp_path / "in.pem"
-    subprocess.run([sys.executable, "-m", "certkit", "demo", "--out", str(tmp_path / "d")],
-                   check=True, capture_output=True, timeout=300)
-    pem.write_bytes((tmp_path / "d" / "server.crt").read_bytes())
+    result, demo = fresh
+    assert result.returncode == 0, result.stdout + result.stderr
+    pem.write_bytes((demo / "server.crt").read_bytes())
     script = (
         "import gc, json, sys\n"
         "before = 'shutil' in sys.modules\n"

@@ -373,10 +373,13 @@ public class SecretDump {
 
 @attrs.frozen
 class JavaKeystores:
-    """What keytool built, and the compiled Java helper that opens a secret key."""
+    """What keytool built, the compiled Java helper that opens a secret key, and what keytool
+    and the JDK say of the keytool-built store (asked once: each answer is a JVM started)."""
 
     jceks: pathlib.Path
     helper: pathlib.Path
+    entries: dict[str, str]
+    secret: tuple[str, bytes]
 
 
 @pytest.fixture(scope="module")
@@ -392,15 +395,22 @@ def java(tmp_path_factory: pytest.TempPathFactory) -> JavaKeystores:
             "-dname", "CN=locked secrets", "-keypass", STOREPASS, *common)
     (folder / "SecretDump.java").write_text(SECRET_DUMP)
     run([javac, "-d", folder, folder / "SecretDump.java"])
-    return JavaKeystores(jceks, folder)
+    return JavaKeystores(jceks, folder, keytool_entries(jceks, "JCEKS"),
+                         _java_secret(folder, jceks, "JCEKS", "sk", KEYPASS))
+
+
+def _java_secret(helper: pathlib.Path, path: pathlib.Path, storetype: str, alias: str,
+                 key_password: str) -> tuple[str, bytes]:
+    """The algorithm and key bytes the JDK decrypts from ``alias``."""
+    out = run([require_tool("java"), "-cp", helper, "SecretDump", storetype, path,
+               STOREPASS, alias, key_password]).stdout.decode().split()
+    return out[0], bytes.fromhex(out[1])
 
 
 def java_secret(java: JavaKeystores, path: pathlib.Path, storetype: str, alias: str,
                 key_password: str) -> tuple[str, bytes]:
     """The algorithm and key bytes the JDK decrypts from ``alias``."""
-    out = run([require_tool("java"), "-cp", java.helper, "SecretDump", storetype, path,
-               STOREPASS, alias, key_password]).stdout.decode().split()
-    return out[0], bytes.fromhex(out[1])
+    return _java_secret(java.helper, path, storetype, alias, key_password)
 
 
 def keytool_entries(path: pathlib.Path, storetype: str) -> dict[str, str]:
@@ -418,16 +428,14 @@ class TestKeytool:
     def test_lists_and_unlocks_like_java(self, java: JavaKeystores) -> None:
         """Both entries list with the store password; the unlocked AES key is Java's."""
         store = certkit.load(java.jceks, password=STOREPASS)
-        assert keytool_entries(java.jceks, "JCEKS") == {"sk": "SecretKeyEntry",
-                                                        "srv": "PrivateKeyEntry"}
+        assert java.entries == {"sk": "SecretKeyEntry", "srv": "PrivateKeyEntry"}
         assert set(store.aliases) == {"sk", "srv"}
         assert secret_of(store).is_locked
         assert isinstance(store["srv"], KeyEntry)
         assert not store["srv"].is_locked
         opened = secret_of(certkit.load(java.jceks, password=STOREPASS,
                                         key_passwords={"sk": KEYPASS}))
-        assert (opened.algorithm, opened.secret) == java_secret(java, java.jceks, "JCEKS",
-                                                                "sk", KEYPASS)
+        assert (opened.algorithm, opened.secret) == java.secret
         assert len(opened.secret) == 32
 
     def test_wrong_key_password(self, java: JavaKeystores) -> None:
@@ -446,9 +454,8 @@ class TestKeytool:
         out = certkit.save(store, tmp_path / "rewritten.jceks", password=STOREPASS)
         assert locked_blob(store) in java.jceks.read_bytes()
         assert locked_blob(store) in out.read_bytes()
-        assert keytool_entries(out, "JCEKS") == keytool_entries(java.jceks, "JCEKS")
-        assert java_secret(java, out, "JCEKS", "sk", KEYPASS) == java_secret(
-            java, java.jceks, "JCEKS", "sk", KEYPASS)
+        assert keytool_entries(out, "JCEKS") == java.entries
+        assert java_secret(java, out, "JCEKS", "sk", KEYPASS) == java.secret
 
     def test_pkcs12(self, java: JavaKeystores, tmp_path: pathlib.Path) -> None:
         """PKCS#12 needs the key password; with it, keytool lists the secret and Java reads it."""
@@ -460,8 +467,7 @@ class TestKeytool:
         certkit.convert(java.jceks, target, password=STOREPASS, key_passwords={"sk": KEYPASS})
         assert keytool_entries(target, "PKCS12") == {"sk": "SecretKeyEntry",
                                                      "srv": "PrivateKeyEntry"}
-        assert java_secret(java, target, "PKCS12", "sk", STOREPASS) == java_secret(
-            java, java.jceks, "JCEKS", "sk", KEYPASS)
+        assert java_secret(java, target, "PKCS12", "sk", STOREPASS) == java.secret
 
 
 def test_public_name() -> None:

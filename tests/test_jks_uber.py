@@ -15,7 +15,7 @@ import sys
 import warnings
 
 import pytest
-from conftest import corpus_path
+from conftest import corpus_path, import_twofish
 
 import certkit
 from certkit._crypto import pbe as _pbe
@@ -92,12 +92,9 @@ def test_version_2_wrong_password_names_uber() -> None:
 
 def test_pyjks_reads_the_helper_output() -> None:
     """pyjks (with the C twofish module) reads the helper's stores: the helper is BC's format."""
+    import_twofish()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            importlib.import_module("twofish")
-        except ImportError as err:
-            pytest.skip(f"the twofish module cannot be imported here ({err})")
         jks = importlib.import_module("jks")
     for password in (PASSWORD, "", "p\u00e4ss \u76ca"):
         data = seal_uber(christmas_entries(), password, b"salt" * 5)

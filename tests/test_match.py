@@ -27,7 +27,9 @@ def _openssl_key(folder: pathlib.Path, kind: str, name: str) -> pathlib.Path:
     path = folder / f"{name}.key"
     if kind == "DSA":
         params = folder / f"{name}.params"
-        openssl("genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:2048",
+        # 1024-bit parameters: DSA's parameter search is the slow part, and what is tested
+        # is that a DSA key is told from the others, not its size.
+        openssl("genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:1024",
                 "-out", params)
         openssl("genpkey", "-paramfile", params, "-out", path)
     elif kind.startswith("RSA-"):
@@ -74,7 +76,9 @@ def _printed_input(algorithm: str, data: bytes) -> str:
 class TestModulusAgainstOpenssl:
     """``modulus``/``modulus_hash`` print exactly what the openssl binary prints."""
 
-    @pytest.mark.parametrize("bits", [1024, 1025, 1030, 2047, 2048, 3072, 4096])
+    # Odd lengths (a short top digit), one under and one at a byte boundary: the printed
+    # number's shape. Larger byte-aligned keys print through the same format as 2048.
+    @pytest.mark.parametrize("bits", [1024, 1025, 1030, 2047, 2048])
     def test_key_certificate_and_request(self, tmp_path: pathlib.Path, bits: int) -> None:
         """Key, certificate and CSR made by openssl give openssl's modulus line and md5."""
         key_path = _openssl_key(tmp_path, f"RSA-{bits}", "site")

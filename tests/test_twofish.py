@@ -7,12 +7,11 @@ the 192- and 256-bit "intermediate values" keys, and the iterated 49-step test.
 
 from __future__ import annotations
 
-import importlib
 import os
-import warnings
 from types import ModuleType
 
 import pytest
+from conftest import import_twofish
 
 from certkit._crypto import twofish as _twofish
 from certkit._crypto.twofish import Twofish
@@ -41,13 +40,8 @@ ITERATED = {16: "5D9D4EEFFA9151575524F115815A12E0",
 
 
 def reference_twofish() -> ModuleType:
-    """The PyPI ``twofish`` module, skipping visibly where it cannot be imported (3.12+)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # it imports the deprecated ``imp``
-        try:
-            return importlib.import_module("twofish")
-        except ImportError as err:
-            pytest.skip(f"the twofish module cannot be imported here ({err})")
+    """The PyPI ``twofish`` module, skipping visibly where it cannot be imported."""
+    return import_twofish()
 
 
 @pytest.mark.parametrize(("key", "plain", "cipher"), KNOWN_ANSWERS)
