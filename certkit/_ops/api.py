@@ -270,6 +270,20 @@ def load(
                         max_work=max_work, decrypt_keys=decrypt_keys)[0]
 
 
+def opened(
+    source: KeyStore | Source,
+    *,
+    password: Password | Passwords = None,
+    key_passwords: Mapping[str, Password] | None = None,
+) -> tuple[KeyStore, str | None]:
+    """``source`` as a store: a :class:`KeyStore` as given, a path or bytes :func:`load`-ed;
+    with the path to name in messages (``None`` for a store or bytes)."""
+    if isinstance(source, KeyStore):
+        return source, None
+    name = None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    return load(source, password=password, key_passwords=key_passwords), name
+
+
 def load_file(path: str, *, limit: int, password: Password | Passwords = None) -> KeyStore:
     """:func:`load` a file found by a walker (``scan``, ``find_key``, a trust folder): a
     regular file of at most ``limit`` bytes, read once through :func:`read_file`, under

@@ -256,8 +256,11 @@ def match_key(
     several (which one would be meant?) and when ``target`` holds no certificate or request:
     an answer would not be about what the caller meant.
     """
-    key_store, key_name = _opened(key, password, "the key store")
-    target_store, target_name = _opened(target, password, "the certificate store")
+    from certkit._ops.api import opened  # noqa: PLC0415 - operations import one another lazily
+
+    key_store, key_path = opened(key, password=password)
+    target_store, target_path = opened(target, password=password)
+    key_name, target_name = key_path or "the key store", target_path or "the certificate store"
     keys = list(key_store.key_entries)
     if len(keys) != 1 or not isinstance(keys[0].key, PrivateKey):
         what = ("no private key" if not keys else
@@ -272,13 +275,6 @@ def match_key(
                     fingerprints(private_key), fingerprints(subject))
 
 
-def _opened(source: KeyStore | str | os.PathLike[str], password: Password | Passwords,
-            name: str) -> tuple[KeyStore, str]:
-    if isinstance(source, KeyStore):
-        return source, name
-    from certkit._ops.api import load  # noqa: PLC0415 - operations import one another lazily
-
-    return load(source, password=password), os.fspath(source)
 
 
 @attrs.frozen

@@ -271,16 +271,6 @@ class RenewalSource:
     source: str | None = None
 
 
-def _store_of(source: KeyStore | str | os.PathLike[str] | bytes, password: Password,
-              key_passwords: Mapping[str, Password] | None) -> tuple[KeyStore, str | None]:
-    if isinstance(source, KeyStore):
-        return source, None
-    from certkit._ops.api import load  # noqa: PLC0415 - api sits beside this module
-
-    name = None if isinstance(source, bytes) else os.fspath(source)
-    return load(source, password=password, key_passwords=key_passwords), name
-
-
 def _where(name: str | None) -> str:
     return f" in {name}" if name else ""
 
@@ -306,7 +296,9 @@ def renewal_source(
     :class:`~certkit.errors.AliasError` naming them. The entry's key comes along when it
     is open, so a keystore entry can sign its own renewal request (``keytool -certreq``).
     """
-    store, name = _store_of(source, password, key_passwords)
+    from certkit._ops.api import opened  # noqa: PLC0415 - operations import one another lazily
+
+    store, name = opened(source, password=password, key_passwords=key_passwords)
     if alias is not None:
         entry = store[alias]
         if isinstance(entry, KeyEntry):
@@ -354,7 +346,9 @@ def renewal_key(
     one key (:class:`~certkit.errors.AliasError` names them otherwise); a key still
     locked raises :class:`~certkit.errors.PasswordError` naming the alias.
     """
-    store, name = _store_of(source, password, key_passwords)
+    from certkit._ops.api import opened  # noqa: PLC0415 - operations import one another lazily
+
+    store, name = opened(source, password=password, key_passwords=key_passwords)
     entries = store.key_entries
     if alias is not None:
         entry = store[alias]

@@ -157,9 +157,9 @@ def split_certificates(
     are never written. All files are written atomically, together; ``folder`` must exist.
     Returns the paths written, in the order the certificates appear.
     """
-    from certkit._ops.api import _Output, _write_error, _write_files, load  # noqa: PLC0415
+    from certkit._ops.api import _Output, _write_error, _write_files, opened  # noqa: PLC0415
 
-    store = source if isinstance(source, KeyStore) else load(source, password=password)
+    store = opened(source, password=password)[0]
     target = pathlib.Path(folder)
     if not target.is_dir():
         what = "is not a folder" if target.exists() else "does not exist"
