@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import importlib
@@ -281,3 +282,21 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory,
     """
     folder = tmp_path_factory.mktemp("demo-run")
     return folder / "demo", certkit_cli(["demo", "--out-dir", "demo"], cwd=folder)
+
+
+def command_parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every certkit command and sub-command parser, by its name as typed (``keystore list``)."""
+    from certkit.cli import build_parser
+
+    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, parser in subparsers(build_parser()).items():
+        nested = subparsers(parser)
+        found.update({f"{name} {sub}": p for sub, p in nested.items()} if nested
+                     else {name: parser})
+    return found

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PKI, openssl
+from conftest import PKI, command_parsers, openssl
 
 import certkit
 from certkit import KeyEntry, KeyStore, TrustedCertEntry
@@ -279,24 +279,6 @@ def test_help_lists_commands_with_examples(capsys: pytest.CaptureFixture[str]) -
     assert "examples:" in text
 
 
-def _command_parsers() -> dict[str, argparse.ArgumentParser]:
-    """Every command and sub-command parser, by its name as typed (``keystore list``)."""
-    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                return dict(action.choices)
-        return {}
-
-    from certkit.cli import build_parser
-
-    found: dict[str, argparse.ArgumentParser] = {}
-    for name, parser in subparsers(build_parser()).items():
-        nested = subparsers(parser)
-        found.update({f"{name} {sub}": p for sub, p in nested.items()} if nested
-                     else {name: parser})
-    return found
-
-
 def _documented_sections() -> dict[str, str]:
     from conftest import ROOT
 
@@ -307,7 +289,7 @@ def _documented_sections() -> dict[str, str]:
 
 def test_documented_options_exist() -> None:
     """Every ``--option`` docs/cli.md lists under a command is accepted by that command."""
-    commands = _command_parsers()
+    commands = command_parsers()
     checked = 0
     for title, body in _documented_sections().items():
         name = title if title in commands else title.split(" ")[0]
@@ -322,7 +304,7 @@ def test_documented_options_exist() -> None:
 def test_every_command_is_documented() -> None:
     """docs/cli.md has a section for every command and keystore sub-command."""
     documented = set(_documented_sections())
-    missing = [name for name in _command_parsers() if name not in documented]
+    missing = [name for name in command_parsers() if name not in documented]
     assert not missing, f"docs/cli.md lacks sections for: {missing}"
 
 

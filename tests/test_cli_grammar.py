@@ -7,9 +7,7 @@ import pathlib
 import re
 from collections import defaultdict
 
-from conftest import ROOT
-
-from certkit.cli import build_parser
+from conftest import ROOT, command_parsers
 
 #: Options whose meaning in one command is a documented refinement of the shared one
 #: (docs/cli.md, "One grammar"), with the reason. Anything else that differs fails.
@@ -17,22 +15,6 @@ ALLOWED = {
     ("--force", "keystore remove"): "the same 'do it although something is destroyed', "
                                     "for a key entry rather than a file",
 }
-
-
-def _command_parsers() -> dict[str, argparse.ArgumentParser]:
-    """Every command and sub-command parser, by its name as typed (``keystore list``)."""
-    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                return dict(action.choices)
-        return {}
-
-    found: dict[str, argparse.ArgumentParser] = {}
-    for name, parser in subparsers(build_parser()).items():
-        nested = subparsers(parser)
-        found.update({f"{name} {sub}": p for sub, p in nested.items()} if nested
-                     else {name: parser})
-    return found
 
 
 def _signature(action: argparse.Action) -> tuple[object, ...]:
@@ -47,7 +29,7 @@ def test_every_option_means_one_thing() -> None:
     """The same option string has the same destination, type, default and help everywhere."""
     meanings: dict[str, dict[tuple[object, ...], list[str]]] = defaultdict(
         lambda: defaultdict(list))
-    for command, parser in _command_parsers().items():
+    for command, parser in command_parsers().items():
         for action in parser._actions:
             if action.help == argparse.SUPPRESS:  # an old spelling kept working, not grammar
                 continue
@@ -63,14 +45,14 @@ def test_every_option_means_one_thing() -> None:
 
 def test_every_command_answers_in_json() -> None:
     """Every command takes --json."""
-    missing = [name for name, parser in _command_parsers().items()
+    missing = [name for name, parser in command_parsers().items()
                if not any("--json" in a.option_strings for a in parser._actions)]
     assert not missing
 
 
 def test_trust_defaults_to_the_system_store_everywhere() -> None:
     """--trust is one repeatable STORE option whose absence means the system store."""
-    users = {name: a for name, p in _command_parsers().items() for a in p._actions
+    users = {name: a for name, p in command_parsers().items() for a in p._actions
              if "--trust" in a.option_strings}
     assert len(users) >= 6
     for name, action in users.items():
@@ -85,7 +67,7 @@ def test_every_command_has_a_run_example() -> None:
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     run = " ".join(line for block in re.findall(r"```console\n(.*?)```", text, re.DOTALL)
                    for line in block.splitlines() if line.startswith("$ certkit "))
-    missing = [name for name in _command_parsers() if f"$ certkit {name} " not in run + " "]
+    missing = [name for name in command_parsers() if f"$ certkit {name} " not in run + " "]
     assert not missing, f"docs/cli.md runs no example of: {missing}"
 
 
@@ -94,7 +76,7 @@ def test_the_command_table_lists_every_command() -> None:
     order (a command with sub-commands is listed before them)."""
     from certkit.cli import COMMANDS
 
-    parsers = list(_command_parsers())
+    parsers = list(command_parsers())
     listed = [name for name in COMMANDS if name in parsers]
     groups = [name for name in COMMANDS if name not in parsers]
     assert listed == parsers
@@ -109,7 +91,7 @@ def test_shared_options_are_defined_once() -> None:
 
     group_options = {name: {o for a in parents((name,))[0]._actions for o in a.option_strings}
                      for name in GROUPS}
-    for command, parser in _command_parsers().items():
+    for command, parser in command_parsers().items():
         groups = COMMANDS[command][1]
         shared = {id(a) for parent in parents(groups) for a in parent._actions}
         for action in parser._actions:
