@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from certkit._ops.api import _create_temp, _put_in_place, _sync_directories, _write_error
+from certkit._ops.scan import chains_by_place
 from certkit.errors import FileExistsCertkitError
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ __all__ = ["METRICS_MODE", "save_scan_metrics", "scan_metrics"]
 #: read it, and it holds nothing secret (names, dates and fingerprints).
 METRICS_MODE = 0o644
 
-#: Chain verdicts (:func:`~certkit.chain_verdict` codes) that mean complete and trusted.
-_GOOD_CHAINS = frozenset({"trusted", "server-ready"})
 
 _LABELS = ("sha256", "subject_cn", "issuer_cn", "serial_number", "path", "alias", "role")
 
@@ -118,17 +117,16 @@ class _ChainJudge:
     """
 
     def __init__(self, report: ScanReport) -> None:
-        self.verdicts: dict[tuple[str, str | None, str], str] = {
-            (c.path, c.alias, c.subject): c.code for c in report.chains}
+        self.verdicts = chains_by_place(report)
         self.incomplete = {cert.sha256 for cert, _ in report.incomplete}
 
     def ok(self, item: InventoryItem, place: Place) -> bool:
         """The verdict for ``item`` found at ``place``."""
         if item.role != "leaf":
             return True
-        code = self.verdicts.get((place.path, place.alias, item.subject))
-        if code is not None:
-            return code in _GOOD_CHAINS
+        chain = self.verdicts.get((place.path, place.alias, item.subject))
+        if chain is not None:
+            return chain.ok
         return item.sha256 not in self.incomplete
 
 

@@ -27,7 +27,14 @@ from collections.abc import Iterable
 import attrs
 
 from certkit._ops.api import PUBLIC_MODE, _write_atomic, _write_error
-from certkit._ops.scan import InventoryItem, Place, ScannedCertificate, ScanReport
+from certkit._ops.scan import (
+    InventoryItem,
+    Place,
+    ScannedCertificate,
+    ScannedChain,
+    ScanReport,
+    chains_by_place,
+)
 
 __all__ = ["save_scan_html", "scan_html"]
 
@@ -35,8 +42,6 @@ __all__ = ["save_scan_html", "scan_html"]
 #: and control characters): shown as ``\\uXXXX`` rather than obeyed.
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
                         "\u2066-\u2069\ufeff]")
-#: Chain verdicts that ask for a fix (as :class:`~certkit.ScannedChain.problem` says).
-_CHAIN_PROBLEMS = frozenset({"broken", "missing-intermediate", "unverifiable"})
 
 _STYLE = """
 :root{color-scheme:light;--expired:#c62828;--d14:#e65100;--d30:#f9a825;--ok:#2e7d32}
@@ -233,7 +238,7 @@ def _problems(report: ScanReport) -> list[_Problem]:
             "chain", f"missing intermediate: {cert.issuer} (the issuer of {cert.subject}) is "
                      "neither among the files scanned nor in the trust store", places))
     found.extend(_Problem("chain", c.message, (Place(c.path, c.alias),))
-                 for c in report.chains if c.code in {"broken", "unverifiable"})
+                 for c in report.chains if c.fault)
     found.extend(_Problem("unreadable", f"{i.reason}: {i.detail}", (Place(i.path),))
                  for i in report.unreadable)
     return found
@@ -270,19 +275,25 @@ def _problem_list(problems: list[_Problem], report: ScanReport) -> str:
     return "".join(parts)
 
 
-def _chain_cell(item: InventoryItem, report: ScanReport, missing: dict[str, str]) -> str:
+def _chain_cell(item: InventoryItem, chains: dict[tuple[str, str | None, str], ScannedChain],
+                missing: dict[str, str]) -> str:
     verdicts: dict[str, str] = {}
-    for chain in report.chains:
-        if chain.subject == item.subject and Place(chain.path, chain.alias) in item.places:
+    bad: set[str] = set()
+    for place in item.places:
+        chain = chains.get((place.path, place.alias, item.subject))
+        if chain is not None:
             verdicts.setdefault(chain.code, chain.message)
+            if chain.problem:
+                bad.add(chain.code)
     if not verdicts and item.sha256 in missing:
         verdicts["missing-intermediate"] = (f"missing intermediate: {missing[item.sha256]} is "
                                             "neither scanned nor in the trust store")
+        bad.add("missing-intermediate")
     if not verdicts:
         words = "issuer found" if item.role == "leaf" else "—"
         return f'<td data-sort="{_text(words)}" class="muted">{_text(words)}</td>'
     shown = ", ".join(
-        f'<span title="{_text(message)}" class="{"bad-text" if code in _CHAIN_PROBLEMS else ""}">'
+        f'<span title="{_text(message)}" class="{"bad-text" if code in bad else ""}">'
         f"{_text(code)}</span>" for code, message in verdicts.items())
     return f'<td data-sort="{_text(",".join(verdicts))}">{shown}</td>'
 
@@ -308,6 +319,7 @@ def _inventory(items: list[InventoryItem], report: ScanReport) -> str:
     if not items:
         return parts[0] + "<p>No certificates found.</p>\n"
     missing = {c.sha256: issuer for c, issuer in report.incomplete}
+    chains = chains_by_place(report)
     heads = "".join(
         f'<th scope="col" data-key="{key}"{" data-type=num" if numeric else ""}>{title}</th>'
         for key, title, numeric in _COLUMNS)
@@ -325,7 +337,7 @@ def _inventory(items: list[InventoryItem], report: ScanReport) -> str:
             f'<td data-sort="{_text(item.not_after.isoformat())}">{_day(item.not_after)}</td>'
             f'<td class="num" data-sort="{item.days_left}">{_text(days)}</td>'
             f'<td data-sort="{_text(first)}">{_places(item.places)}</td>'
-            f"{_key_cell(item)}{_chain_cell(item, report, missing)}</tr>\n")
+            f"{_key_cell(item)}{_chain_cell(item, chains, missing)}</tr>\n")
     parts.append("</tbody>\n</table>\n")
     return "".join(parts)
 

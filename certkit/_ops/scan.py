@@ -105,9 +105,22 @@ class ScannedChain:
     message: str
 
     @property
+    def ok(self) -> bool:
+        """Whether the chain is complete and trusted, with or without its root (as
+        :attr:`ChainVerdict.ok <certkit.ChainVerdict.ok>` says)."""
+        return self.code in {"trusted", "server-ready"}
+
+    @property
     def problem(self) -> bool:
         """Whether the verdict asks for a fix (broken, missing intermediate, unverifiable)."""
-        return self.code in {"broken", "missing-intermediate", "unverifiable"}
+        return self.fault or self.code == "missing-intermediate"
+
+    @property
+    def fault(self) -> bool:
+        """Whether the chain is broken or cannot be checked: a problem whatever other files
+        hold (a missing intermediate may be in another file; the report's ``incomplete``
+        says when it is nowhere)."""
+        return self.code in {"broken", "unverifiable"}
 
 
 @attrs.frozen
@@ -225,7 +238,13 @@ class ScanReport:
         a broken or unverifiable chain)."""
         return bool(self.expired or self.expiring or self.orphaned_keys or self.without_key
                     or self.incomplete or self.unreadable
-                    or any(c.code in {"broken", "unverifiable"} for c in self.chains))
+                    or any(c.fault for c in self.chains))
+
+
+def chains_by_place(report: ScanReport) -> dict[tuple[str, str | None, str], ScannedChain]:
+    """The report's chain verdicts by ``(path, alias, leaf subject)``: what was judged at
+    each place, for looking up many certificates' places at once."""
+    return {(c.path, c.alias, c.subject): c for c in report.chains}
 
 
 def _walk(paths: Iterable[str], *,

@@ -197,7 +197,7 @@ def _write_scan(report: ScanReport, out: TextIO, *, inventory: bool = False) -> 
         out.write(f"chain     missing intermediate: {issuer} (the issuer of {cert.subject}) is "
                   f"neither among the files scanned nor in the trust store  {_where(cert)}\n")
     for chain in report.chains:
-        if chain.code in {"broken", "unverifiable"}:
+        if chain.fault:
             where = chain.path + (f" [{chain.alias}]" if chain.alias else "")
             out.write(f"chain     {chain.message}  {where}\n")
     for issue in report.unreadable:
