@@ -365,10 +365,18 @@ class BackupError(CertkitError, ValueError):
 
 
 class FileExistsCertkitError(CertkitError, FileExistsError):
-    """The output file exists and overwriting was not asked for."""
+    """The output file exists and overwriting was not asked for (or, ``replaceable=False``,
+    is never done: a new key or CSR never replaces a file, which may hold the only copy of
+    a key)."""
 
-    def __init__(self, path: str) -> None:
-        self.hint = Hint("overwrite", path=path)
-        super().__init__(f"{path} already exists; choose another name or pass "
-                         f"{self.hint.api} to replace it")
+    def __init__(self, path: str, *, replaceable: bool = True) -> None:
+        if replaceable:
+            self.hint = Hint("overwrite", path=path)
+            message = (f"{path} already exists; choose another name or pass {self.hint.api} "
+                       "to replace it")
+        else:
+            self.hint = None
+            message = (f"{path} already exists; certkit never overwrites a key or CSR (the "
+                       "key may be the only copy): choose another name")
+        super().__init__(message)
         self.path = path

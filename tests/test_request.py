@@ -352,3 +352,16 @@ class TestRequestFiles:
         subject = openssl("req", "-in", made.csr_path, "-noout", "-subject").stdout.decode()
         assert "CN=localhost" in subject.replace(" = ", "=")
         assert list(tmp_path.iterdir()) == [made.csr_path]
+
+
+def test_an_existing_key_file_is_refused_without_suggesting_to_overwrite(
+        tmp_path: pathlib.Path) -> None:
+    """request_files has no overwrite: its refusal names no option that would replace it."""
+    (tmp_path / "www.key").write_text("the only copy")
+    with pytest.raises(FileExistsCertkitError) as caught:
+        certkit.request_files(tmp_path / "www.csr", key_path=tmp_path / "www.key",
+                              common_name="www.example.test")
+    assert "never overwrites" in str(caught.value)
+    assert "overwrite=" not in str(caught.value)
+    assert caught.value.hint is None
+    assert (tmp_path / "www.key").read_text() == "the only copy"

@@ -430,7 +430,7 @@ def request_files(
         raise RequestError("the key and the CSR must go to different files")
     for name in outputs:
         if os.path.lexists(name):
-            raise FileExistsCertkitError(name)
+            raise FileExistsCertkitError(name, replaceable=False)
     private_key = key if key is not None else generate_key(key_type)
     csr = (renewal_csr(private_key, renew, sans=sans) if renew is not None
            else generate_csr(private_key, common_name or "", sans=sans, subject=subject))

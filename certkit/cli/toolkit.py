@@ -27,7 +27,7 @@ from certkit.cli._shell import (
     trust_from,
     with_prompt,
 )
-from certkit.errors import ChainError
+from certkit.errors import ChainError, FileExistsCertkitError
 
 if TYPE_CHECKING:
     from certkit._ops.api import Passwords
@@ -319,10 +319,9 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
     key_password = read_password(args.new_password_file, args.new_password_env,
                                   "key password")
     password = read_password(args.password_file, args.password_env, "password")
-    for path in (args.out_key, args.out_csr):
-        if path is not None and os.path.exists(path):
-            raise UsageError(f"{path} already exists; certkit never overwrites a key or CSR "
-                             "(the key may be the only copy): choose another name")
+    for path in (args.out_key, args.out_csr):  # before a password prompt, not after it
+        if path is not None and os.path.lexists(path):
+            raise FileExistsCertkitError(path, replaceable=False)
     if args.out_key is not None and os.path.abspath(args.out_key) == os.path.abspath(
             args.out_csr):
         raise UsageError("--out-key and --out-csr must be different files")
