@@ -7,7 +7,7 @@ import json
 import pathlib
 
 import pytest
-from conftest import PKI
+from conftest import PKI, corpus_path
 
 import certkit
 from certkit import KeyEntry, KeyStore, Passwords
@@ -76,6 +76,19 @@ class TestLibrary:
         assert {c.path for c in report.certificates} >= {
             str(stores / "data" / "site.pfx"), str(stores / "data" / "tomcat.jks")}
 
+
+    def test_a_pfx_without_a_password_opens_among_candidates(self) -> None:
+        """Windows' DummyTcpServer.pfx (no password: its MAC verifies with none) opens when
+        candidates are given for other files; pinned to a password, it stays an error."""
+        path = corpus_path("dotnet-runtime-assets", "src",
+                           "System.Security.Cryptography.X509Certificates.TestData", "TestData",
+                           "DummyTcpServer.pfx")
+        store = certkit.load(path, password=Passwords(["alpha", "bravo"]))
+        assert store.key_entries
+        with pytest.raises(PasswordError, match="has no password"):
+            certkit.load(path, password=Passwords(["alpha"], {path.name: "bravo"}))
+        with pytest.raises(PasswordError, match="has no password"):
+            certkit.load(path, password="alpha")
 
 class TestCommandLine:
     """Repeated --password-file/--password-env on the commands that read several files."""

@@ -168,7 +168,8 @@ class Passwords:
     """The passwords of a run over many files: candidates tried in turn, and pinned ones.
 
     ``candidates`` are tried in order on a file that needs a password; the first that
-    opens it wins. ``pinned`` maps a target to the one password for it: a file, matched by
+    opens it wins, and a PKCS#12 file that needs none (its MAC verifies without one) opens
+    without one. ``pinned`` maps a target to the one password for it: a file, matched by
     its path as given, its absolute path or its file name (its store password, and no
     candidate is tried on it), and a keystore entry, matched by alias (its key password,
     as ``key_passwords`` gives it). Give one to :func:`load`, :func:`convert`,
@@ -222,6 +223,13 @@ def _load_trying(
         except PasswordError as err:  # noqa: PERF203 - each try is a whole load
             if err.alias is not None or (err.missing and candidate is not None):
                 raise  # a key password, or a file that wants more than this: not ours to retry
+            if (err.hint is not None and err.hint.parameter == "no_password"
+                    and password.pin(path) is None):
+                # The file needs no password (its MAC verifies with none): candidates are
+                # for the files that do, so it opens as it is.
+                return _load_data(data, path, password=None, format=format,
+                                  key_passwords=keys, max_work=max_work,
+                                  decrypt_keys=decrypt_keys), None
             wrong = err
     assert wrong is not None
     if len(tried) == 1:
