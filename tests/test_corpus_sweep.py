@@ -18,7 +18,7 @@ import sys
 
 import attrs
 import pytest
-from conftest import corpus_path, require_tool
+from conftest import corpus_path, keytool, require_tool
 from realworld import ViewedEntry, certkit_view, parse_keytool_list
 
 import certkit
@@ -76,11 +76,8 @@ def _load(path: pathlib.Path, passwords: list[str | None]) -> tuple[certkit.KeyS
 
 
 def _keytool_view(path: pathlib.Path, password: str | None) -> dict[str, ViewedEntry] | None:
-    """keytool's view, or ``None`` where keytool cannot open the file (non-ASCII password…)."""
-    result = subprocess.run([require_tool("keytool"), "-J-Duser.language=en",
-                             "-J-XX:TieredStopAtLevel=1", "-list", "-v", "-keystore", str(path),
-                             "-storepass", password or ""], capture_output=True, timeout=120,
-                            check=False)
+    """keytool's view, or ``None`` where keytool cannot open the file."""
+    result = keytool("-list", "-v", "-keystore", path, "-storepass", password or "", check=False)
     return parse_keytool_list(result.stdout.decode()) if result.returncode == 0 else None
 
 

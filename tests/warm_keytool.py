@@ -221,6 +221,8 @@ class _Server:
 
 
 _servers: dict[tuple[str, ...], _Server | None] = {}
+#: Held while a server is started, so that threads asking at once share one JVM.
+_starting = threading.Lock()
 
 
 @atexit.register
@@ -249,12 +251,13 @@ def run(keytool: str, args: Sequence[str | os.PathLike[str]]) -> subprocess.Comp
     argv = [keytool, *words]
     if enabled():
         try:
-            if jvm not in _servers:
-                try:
-                    _servers[jvm] = _Server(keytool, jvm)
-                except _UnavailableError:
-                    _servers[jvm] = None
-            server = _servers[jvm]
+            with _starting:
+                if jvm not in _servers:
+                    try:
+                        _servers[jvm] = _Server(keytool, jvm)
+                    except _UnavailableError:
+                        _servers[jvm] = None
+                server = _servers[jvm]
             if server is not None:
                 code, out, err = server.run(rest)
                 return subprocess.CompletedProcess(argv, code, out, err)
