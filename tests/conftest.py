@@ -138,6 +138,24 @@ def keytool(
     return result
 
 
+def compile_java(name: str, source: str) -> pathlib.Path:
+    """The folder of class ``name`` compiled from ``source`` by the real javac (once per
+    machine and source: see warm_keytool.compiled)."""
+    return warm_keytool.compiled(require_tool("javac"), name, source)
+
+
+def java_program(classes: pathlib.Path, main_class: str, *args: str | os.PathLike[str],
+         jvm_options: Sequence[str] = (), check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run a test's own Java program with the JDK of ``keytool`` (in the warm JVM)."""
+    result = warm_keytool.java(require_tool("keytool"), classes, main_class, args, jvm_options)
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"java {main_class} {' '.join(map(str, args))} exited {result.returncode}:\n"
+            f"{result.stderr.decode(errors='replace')}\n{result.stdout.decode(errors='replace')}"
+        )
+    return result
+
+
 @attrs.frozen
 class Issued:
     """A certificate with the cryptography key that owns it."""

@@ -14,7 +14,7 @@ import pathlib
 import re
 
 import attrs
-from conftest import corpus_path, keytool, openssl, require_tool, run
+from conftest import compile_java, corpus_path, java_program, keytool, openssl
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -208,14 +208,12 @@ def chainless_jks(folder: pathlib.Path, payload: bytes, alias: str) -> Made:
     keytool cannot make one (``-genseckey -storetype JKS`` is refused), but the JDK's JKS
     reads and writes such entries, and keytool lists them as ``SecretKeyEntry``.
     """
-    java = require_tool("java")
-    source = folder / "Chainless.java"
-    source.write_text(_CHAINLESS_JAVA)
     data = folder / f"{alias}.bin"
     data.write_bytes(payload)
     target = folder / f"chainless-{alias}.jks"
-    run([java, "--add-opens", "java.base/sun.security.provider=ALL-UNNAMED", source, target,
-         PASSWORD, alias, data])
+    java_program(compile_java("Chainless", _CHAINLESS_JAVA), "Chainless", target, PASSWORD,
+                 alias, data,
+                 jvm_options=("--add-opens", "java.base/sun.security.provider=ALL-UNNAMED"))
     return Made(target, PASSWORD)
 
 

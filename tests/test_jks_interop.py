@@ -15,7 +15,7 @@ import warnings
 
 import attrs
 import pytest
-from conftest import PKI, keytool, openssl, require_tool, run
+from conftest import PKI, compile_java, java_program, keytool, openssl
 
 import certkit
 from certkit import Chain, KeyEntry, KeyStore, PrivateKey, SecretKeyEntry, TrustedCertEntry
@@ -102,21 +102,16 @@ def keytool_list(path: pathlib.Path, storetype: str, password: str = STOREPASS,
 
 
 @pytest.fixture(scope="session")
-def java_dump(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    """Compile the KsDump helper once per session; return its class folder."""
-    javac = require_tool("javac")
-    folder = tmp_path_factory.mktemp("ksdump")
-    (folder / "KsDump.java").write_text(JAVA_DUMP)
-    run([javac, "-d", folder, folder / "KsDump.java"])
-    return folder
+def java_dump() -> pathlib.Path:
+    """The KsDump helper compiled by javac; its class folder."""
+    return compile_java("KsDump", JAVA_DUMP)
 
 
 def java_entries(java_dump: pathlib.Path, path: pathlib.Path, storetype: str,
                  password: str = STOREPASS, **key_passwords: str) -> dict[str, JavaEntry]:
     """Open every entry with the JDK and return what it decrypted."""
-    java = require_tool("java")
     args = [f"{alias}={pw}" for alias, pw in key_passwords.items()]
-    out = run([java, "-cp", java_dump, "KsDump", storetype, path, password, *args]).stdout
+    out = java_program(java_dump, "KsDump", storetype, path, password, *args).stdout
     entries = {}
     for line in out.decode().splitlines():
         alias, kind, algorithm, created, encoded = line.split(" ")

@@ -17,7 +17,7 @@ import re
 
 import attrs
 import pytest
-from conftest import PKI, corpus_path, keytool, require_tool, run
+from conftest import PKI, compile_java, corpus_path, java_program, keytool
 
 import certkit
 from certkit import Chain, KeyEntry, KeyStore, LockedSecret, SecretKeyEntry
@@ -385,7 +385,6 @@ class JavaKeystores:
 @pytest.fixture(scope="module")
 def java(tmp_path_factory: pytest.TempPathFactory) -> JavaKeystores:
     """Build the JCEKS with keytool and compile the helper, once per module."""
-    javac = require_tool("javac")
     folder = tmp_path_factory.mktemp("locked-secrets")
     jceks = folder / "keytool.jceks"
     common = ("-keystore", jceks, "-storetype", "JCEKS", "-storepass", STOREPASS)
@@ -393,17 +392,16 @@ def java(tmp_path_factory: pytest.TempPathFactory) -> JavaKeystores:
             "-keypass", KEYPASS, *common)
     keytool("-genkeypair", "-alias", "srv", "-keyalg", "EC", "-groupname", "secp256r1",
             "-dname", "CN=locked secrets", "-keypass", STOREPASS, *common)
-    (folder / "SecretDump.java").write_text(SECRET_DUMP)
-    run([javac, "-d", folder, folder / "SecretDump.java"])
-    return JavaKeystores(jceks, folder, keytool_entries(jceks, "JCEKS"),
-                         _java_secret(folder, jceks, "JCEKS", "sk", KEYPASS))
+    helper = compile_java("SecretDump", SECRET_DUMP)
+    return JavaKeystores(jceks, helper, keytool_entries(jceks, "JCEKS"),
+                         _java_secret(helper, jceks, "JCEKS", "sk", KEYPASS))
 
 
 def _java_secret(helper: pathlib.Path, path: pathlib.Path, storetype: str, alias: str,
                  key_password: str) -> tuple[str, bytes]:
     """The algorithm and key bytes the JDK decrypts from ``alias``."""
-    out = run([require_tool("java"), "-cp", helper, "SecretDump", storetype, path,
-               STOREPASS, alias, key_password]).stdout.decode().split()
+    out = java_program(helper, "SecretDump", storetype, path, STOREPASS, alias,
+               key_password).stdout.decode().split()
     return out[0], bytes.fromhex(out[1])
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import warm_keytool
-from conftest import keytool, require_tool
+from conftest import compile_java, java_program, keytool, require_tool
 
 pytestmark = pytest.mark.interop
 
@@ -76,3 +76,31 @@ class TestSameAnswers:
         assert (warm.returncode, warm.stdout, warm.stderr) == (
             real.returncode, real.stdout, real.stderr)
         assert not (tmp_path / "none.jks").exists()
+
+
+_ECHO = """
+public class Echo {
+    public static void main(String[] args) {
+        System.out.println(String.join("|", args));
+        System.err.println("to stderr");
+        if (args.length > 0 && args[0].equals("fail")) {
+            System.exit(3);
+        }
+    }
+}
+"""
+
+
+class TestOwnPrograms:
+    """A test's own Java program answers in the warm JVM as a ``java`` process does."""
+
+    @pytest.mark.parametrize("args", [("one", "two words", "\u00e9t\u00e9"), ("fail", "x")])
+    def test_same_answers(self, args: tuple[str, ...]) -> None:
+        """Output, errors and the System.exit code match ``java -cp folder Echo``."""
+        classes = compile_java("Echo", _ECHO)
+        warm = java_program(classes, "Echo", *args, check=False)
+        real = subprocess.run([pathlib.Path(require_tool("java")), "-cp", classes, "Echo", *args],
+                              capture_output=True, timeout=120, check=False)
+        assert (warm.returncode, warm.stdout, warm.stderr) == (
+            real.returncode, real.stdout, real.stderr)
+        assert warm.returncode == (3 if args[0] == "fail" else 0)

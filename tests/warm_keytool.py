@@ -31,7 +31,10 @@ from collections.abc import Sequence
 SOURCE = r"""
 import java.io.*;
 import java.lang.reflect.*;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.security.Permission;
+import java.util.Arrays;
 
 public class WarmKeytool {
     /** Thrown where System.exit would end the process; an Error, so no catch block sees it. */
@@ -82,6 +85,13 @@ public class WarmKeytool {
                 in.readFully(word);
                 args[i] = new String(word, "UTF-8");
             }
+            Method target = main;
+            if (count >= 3 && args[0].equals("\0class")) {  // a test's own program
+                URL folder = new File(args[1]).toURI().toURL();
+                target = new URLClassLoader(new URL[] {folder}).loadClass(args[2])
+                    .getMethod("main", String[].class);
+                args = Arrays.copyOfRange(args, 3, count);
+            }
             out = new Capture();
             err = new Capture();
             exitCode = null;
@@ -90,7 +100,7 @@ public class WarmKeytool {
             System.setIn(new ByteArrayInputStream(new byte[0]));
             int code = 0;
             try {
-                main.invoke(null, (Object) args);
+                target.invoke(null, (Object) args);
             } catch (InvocationTargetException e) {
                 Throwable cause = e.getCause();
                 if (!(cause instanceof Exit)) {  // what the launcher does with it
@@ -127,15 +137,16 @@ class _UnavailableError(Exception):
     """The warm JVM cannot answer this command; run a real keytool process instead."""
 
 
-def _compiled(javac: str) -> pathlib.Path:
-    """Compile the server once per machine, JDK and source (shared by xdist workers)."""
-    digest = hashlib.sha256(f"{javac}\n{SOURCE}".encode()).hexdigest()[:16]
-    folder = pathlib.Path(tempfile.gettempdir()) / f"certkit-tests-warm-keytool-{digest}"
-    if (folder / "WarmKeytool.class").exists():
+def compiled(javac: str, name: str, source: str) -> pathlib.Path:
+    """The folder holding class ``name`` compiled from ``source``: compiled once per machine,
+    JDK and source (shared by xdist workers and by every Python's run), as javac is slow."""
+    digest = hashlib.sha256(f"{javac}\n{name}\n{source}".encode()).hexdigest()[:16]
+    folder = pathlib.Path(tempfile.gettempdir()) / f"certkit-tests-java-{name}-{digest}"
+    if (folder / f"{name}.class").exists():
         return folder
-    staging = pathlib.Path(tempfile.mkdtemp(prefix="warm-keytool-"))
-    (staging / "WarmKeytool.java").write_text(SOURCE)
-    result = subprocess.run([javac, "-nowarn", "-d", staging, staging / "WarmKeytool.java"],
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f"java-{name}-"))
+    (staging / f"{name}.java").write_text(source)
+    result = subprocess.run([javac, "-nowarn", "-d", staging, staging / f"{name}.java"],
                             capture_output=True, timeout=TIMEOUT, check=False)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
@@ -155,7 +166,7 @@ class _Server:
         java, javac = bin_dir / "java", bin_dir / "javac"
         if not (java.exists() and javac.exists()):
             raise _UnavailableError(f"no java/javac beside {keytool}")
-        folder = _compiled(str(javac))
+        folder = compiled(str(javac), "WarmKeytool", SOURCE)
         self.cwd = os.getcwd()
         self.lock = threading.Lock()
         self.process = subprocess.Popen(
@@ -232,6 +243,33 @@ def _close_all() -> None:
             server.close()
 
 
+def _server(keytool: str, jvm_options: tuple[str, ...]) -> _Server | None:
+    """The warm JVM for these ``-J`` options, started on first use; None where there is none."""
+    if not enabled():
+        return None
+    with _starting:
+        if jvm_options not in _servers:
+            try:
+                _servers[jvm_options] = _Server(keytool, jvm_options)
+            except _UnavailableError:
+                _servers[jvm_options] = None
+        return _servers[jvm_options]
+
+
+def _ask(keytool: str, jvm_options: tuple[str, ...],
+         words: list[str]) -> tuple[int, bytes, bytes] | None:
+    """The warm JVM's answer (exit code, stdout, stderr), or None: run a process instead."""
+    server = _server(keytool, jvm_options)
+    if server is None:
+        return None
+    try:
+        return server.run(words)
+    except _UnavailableError:
+        if server.process.poll() is not None:  # gone for good, not just another cwd
+            _servers[jvm_options] = None
+        return None
+
+
 def serving(keytool: str, jvm_options: Sequence[str] = ("-Duser.language=en",)) -> bool:
     """Whether commands with these ``-J`` options run in a warm JVM (starting it if need be)."""
     run(keytool, [f"-J{o}" for o in jvm_options] + ["-help"])
@@ -249,18 +287,27 @@ def run(keytool: str, args: Sequence[str | os.PathLike[str]]) -> subprocess.Comp
     jvm = tuple(w[2:] for w in words if w.startswith("-J"))
     rest = [w for w in words if not w.startswith("-J")]
     argv = [keytool, *words]
-    if enabled():
-        try:
-            with _starting:
-                if jvm not in _servers:
-                    try:
-                        _servers[jvm] = _Server(keytool, jvm)
-                    except _UnavailableError:
-                        _servers[jvm] = None
-                server = _servers[jvm]
-            if server is not None:
-                code, out, err = server.run(rest)
-                return subprocess.CompletedProcess(argv, code, out, err)
-        except _UnavailableError:
-            _servers[jvm] = None
+    answer = _ask(keytool, jvm, rest)
+    if answer is not None:
+        return subprocess.CompletedProcess(argv, *answer)
     return subprocess.run(argv, capture_output=True, timeout=TIMEOUT, check=False)
+
+
+def java(keytool: str, classes: pathlib.Path, main_class: str,
+         args: Sequence[str | os.PathLike[str]],
+         jvm_options: Sequence[str] = ()) -> subprocess.CompletedProcess[bytes]:
+    """Run a test's own Java program (``main_class`` in the folder ``classes``) in the warm
+    JVM (one per set of ``jvm_options``), or as ``java *jvm_options -cp classes main_class
+    *args`` when that cannot serve it.
+
+    The program runs in a class loader of its own, with its output captured and
+    ``System.exit`` caught as for keytool; ``keytool`` names the JDK (the ``java`` beside it).
+    """
+    words = [os.fspath(a) for a in args]
+    jvm = ("-Duser.language=en", *jvm_options)
+    answer = _ask(keytool, jvm, ["\0class", os.fspath(classes), main_class, *words])
+    if answer is not None:
+        return subprocess.CompletedProcess([main_class, *words], *answer)
+    java_bin = pathlib.Path(os.path.realpath(keytool)).parent / "java"
+    return subprocess.run([java_bin, *jvm, "-cp", classes, main_class, *words],
+                          capture_output=True, timeout=TIMEOUT, check=False)
