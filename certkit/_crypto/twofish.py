@@ -94,6 +94,8 @@ def _q_permutation(tables: tuple[tuple[int, ...], ...]) -> bytes:
 
 
 _Q = (_q_permutation(_Q_TABLES[0]), _q_permutation(_Q_TABLES[1]))
+#: 256 bytes of 0x01 as one integer: times a byte, that byte in every position.
+_ALL_BYTES_ONE = int.from_bytes(b"\x01" * 256, "big")
 
 # _MDS_COLUMNS[j][y]: the 32-bit word (little-endian bytes z0..z3) that MDS column j times y adds.
 _MDS_COLUMNS = tuple(
@@ -118,6 +120,24 @@ def _sbox_byte(x: int, j: int, key_words: list[int]) -> int:
     for step, word in enumerate(reversed(key_words)):
         x = _Q[chain[step]][x] ^ ((word >> shift) & 0xFF)
     return _Q[chain[k]][x]
+
+
+def _sbox_table(j: int, key_words: list[int]) -> bytes:
+    """``_sbox_byte(x, j, key_words)`` for every x, a whole table per step of the q chain.
+
+    Each step maps all 256 values at once (``bytes.translate`` with the step's q
+    permutation XORed with its key byte), instead of 256 walks down the chain.
+    """
+    k = len(key_words)
+    chain = _H_CHAINS[j][4 - k :]
+    shift = 8 * j
+    table = bytes(range(256))
+    for step, word in enumerate(reversed(key_words)):
+        q = _Q[chain[step]]
+        key_byte = ((word >> shift) & 0xFF) * _ALL_BYTES_ONE
+        step_map = (int.from_bytes(q, "big") ^ key_byte).to_bytes(256, "big")
+        table = table.translate(step_map)
+    return table.translate(_Q[chain[k]])
 
 
 def _h(x: int, key_words: list[int]) -> int:
@@ -162,8 +182,7 @@ class Twofish:
         sbox_key = [_rs_word(key[8 * i : 8 * i + 8]) for i in range(k)][::-1]
         # g(X) = h(X, S) works byte by byte until the MDS mix: one table per byte position.
         self._t0, self._t1, self._t2, self._t3 = (
-            tuple(_MDS_COLUMNS[j][_sbox_byte(x, j, sbox_key)] for x in range(256))
-            for j in range(4)
+            tuple(map(_MDS_COLUMNS[j].__getitem__, _sbox_table(j, sbox_key))) for j in range(4)
         )
 
     def encrypt_block(self, block: bytes) -> bytes:
