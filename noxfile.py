@@ -89,25 +89,33 @@ TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.6", "coverage[toml]>=7.10", "hypothes
 WORKERS = 2 * (os.cpu_count() or 1)
 
 
+#: The Pythons whose runs are measured: the oldest and the newest promised. Between them
+#: they take both sides of every ``sys.version_info >=`` check in certkit; measuring the
+#: two in between added no line and no branch (docs/benchmarks.md) and cost each of them
+#: a third of its run.
+COVERED = (PYTHONS[0], PYTHONS[-1])
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the test suite against the *installed* package (not the checkout).
 
-    On every CPU (pytest-xdist, two workers per CPU, a test file per worker so that module fixtures are built
-    once; the files in the order tests/conftest.py gives them, longest first, so that no
-    worker ends alone with a long file), under coverage: each Python writes
-    ``.coverage.<version>`` and the ``coverage`` session combines them.
-    ``nox -s tests -- -n0 -x tests/test_pem.py`` for one file.
+    On every CPU (pytest-xdist, two workers per CPU, a test file per worker so that module
+    fixtures are built once; the files in the order tests/conftest.py gives them, longest
+    first, so that no worker ends alone with a long file). On the oldest and newest Python
+    under branch coverage: each writes ``.coverage.<version>`` and the ``coverage`` session
+    combines them. ``nox -s tests -- -n0 -x tests/test_pem.py`` for one file.
     """
     _install(session, ".[cli]", *TEST_DEPS)
     for stale in ROOT.glob(f".coverage.{session.python}*"):
         stale.unlink()
     # The pytest script, not `-m pytest`: -m would put the checkout first on sys.path and
     # the tests would import certkit from there instead of the installed package.
-    pytest = str(pathlib.Path(session.bin) / "pytest")
+    pytest = [str(pathlib.Path(session.bin) / "pytest")]
+    if session.python in COVERED:
+        pytest = ["coverage", "run", *pytest]
     session.run(
-        "coverage", "run", pytest, "-n", str(WORKERS), "--dist", "loadfile",
-        "--no-loadscope-reorder",
+        *pytest, "-n", str(WORKERS), "--dist", "loadfile", "--no-loadscope-reorder",
         *session.posargs,
         env={"CERTKIT_TEST_INSTALLED": "1",
              "COVERAGE_FILE": str(ROOT / f".coverage.{session.python}"),
@@ -119,7 +127,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python="3.11" if "3.11" in PYTHONS else PYTHONS[-1])
 def coverage(session: nox.Session) -> None:
-    """Branch coverage of certkit combined over every Python's ``tests`` run; prints the total."""
+    """Branch coverage of certkit combined over the measured ``tests`` runs (``COVERED``);
+    prints the total."""
     session.install("coverage[toml]>=7.10")
     env = {"COVERAGE_FILE": str(ROOT / ".coverage")}
     if not list(ROOT.glob(".coverage.*")):
@@ -128,7 +137,10 @@ def coverage(session: nox.Session) -> None:
                 env=env)
     session.run("coverage", "report", "--skip-covered", env=env)
     total = session.run("coverage", "report", "--format=total", env=env, silent=True)
-    session.log(f"certkit branch coverage over {', '.join(PYTHONS)}: {str(total).strip()} %")
+    measured = sorted({f.name.split(".")[3] for f in ROOT.glob(".coverage.3.*")},
+                      key=int)
+    session.log(f"certkit branch coverage over Python 3.{', 3.'.join(measured)}: "
+                f"{str(total).strip()} %")
 
 
 @nox.session(python=PYTHONS[-1] if "3.11" not in PYTHONS else "3.11")
