@@ -133,12 +133,11 @@ def coverage(session: nox.Session) -> None:
     env = {"COVERAGE_FILE": str(ROOT / ".coverage")}
     if not list(ROOT.glob(".coverage.*")):
         session.error("no .coverage.<version> files: run `nox -s tests` first")
+    measured = sorted({f.name.split(".")[3] for f in ROOT.glob(".coverage.3.*")}, key=int)
     session.run("coverage", "combine", "--keep", *sorted(map(str, ROOT.glob(".coverage.*"))),
                 env=env)
     session.run("coverage", "report", "--skip-covered", env=env)
     total = session.run("coverage", "report", "--format=total", env=env, silent=True)
-    measured = sorted({f.name.split(".")[3] for f in ROOT.glob(".coverage.3.*")},
-                      key=int)
     session.log(f"certkit branch coverage over Python 3.{', 3.'.join(measured)}: "
                 f"{str(total).strip()} %")
 
