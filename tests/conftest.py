@@ -10,6 +10,7 @@ import importlib.util
 import io
 import os
 import pathlib
+import random
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,23 @@ LONGEST_FIRST = (
     "test_chains.py", "test_match.py", "test_chain_linking.py", "test_remote.py",
     "test_report.py", "test_metrics.py", "test_kubernetes.py",
 )
+
+
+#: The damage tests' seed (test_*_fuzz.py): a new one each run, so that runs try different
+#: truncations and flips; ``CERTKIT_FUZZ_SEED=N`` replays run N. Set here in the
+#: environment, so that pytest-xdist's workers, started after this import, share it.
+FUZZ_SEED = int(os.environ.setdefault("CERTKIT_FUZZ_SEED",
+                                      str(random.SystemRandom().randrange(2**32))))
+
+
+def fuzz_random(name: str) -> random.Random:
+    """The sample stream of one damage test: ``FUZZ_SEED`` and the test's own name."""
+    return random.Random(f"{FUZZ_SEED}:{name}")  # noqa: S311 - sampling, not secrets
+
+
+def pytest_report_header() -> str:
+    """The fuzz seed, first thing in the output, to replay a failure with."""
+    return f"fuzz seed: {FUZZ_SEED} (replay with CERTKIT_FUZZ_SEED={FUZZ_SEED})"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
