@@ -34,18 +34,24 @@ VERSIONS = _classifier_versions()
 
 
 def _install(session: nox.Session, *args: str) -> None:
-    """``session.install``; under uv, installed as pip installs: certkit rebuilt, byte-compiled.
+    """``session.install``; under uv, installed as pip installs certkit: rebuilt, byte-compiled.
 
     pip rebuilds and reinstalls a local project on every install; uv keeps what a reused
     virtualenv already has when the version number is unchanged, so the tests would run an
     old build of the checkout. pip also byte-compiles what it installs, uv only when asked:
-    without it the first import of each module compiles it, inside the time the tests
-    measure (tests/test_hostile.py holds a load to a CPU-time limit).
+    without it the first import of each certkit module compiles it, inside the time the
+    tests measure (tests/test_hostile.py holds a load to a CPU-time limit). Only certkit is
+    compiled ahead: uv's ``--compile-bytecode`` compiles all of site-packages (ansible-core,
+    mypy…), three seconds per virtualenv for modules the tests mostly never import.
     """
     venv = session.virtualenv
-    if getattr(venv, "venv_backend", None) == "uv":
-        args = ("--reinstall-package", "certkit", "--compile-bytecode", *args)
-    session.install(*args)
+    if getattr(venv, "venv_backend", None) != "uv":
+        session.install(*args)
+        return
+    session.install("--reinstall-package", "certkit", *args)
+    session.run("python", "-c", "import compileall, pathlib, certkit; "
+                "compileall.compile_dir(pathlib.Path(certkit.__file__).parent, quiet=1)",
+                silent=True)
 
 
 def _find_pythons() -> list[str]:
