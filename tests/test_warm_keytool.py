@@ -104,3 +104,11 @@ class TestOwnPrograms:
         assert (warm.returncode, warm.stdout, warm.stderr) == (
             real.returncode, real.stdout, real.stderr)
         assert warm.returncode == (3 if args[0] == "fail" else 0)
+
+    def test_missing_class_exits_1_and_the_jvm_stays(self, tmp_path: pathlib.Path) -> None:
+        """A class that is not there fails as ``java`` fails (exit 1), and the next program
+        still runs."""
+        missing = java_program(tmp_path, "NoSuchProgram", check=False)
+        assert missing.returncode == 1
+        assert b"NoSuchProgram" in missing.stderr
+        assert java_program(compile_java("Echo", _ECHO), "Echo", "again").stdout == b"again\n"

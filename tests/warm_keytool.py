@@ -87,9 +87,22 @@ public class WarmKeytool {
             }
             Method target = main;
             if (count >= 3 && args[0].equals("\0class")) {  // a test's own program
-                URL folder = new File(args[1]).toURI().toURL();
-                target = new URLClassLoader(new URL[] {folder}).loadClass(args[2])
-                    .getMethod("main", String[].class);
+                String name = args[2];
+                try {
+                    URL folder = new File(args[1]).toURI().toURL();
+                    target = new URLClassLoader(new URL[] {folder}).loadClass(name)
+                        .getMethod("main", String[].class);
+                } catch (ReflectiveOperationException | IOException e) {
+                    // What the java launcher says and does (exit 1), the server kept up.
+                    byte[] why = ("Error: Could not find or load main class " + name
+                                  + "\nCaused by: " + e + "\n").getBytes("UTF-8");
+                    reply.writeInt(1);
+                    reply.writeInt(0);
+                    reply.writeInt(why.length);
+                    reply.write(why);
+                    reply.flush();
+                    continue;
+                }
                 args = Arrays.copyOfRange(args, 3, count);
             }
             out = new Capture();
@@ -264,7 +277,7 @@ def _ask(keytool: str, jvm_options: tuple[str, ...],
         return None
     try:
         return server.run(words)
-    except _UnavailableError:
+    except (_UnavailableError, BrokenPipeError):
         if server.process.poll() is not None:  # gone for good, not just another cwd
             _servers[jvm_options] = None
         return None
