@@ -101,7 +101,12 @@ def _damaged_sequences(draw: st.DrawFn) -> bytes:
     parts = draw(st.lists(st.tuples(st.sampled_from([0x02, 0x04, 0x30, 0xA0, 0x1F]),
                                     st.binary(max_size=140)), max_size=10))
     data = bytearray(_der.encode(0x30, b"".join(_der.encode(t, v) for t, v in parts)))
-    change = draw(st.sampled_from(["none", "byte", "cut", "add"]))
+    return _damage(draw, data, draw(st.sampled_from(["none", "byte", "cut", "add"])))
+
+
+def _damage(draw: st.DrawFn, data: bytearray, change: str) -> bytes:
+    """``data`` with one byte changed anywhere, its end cut off, or bytes added, as
+    ``change`` says (``"none"``: unchanged)."""
     if change == "byte":
         data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
     elif change == "cut":
@@ -184,13 +189,8 @@ def _certificate_like(draw: st.DrawFn) -> bytes:
     if change == "header":
         position = draw(st.sampled_from([h for h in headers if h < len(data)]))
         data[position] = draw(st.integers(0, 255))
-    elif change == "byte":
-        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
-    elif change == "cut":
-        del data[draw(st.integers(0, len(data) - 1)):]
-    elif change == "add":
-        data += draw(st.binary(min_size=1, max_size=3))
-    return bytes(data)
+        return bytes(data)
+    return _damage(draw, data, change)
 
 
 class TestCertificateShaped:
