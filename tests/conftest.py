@@ -163,7 +163,8 @@ def compile_java(name: str, source: str) -> pathlib.Path:
 
 
 def java_program(classes: pathlib.Path, main_class: str, *args: str | os.PathLike[str],
-         jvm_options: Sequence[str] = (), check: bool = True) -> subprocess.CompletedProcess[bytes]:
+                 jvm_options: Sequence[str] = (),
+                 check: bool = True) -> subprocess.CompletedProcess[bytes]:
     """Run a test's own Java program with the JDK of ``keytool`` (in the warm JVM)."""
     result = warm_keytool.java(require_tool("keytool"), classes, main_class, args, jvm_options)
     if check and result.returncode != 0:
